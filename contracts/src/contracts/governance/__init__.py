@@ -1,0 +1,1 @@
+"""Contract governance: JSON Schema snapshots per major version and a compatibility checker."""

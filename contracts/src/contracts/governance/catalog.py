@@ -1,0 +1,54 @@
+"""The catalogue of governed contracts: every model whose shape other teams depend on."""
+
+from pydantic import BaseModel
+
+from contracts.schemas.decision import PaymentDecision
+from contracts.schemas.dlq import DeadLetter
+from contracts.schemas.features import ChurnFeatures, FraudFeatures
+from contracts.schemas.normalized_event import NormalizedEvent
+from contracts.schemas.payment_event import ENVELOPES
+from contracts.schemas.records import DecisionRow, PaymentEventRow, PaymentRow
+from contracts.schemas.scoring import (
+    ChurnScoreRequest,
+    ChurnScoreResponse,
+    FraudBatchRequest,
+    FraudBatchResponse,
+    FraudScoreRequest,
+    FraudScoreResponse,
+    ModelInfo,
+    RetryStrategyRequest,
+    RetryStrategyResponse,
+)
+
+GOVERNED: tuple[type[BaseModel], ...] = (
+    *ENVELOPES.values(),
+    NormalizedEvent,
+    FraudFeatures,
+    ChurnFeatures,
+    FraudScoreRequest,
+    FraudScoreResponse,
+    FraudBatchRequest,
+    FraudBatchResponse,
+    ChurnScoreRequest,
+    ChurnScoreResponse,
+    RetryStrategyRequest,
+    RetryStrategyResponse,
+    ModelInfo,
+    PaymentDecision,
+    DeadLetter,
+    PaymentRow,
+    PaymentEventRow,
+    DecisionRow,
+)
+
+
+def contract_name(model: type[BaseModel]) -> str:
+    name = getattr(model, "contract_name", "")
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"{model.__name__} has no contract_name")
+    return name
+
+
+def schemas() -> dict[str, dict[str, object]]:
+    """Name -> JSON Schema (validation mode) of every governed contract."""
+    return {contract_name(model): model.model_json_schema(mode="validation") for model in GOVERNED}

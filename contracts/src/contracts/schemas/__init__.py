@@ -1,0 +1,1 @@
+"""Pydantic models of every message, API body and table row shared across teams."""

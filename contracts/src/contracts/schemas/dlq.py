@@ -1,0 +1,48 @@
+"""Dead letters: events a stage could not process, with field-level reasons, for triage.
+
+A dead letter never carries raw signature headers or secrets, and the payload excerpt is
+truncated and redacted by the producer (`redact_excerpt`).
+"""
+
+import re
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import Field
+
+from contracts.schemas.base import ContractModel, Identifier, UtcDatetime
+from contracts.schemas.normalized_event import SourcePosition
+
+MAX_EXCERPT_CHARS = 2048
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_PAN = re.compile(r"\b[0-9]{13,19}\b")
+
+
+class RejectReason(ContractModel):
+    """One machine-readable reason: which field, which rule, and a human message."""
+
+    field: str
+    code: Identifier
+    message: str
+
+
+class DeadLetter(ContractModel):
+    contract_name = "dead_letter"
+
+    dlq_id: UUID
+    stage: Literal["gateway", "normalizer", "orchestrator"]
+    source: SourcePosition
+    key: str | None = None
+    reasons: Annotated[tuple[RejectReason, ...], Field(min_length=1)]
+    payload_excerpt: Annotated[str, Field(max_length=MAX_EXCERPT_CHARS)]
+    failed_at: UtcDatetime
+    attempts: Annotated[int, Field(ge=1)] = 1
+    worker: Identifier | None = None
+
+
+def redact_excerpt(payload: bytes | str) -> str:
+    """A bounded, PII-free excerpt of a rejected payload: e-mails and card-number-like digits masked."""
+    text = payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else payload
+    text = _EMAIL.sub("<email>", text)
+    text = _PAN.sub("<pan>", text)
+    return text[:MAX_EXCERPT_CHARS]

@@ -1,0 +1,1 @@
+"""Typed payload models of each provider's webhooks, as the provider sends them."""

@@ -1,0 +1,100 @@
+"""Braintree webhook notifications, parsed from the signed base64 XML `bt_payload`.
+
+Braintree sends amounts as decimal strings in major units ("10.00"); `amount_minor` converts with
+the currency's ISO exponent so that JPY and KWD come out right.
+"""
+
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import Field
+
+from contracts.reference.currencies import to_minor_units
+from contracts.schemas.base import Identifier, ProviderCurrencyCode, ProviderModel, UtcDatetime
+
+SUPPORTED_KINDS: frozenset[str] = frozenset(
+    {
+        "transaction_settled",
+        "transaction_settlement_declined",
+        "transaction_authorized",
+        "transaction_voided",
+        "transaction_processor_declined",
+        "dispute_opened",
+        "dispute_won",
+        "dispute_lost",
+        "dispute_accepted",
+    }
+)
+
+MajorAmount = Annotated[Decimal, Field(ge=0, max_digits=18, allow_inf_nan=False)]
+
+
+class BraintreeCreditCard(ProviderModel):
+    bin: Annotated[str, Field(pattern=r"^[0-9]{6,8}$")] | None = None
+    last_4: Annotated[str, Field(pattern=r"^[0-9]{4}$")] | None = None
+    card_type: str | None = None
+    country_of_issuance: str | None = None
+    unique_number_identifier: str | None = None
+    expiration_month: str | None = None
+    expiration_year: str | None = None
+
+
+class BraintreeTransaction(ProviderModel):
+    id: Identifier
+    type: str = "sale"
+    amount: MajorAmount
+    currency_iso_code: ProviderCurrencyCode
+    status: str
+    customer_id: str | None = None
+    merchant_account_id: str | None = None
+    order_id: str | None = None
+    processor_response_code: str | None = None
+    processor_response_text: str | None = None
+    gateway_rejection_reason: str | None = None
+    refunded_transaction_id: str | None = None
+    credit_card: BraintreeCreditCard | None = None
+    custom_fields: dict[str, str] = Field(default_factory=dict)
+    created_at: UtcDatetime
+    updated_at: UtcDatetime | None = None
+
+    def amount_minor(self) -> int:
+        return to_minor_units(self.amount, self.currency_iso_code)
+
+
+class BraintreeDisputeTransaction(ProviderModel):
+    id: Identifier
+    amount: MajorAmount | None = None
+
+
+class BraintreeDispute(ProviderModel):
+    id: Identifier
+    amount: MajorAmount
+    currency_iso_code: ProviderCurrencyCode
+    reason: str
+    status: str
+    kind: str = "chargeback"
+    transaction: BraintreeDisputeTransaction
+    received_date: str | None = None
+    created_at: UtcDatetime | None = None
+
+    def amount_minor(self) -> int:
+        return to_minor_units(self.amount, self.currency_iso_code)
+
+
+class BraintreeSubject(ProviderModel):
+    transaction: BraintreeTransaction | None = None
+    dispute: BraintreeDispute | None = None
+
+
+class BraintreeNotification(ProviderModel):
+    """A parsed `<notification>`: kind, timestamp and subject."""
+
+    kind: Identifier
+    timestamp: UtcDatetime
+    subject: BraintreeSubject
+
+    def provider_event_id(self) -> str:
+        """Braintree has no event id: kind + subject id + timestamp identifies a notification."""
+        subject = self.subject.transaction or self.subject.dispute
+        subject_id = subject.id if subject is not None else "none"
+        return f"{self.kind}:{subject_id}:{self.timestamp.isoformat()}"

@@ -1,0 +1,98 @@
+"""Row models of the tables in `contracts/sql/payment_events.sql`, column for column.
+
+Services write rows through these models, dbt declares the bronze tables as sources with the same
+columns, and a test proves the DDL, these models and the dbt sources agree.
+"""
+
+from datetime import datetime
+from typing import ClassVar
+
+from contracts.schemas.base import ContractModel
+
+
+class RowModel(ContractModel):
+    """A row of one table: the table's name and primary key travel with the model."""
+
+    table: ClassVar[str]
+    primary_key: ClassVar[str]
+
+
+class PaymentRow(RowModel):
+    contract_name = "payment_row"
+    table: ClassVar[str] = "payments"
+    primary_key: ClassVar[str] = "payment_id"
+
+    payment_id: str
+    provider: str
+    merchant_id: str
+    customer_id: str | None
+    card_fingerprint: str | None
+    amount_minor: int
+    currency: str
+    status: str
+    decision: str | None
+    fraud_score: float | None
+    fraud_model_version: str | None
+    churn_score: float | None
+    first_seen_at: datetime
+    updated_at: datetime
+
+
+class PaymentEventRow(RowModel):
+    contract_name = "payment_event_row"
+    table: ClassVar[str] = "payment_events"
+    primary_key: ClassVar[str] = "event_id"
+
+    event_id: str
+    payment_id: str
+    provider: str
+    provider_event_id: str
+    event_type: str
+    status: str
+    amount_minor: int
+    currency: str
+    occurred_at: datetime
+    merchant_id: str
+    customer_id: str | None
+    card_fingerprint: str | None
+    card_bin: str | None
+    card_country: str | None
+    decline_code: str | None
+    decline_category: str | None
+    refund_id: str | None
+    dispute_id: str | None
+    ip_country: str | None
+    device_id: str | None
+    merchant_category: str | None
+    recorded_at: datetime
+
+
+class DecisionRow(RowModel):
+    contract_name = "decision_row"
+    table: ClassVar[str] = "decisions"
+    primary_key: ClassVar[str] = "event_id"
+
+    event_id: str
+    payment_id: str
+    decision: str
+    fraud_score: float
+    fraud_model_version: str
+    churn_score: float | None
+    churn_model_version: str | None
+    rules_triggered: str
+    reviewed_by: str | None
+    retry_action: str | None
+    retry_delay_seconds: int | None
+    decided_at: datetime
+    recorded_at: datetime
+
+
+STORE_ROWS: tuple[type[RowModel], ...] = (PaymentRow, PaymentEventRow, DecisionRow)
+
+BRONZE_TABLES: dict[str, type[RowModel]] = {
+    "bronze_payments": PaymentRow,
+    "bronze_payment_events": PaymentEventRow,
+    "bronze_decisions": DecisionRow,
+}
+BRONZE_EXTRA_COLUMNS: tuple[str, ...] = ("loaded_at",)
+"""Columns the warehouse load adds to each store row: when the row reached the warehouse."""

@@ -1,0 +1,68 @@
+"""Every Kafka topic of the platform: name, key, value contract and partition count.
+
+Names follow `domain.entity.vN`; a breaking change of the value contract is a new N. Services take
+topics from here and never spell a topic name themselves.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter
+
+from contracts.reference.providers import Provider
+from contracts.schemas.decision import PaymentDecision
+from contracts.schemas.dlq import DeadLetter
+from contracts.schemas.normalized_event import NormalizedEvent
+from contracts.schemas.payment_event import ENVELOPES
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    key: str
+    """What the message key is: consumers rely on it for ordering."""
+    value: type[BaseModel]
+    partitions: int
+    retention_ms: int = 7 * 24 * 3600 * 1000
+
+    def decode(self, data: bytes | str) -> Any:
+        return TypeAdapter(self.value).validate_json(data)
+
+
+WEBHOOK_TOPICS: dict[Provider, Topic] = {
+    provider: Topic(
+        name=f"webhooks.{provider.value}.v1",
+        key="provider event id",
+        value=envelope,
+        partitions=6,
+    )
+    for provider, envelope in ENVELOPES.items()
+}
+
+NORMALIZED = Topic(
+    name="payments.normalized.v1",
+    key="payment_id (every event of one payment keeps its order)",
+    value=NormalizedEvent,
+    partitions=6,
+)
+
+DLQ = Topic(
+    name="payments.dlq.v1",
+    key="key of the rejected message",
+    value=DeadLetter,
+    partitions=3,
+    retention_ms=30 * 24 * 3600 * 1000,
+)
+
+DECISIONS = Topic(
+    name="payments.decisions.v1",
+    key="payment_id",
+    value=PaymentDecision,
+    partitions=6,
+)
+
+ALL_TOPICS: tuple[Topic, ...] = (*WEBHOOK_TOPICS.values(), NORMALIZED, DLQ, DECISIONS)
+
+
+def webhook_topic(provider: Provider) -> Topic:
+    return WEBHOOK_TOPICS[provider]

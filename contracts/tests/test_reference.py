@@ -1,0 +1,89 @@
+"""Reference data: currencies with their exponents, providers and the decline taxonomy."""
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from contracts.reference.currencies import (
+    CURRENCIES,
+    MINOR_UNIT_EXPONENTS,
+    UnknownCurrencyError,
+    exponent,
+    to_major_units,
+    to_minor_units,
+)
+from contracts.reference.decline_codes import (
+    DECLINE_CODES,
+    RETRY_ADVICE,
+    DeclineCategory,
+    RetryAction,
+    advice_for,
+    categorize,
+)
+from contracts.reference.providers import PROVIDERS, Provider
+
+
+@pytest.mark.parametrize(("code", "expected"), [("USD", 2), ("EUR", 2), ("JPY", 0), ("KRW", 0), ("KWD", 3), ("CLF", 4)])
+def test_exponents(code: str, expected: int) -> None:
+    assert exponent(code) == expected
+
+
+@pytest.mark.parametrize("code", ["HRK", "BGN", "ANG", "SLL", "XAU", "XXX", "usd", ""])
+def test_withdrawn_and_non_currency_codes_are_refused(code: str) -> None:
+    with pytest.raises(UnknownCurrencyError, match=repr(code)):
+        exponent(code)
+
+
+def test_table_is_complete_enough_and_well_formed() -> None:
+    assert len(CURRENCIES) >= 150
+    assert all(len(code) == 3 and code.isupper() for code in CURRENCIES)
+    assert set(MINOR_UNIT_EXPONENTS.values()) == {0, 2, 3, 4}
+
+
+def test_refuses_amounts_more_precise_than_the_currency() -> None:
+    with pytest.raises(ValueError, match="more decimals than JPY"):
+        to_minor_units("10.5", "JPY")
+    with pytest.raises(ValueError, match="not a finite number"):
+        to_minor_units("NaN", "USD")
+
+
+@given(st.sampled_from(sorted(CURRENCIES)), st.integers(min_value=0, max_value=10**15))
+def test_minor_major_round_trip(code: str, minor: int) -> None:
+    major = to_major_units(minor, code)
+    assert isinstance(major, Decimal)
+    assert to_minor_units(major, code) == minor
+    assert to_minor_units(str(major), code) == minor
+
+
+def test_every_provider_has_a_decline_table() -> None:
+    assert set(DECLINE_CODES) == set(PROVIDERS) == set(Provider)
+
+
+def test_every_category_has_advice_and_unknown_codes_are_conservative() -> None:
+    assert set(RETRY_ADVICE) == set(DeclineCategory)
+    assert categorize(Provider.STRIPE, "no_such_code") is DeclineCategory.UNKNOWN
+    assert categorize(Provider.STRIPE, None) is DeclineCategory.UNKNOWN
+    assert advice_for(DeclineCategory.UNKNOWN).action is RetryAction.RETRY_LATER
+
+
+@pytest.mark.parametrize(
+    ("provider", "code", "action"),
+    [
+        (Provider.STRIPE, "insufficient_funds", RetryAction.RETRY_LATER),
+        (Provider.SQUARE, "CVV_FAILURE", RetryAction.ASK_CUSTOMER),
+        (Provider.ADYEN, "Issuer Unavailable", RetryAction.RETRY_NOW),
+        (Provider.BRAINTREE, "2012", RetryAction.DO_NOT_RETRY),
+    ],
+)
+def test_provider_codes_map_to_one_taxonomy(provider: Provider, code: str, action: RetryAction) -> None:
+    assert advice_for(categorize(provider, code)).action is action
+
+
+def test_do_not_retry_categories_allow_no_attempts() -> None:
+    for advice in RETRY_ADVICE.values():
+        if advice.action in (RetryAction.DO_NOT_RETRY, RetryAction.ASK_CUSTOMER):
+            assert advice.max_attempts == 0 and advice.delay_seconds == 0
+        else:
+            assert advice.max_attempts >= 1
