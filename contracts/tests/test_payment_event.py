@@ -185,3 +185,24 @@ def test_envelope_refuses_unknown_fields() -> None:
     with pytest.raises(ValidationError) as exc:
         parse_payment_event(json.dumps(envelope))
     assert any(loc[-1] == "stripe_signature" and kind == "extra_forbidden" for loc, kind in errors(exc))
+
+
+def test_braintree_empty_custom_fields_element_means_no_fields() -> None:
+    notification = BraintreeNotification.model_validate(
+        {
+            "kind": "transaction_settled",
+            "timestamp": "2024-05-01T10:00:00Z",
+            "subject": {
+                "transaction": {
+                    "id": "t1",
+                    "amount": "1.00",
+                    "currency_iso_code": "USD",
+                    "status": "settled",
+                    "custom_fields": "",
+                    "created_at": "2024-05-01T09:59:00Z",
+                }
+            },
+        }
+    )
+    assert notification.subject.transaction is not None
+    assert notification.subject.transaction.custom_fields == {}

@@ -7,7 +7,7 @@ the currency's ISO exponent so that JPY and KWD come out right.
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from contracts.reference.currencies import to_minor_units
 from contracts.schemas.base import Identifier, ProviderCurrencyCode, ProviderModel, UtcDatetime
@@ -56,6 +56,12 @@ class BraintreeTransaction(ProviderModel):
     custom_fields: dict[str, str] = Field(default_factory=dict)
     created_at: UtcDatetime
     updated_at: UtcDatetime | None = None
+
+    @field_validator("custom_fields", mode="before")
+    @classmethod
+    def _empty_element_is_no_fields(cls, value: object) -> object:
+        """An empty `<custom-fields/>` parses to "" (as in Braintree's SDK): it means no fields."""
+        return {} if value == "" else value
 
     def amount_minor(self) -> int:
         return to_minor_units(self.amount, self.currency_iso_code)

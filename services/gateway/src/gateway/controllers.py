@@ -1,0 +1,156 @@
+"""HTTP routes: thin handlers that read the raw request and hand it to the webhook service.
+
+Handlers raise `GatewayError`s; the one exception handler in `gateway.asgi` answers them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.enums import MediaType
+from litestar.openapi.datastructures import ResponseSpec
+
+from contracts.reference.providers import Provider
+from gateway.errors import BrokerUnavailableError
+from gateway.metrics import CONTENT_TYPE, Metrics
+from gateway.publisher import Publisher
+from gateway.webhooks import WebhookService
+
+ADYEN_ACCEPTED = "[accepted]"
+"""Adyen marks a notification delivered only on this exact body."""
+
+
+@dataclass(frozen=True, slots=True)
+class Acknowledgement:
+    """What a provider gets once every envelope of its webhook is on Kafka."""
+
+    status: str
+    envelope_ids: list[UUID]
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Body of every refusal (4xx, 503)."""
+
+    reason: str
+    """Machine-readable reason, e.g. `signature_mismatch`, `timestamp_expired`, `schema_mismatch`."""
+    detail: Any = None
+    """Human-readable detail, or for `schema_mismatch` a list of `{loc, type, msg}`; never input values."""
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    status: str
+
+
+def _refusals(*codes: int) -> dict[int, ResponseSpec]:
+    descriptions = {
+        400: "Malformed body (not JSON / form / base64 / XML)",
+        401: "Signature missing, malformed, wrong, or timestamp outside the tolerance",
+        413: "Body larger than GATEWAY_MAX_BODY_BYTES",
+        415: "Wrong content type",
+        422: "Authentic, but not the provider's contract schema (field-level reasons)",
+        503: "Kafka unavailable: retry after the Retry-After header",
+    }
+    return {
+        code: ResponseSpec(data_container=Refusal, description=descriptions[code], generate_examples=False)
+        for code in codes
+    }
+
+
+REFUSALS = _refusals(400, 401, 413, 415, 422, 503)
+
+
+def _acknowledgement(accepted_ids: list[UUID]) -> Acknowledgement:
+    return Acknowledgement(status="accepted", envelope_ids=accepted_ids)
+
+
+class WebhookController(Controller):
+    """`POST /webhooks/<provider>`: 200 only after Kafka acknowledged the event."""
+
+    path = "/webhooks"
+    tags = ["webhooks"]
+
+    @post(
+        "/stripe",
+        operation_id="receiveStripeWebhook",
+        summary="Stripe webhook (Stripe-Signature, HMAC-SHA256 over `t.body`)",
+        status_code=200,
+        responses=REFUSALS,
+        opt={"provider": Provider.STRIPE},
+    )
+    async def stripe(
+        self, request: Request[Any, Any, Any], webhooks: NamedDependency[WebhookService]
+    ) -> Acknowledgement:
+        accepted = await webhooks.receive(Provider.STRIPE, await request.body(), request.headers)
+        return _acknowledgement([envelope.envelope_id for envelope in accepted.envelopes])
+
+    @post(
+        "/square",
+        operation_id="receiveSquareWebhook",
+        summary="Square webhook (x-square-hmacsha256-signature over notification URL + body)",
+        status_code=200,
+        responses=REFUSALS,
+        opt={"provider": Provider.SQUARE},
+    )
+    async def square(
+        self, request: Request[Any, Any, Any], webhooks: NamedDependency[WebhookService]
+    ) -> Acknowledgement:
+        accepted = await webhooks.receive(Provider.SQUARE, await request.body(), request.headers)
+        return _acknowledgement([envelope.envelope_id for envelope in accepted.envelopes])
+
+    @post(
+        "/adyen",
+        operation_id="receiveAdyenWebhook",
+        summary="Adyen standard notification (per-item hmacSignature); answers `[accepted]`",
+        status_code=200,
+        responses=REFUSALS,
+        media_type=MediaType.TEXT,
+        opt={"provider": Provider.ADYEN},
+    )
+    async def adyen(self, request: Request[Any, Any, Any], webhooks: NamedDependency[WebhookService]) -> str:
+        await webhooks.receive(Provider.ADYEN, await request.body(), request.headers)
+        return ADYEN_ACCEPTED
+
+    @post(
+        "/braintree",
+        operation_id="receiveBraintreeWebhook",
+        summary="Braintree webhook (form fields bt_signature / bt_payload)",
+        status_code=200,
+        responses=REFUSALS,
+        opt={"provider": Provider.BRAINTREE},
+    )
+    async def braintree(
+        self, request: Request[Any, Any, Any], webhooks: NamedDependency[WebhookService]
+    ) -> Acknowledgement:
+        accepted = await webhooks.receive(Provider.BRAINTREE, await request.body(), request.headers)
+        return _acknowledgement([envelope.envelope_id for envelope in accepted.envelopes])
+
+
+class OperationsController(Controller):
+    """Probes and metrics for the platform, not for providers."""
+
+    tags = ["operations"]
+
+    @get("/healthz", operation_id="health", summary="Liveness: the process serves requests")
+    async def health(self) -> Health:
+        return Health(status="ok")
+
+    @get(
+        "/readyz",
+        operation_id="readiness",
+        summary="Readiness: Kafka answers a metadata request",
+        responses=_refusals(503),
+    )
+    async def ready(self, publisher: NamedDependency[Publisher], retry_after_seconds: NamedDependency[int]) -> Health:
+        if not await publisher.ready():
+            raise BrokerUnavailableError("Kafka is not reachable", retry_after=retry_after_seconds)
+        return Health(status="ready")
+
+    @get("/metrics", operation_id="metrics", summary="Prometheus metrics", media_type=CONTENT_TYPE)
+    async def metrics(self, metrics: NamedDependency[Metrics]) -> Response[bytes]:
+        return Response(metrics.render(), media_type=CONTENT_TYPE)

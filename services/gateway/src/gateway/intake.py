@@ -1,0 +1,311 @@
+"""From a raw webhook request to contract envelopes, with no HTTP framework in sight.
+
+Per provider: check the content type, verify the signature on the raw bytes, decode, validate
+against the provider's contract model, and wrap each event in its `contracts` envelope. Anything
+wrong raises a `GatewayError` subclass; nothing here publishes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl
+from uuid import uuid4
+
+import pydantic_core
+from pydantic import ValidationError
+
+from contracts.reference.providers import Provider
+from contracts.schemas.payment_event import AdyenEnvelope, BraintreeEnvelope, SquareEnvelope, StripeEnvelope
+from contracts.schemas.providers.adyen import AdyenNotification, AdyenNotificationItem
+from contracts.schemas.providers.braintree import BraintreeNotification
+from contracts.schemas.providers.square import SquareEvent
+from contracts.schemas.providers.stripe import StripeEvent
+from contracts.topics import webhook_topic
+from gateway import braintree_xml
+from gateway.errors import MalformedRequestError, SchemaMismatchError, SignatureRejectedError, UnsupportedMediaTypeError
+from gateway.publisher import Message
+from gateway.settings import GatewaySettings, labelled_secrets
+from gateway.signatures import adyen, braintree, square, stripe
+from gateway.signatures.keys import SigningKey
+
+Envelope = StripeEnvelope | SquareEnvelope | AdyenEnvelope | BraintreeEnvelope
+EnvelopeT = TypeVar("EnvelopeT", StripeEnvelope, SquareEnvelope, AdyenEnvelope, BraintreeEnvelope)
+
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+MAX_FORM_FIELDS = 8
+MAX_ADYEN_ITEMS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One webhook request as the HTTP layer hands it over."""
+
+    body: bytes
+    headers: Mapping[str, str]
+    """Lower-case header names."""
+    received_at: datetime
+    now: float
+    """`time.time()` at receipt, for timestamp tolerance checks."""
+
+    @classmethod
+    def at_now(cls, body: bytes, headers: Mapping[str, str]) -> Delivery:
+        now = time.time()
+        return cls(body, headers, datetime.fromtimestamp(now, UTC), now)
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    provider: Provider
+    envelopes: list[Envelope]
+    payloads: list[bytes]
+    """Each envelope's payload as JSON: the verified provider JSON itself where there is one."""
+
+    def messages(self) -> list[Message]:
+        topic = webhook_topic(self.provider).name
+        return [
+            Message(topic=topic, key=envelope.provider_event_id.encode(), value=serialize(envelope, payload))
+            for envelope, payload in zip(self.envelopes, self.payloads, strict=True)
+        ]
+
+
+def serialize(envelope: Envelope, payload_json: bytes | None = None) -> bytes:
+    """The Kafka value: the envelope's JSON, its payload in the provider's own field names.
+
+    `payload_json` is the payload already as JSON (for Stripe and Square the verified body, byte
+    for byte): spliced in rather than re-serialized from the model, which parses it back to the
+    same model and costs a fraction of the time.
+    """
+    if payload_json is None:
+        return envelope.__pydantic_serializer__.to_json(envelope, by_alias=True, exclude_unset=True)
+    head = envelope.__pydantic_serializer__.to_json(envelope, by_alias=True, exclude={"payload"})
+    return b'%s,"payload":%s}' % (head[:-1], payload_json)
+
+
+def media_type(headers: Mapping[str, str]) -> str:
+    return headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def require_media_type(headers: Mapping[str, str], expected: str) -> None:
+    actual = media_type(headers)
+    if actual != expected:
+        raise UnsupportedMediaTypeError(f"expected {expected}, got {actual or 'no content type'}")
+
+
+def _keys(entries: Sequence[tuple[str, str]], decode: Callable[[str], bytes]) -> tuple[SigningKey, ...]:
+    return tuple(SigningKey(key_id, decode(secret)) for key_id, secret in entries)
+
+
+class Intake:
+    """Verifies and decodes webhooks with the configured secrets (newest first)."""
+
+    def __init__(self, settings: GatewaySettings) -> None:
+        self._stripe_keys = _keys(labelled_secrets(settings.stripe_webhook_secrets), str.encode)
+        self._stripe_tolerance = settings.stripe_tolerance_seconds
+        self._square_keys = _keys(labelled_secrets(settings.square_webhook_secrets), str.encode)
+        self._square_url = settings.square_notification_url
+        self._adyen_keys = _keys(labelled_secrets(settings.adyen_webhook_secrets), bytes.fromhex)
+        # Braintree: the label is the public key, the secret the private key.
+        self._braintree_keys = _keys(labelled_secrets(settings.braintree_webhook_secrets), str.encode)
+        self._handlers: dict[Provider, Callable[[Delivery], Accepted]] = {
+            Provider.STRIPE: self.stripe,
+            Provider.SQUARE: self.square,
+            Provider.ADYEN: self.adyen,
+            Provider.BRAINTREE: self.braintree,
+        }
+
+    def receive(self, provider: Provider, delivery: Delivery) -> Accepted:
+        return self._handlers[provider](delivery)
+
+    # -- Stripe -------------------------------------------------------------------------------
+    def stripe(self, delivery: Delivery) -> Accepted:
+        require_media_type(delivery.headers, JSON)
+        key = stripe.verify(
+            delivery.body,
+            delivery.headers.get(stripe.HEADER),
+            self._stripe_keys,
+            now=delivery.now,
+            tolerance=self._stripe_tolerance,
+        )
+        event = _validate_json(StripeEvent, delivery.body)
+        envelope = _envelope(
+            StripeEnvelope,
+            envelope_id=uuid4(),
+            provider=Provider.STRIPE,
+            provider_event_id=event.provider_event_id(),
+            event_type=event.type,
+            received_at=delivery.received_at,
+            signature_key_id=key.key_id,
+            payload=event,
+        )
+        return Accepted(Provider.STRIPE, [envelope], [delivery.body])
+
+    # -- Square -------------------------------------------------------------------------------
+    def square(self, delivery: Delivery) -> Accepted:
+        require_media_type(delivery.headers, JSON)
+        key = square.verify(
+            delivery.body,
+            delivery.headers.get(square.HEADER),
+            self._square_keys,
+            notification_url=self._square_url,
+        )
+        event = _validate_json(SquareEvent, delivery.body)
+        envelope = _envelope(
+            SquareEnvelope,
+            envelope_id=uuid4(),
+            provider=Provider.SQUARE,
+            provider_event_id=event.provider_event_id(),
+            event_type=event.type,
+            received_at=delivery.received_at,
+            signature_key_id=key.key_id,
+            payload=event,
+        )
+        return Accepted(Provider.SQUARE, [envelope], [delivery.body])
+
+    # -- Adyen --------------------------------------------------------------------------------
+    def adyen(self, delivery: Delivery) -> Accepted:
+        require_media_type(delivery.headers, JSON)
+        document = _parse_json(delivery.body)
+        raw_items = _adyen_items(document)
+        # Every item is verified before anything is trusted: one bad item refuses the batch.
+        keys = [adyen.verify_item(raw, self._adyen_keys) for raw in raw_items]
+        for raw in raw_items:
+            # A signature has no use downstream and is never stored or forwarded.
+            raw["additionalData"].pop(adyen.SIGNATURE_FIELD, None)
+        notification = _validate(AdyenNotification, document)
+        live = notification.live == "true"
+        envelopes: list[Envelope] = []
+        payloads = [_to_json(raw) for raw in raw_items]
+        for key, wrapper in zip(keys, notification.notification_items, strict=True):
+            item: AdyenNotificationItem = wrapper.item
+            envelopes.append(
+                _envelope(
+                    AdyenEnvelope,
+                    envelope_id=uuid4(),
+                    provider=Provider.ADYEN,
+                    provider_event_id=item.provider_event_id(),
+                    event_type=item.event_code,
+                    received_at=delivery.received_at,
+                    signature_key_id=key.key_id,
+                    live=live,
+                    payload=item,
+                )
+            )
+        return Accepted(Provider.ADYEN, envelopes, payloads)
+
+    # -- Braintree ----------------------------------------------------------------------------
+    def braintree(self, delivery: Delivery) -> Accepted:
+        require_media_type(delivery.headers, FORM)
+        form = _parse_form(delivery.body)
+        signature = form.get("bt_signature")
+        payload_text = form.get("bt_payload")
+        if payload_text is None:
+            raise MalformedRequestError("bt_payload missing")
+        payload = payload_text.encode("utf-8")
+        braintree.check_payload_alphabet(payload)
+        key = braintree.verify(payload, signature, self._braintree_keys)
+        data = braintree_xml.parse_notification(braintree_xml.decode_payload(payload))
+        notification = _validate(BraintreeNotification, data, prefix=("notification",))
+        envelope = _envelope(
+            BraintreeEnvelope,
+            envelope_id=uuid4(),
+            provider=Provider.BRAINTREE,
+            provider_event_id=notification.provider_event_id(),
+            event_type=notification.kind,
+            received_at=delivery.received_at,
+            signature_key_id=key.key_id,
+            payload=notification,
+        )
+        payload_json = notification.__pydantic_serializer__.to_json(notification, by_alias=True, exclude_unset=True)
+        return Accepted(Provider.BRAINTREE, [envelope], [payload_json])
+
+
+JsonEvent = TypeVar("JsonEvent", StripeEvent, SquareEvent)
+Document = TypeVar("Document", AdyenNotification, BraintreeNotification)
+
+
+def _validate_json(model: type[JsonEvent], body: bytes) -> JsonEvent:
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        if any(error["type"] == "json_invalid" for error in exc.errors(include_url=False)):
+            raise MalformedRequestError("body is not valid JSON") from None
+        raise SchemaMismatchError.from_validation_error(exc) from None
+
+
+def _validate(model: type[Document], data: Any, prefix: tuple[str | int, ...] = ()) -> Document:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise SchemaMismatchError.from_validation_error(exc, prefix) from None
+
+
+def _envelope(model: type[EnvelopeT], **fields: Any) -> EnvelopeT:
+    """Envelope fields derived from the payload (e.g. a composed event id) have their own limits."""
+    try:
+        return model(**fields)
+    except ValidationError as exc:
+        raise SchemaMismatchError.from_validation_error(exc, ("envelope",)) from None
+
+
+def _parse_json(body: bytes) -> Any:
+    """jiter, not `json`: bounded recursion depth, so hostile nesting is an error, not a crash."""
+    try:
+        return pydantic_core.from_json(body, allow_inf_nan=False)
+    except ValueError:
+        raise MalformedRequestError("body is not valid JSON") from None
+
+
+def _to_json(value: Any) -> bytes:
+    return pydantic_core.to_json(value)
+
+
+def _adyen_items(document: Any) -> list[dict[str, Any]]:
+    """The raw `NotificationRequestItem` objects, which are what Adyen signs."""
+    if not isinstance(document, dict):
+        raise SchemaMismatchError([{"loc": [], "type": "dict_type", "msg": "expected a JSON object"}])
+    items = document.get("notificationItems")
+    if not isinstance(items, list) or not items:
+        raise SchemaMismatchError(
+            [{"loc": ["notificationItems"], "type": "list_type", "msg": "expected a non-empty list"}]
+        )
+    if len(items) > MAX_ADYEN_ITEMS:
+        raise SchemaMismatchError(
+            [{"loc": ["notificationItems"], "type": "too_long", "msg": f"more than {MAX_ADYEN_ITEMS} items"}]
+        )
+    raw: list[dict[str, Any]] = []
+    for index, wrapper in enumerate(items):
+        item = wrapper.get("NotificationRequestItem") if isinstance(wrapper, dict) else None
+        if not isinstance(item, dict):
+            raise SchemaMismatchError(
+                [
+                    {
+                        "loc": ["notificationItems", index, "NotificationRequestItem"],
+                        "type": "dict_type",
+                        "msg": "expected an object",
+                    }
+                ]
+            )
+        raw.append(item)
+    return raw
+
+
+def _parse_form(body: bytes) -> dict[str, str]:
+    try:
+        text = body.decode("ascii")
+        fields = parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text), max_num_fields=MAX_FORM_FIELDS)
+    except (UnicodeDecodeError, ValueError):
+        raise MalformedRequestError("body is not an URL-encoded form") from None
+    form: dict[str, str] = {}
+    for name, value in fields:
+        if name in form:
+            raise MalformedRequestError(f"form field {name} given twice")
+        form[name] = value
+    return form
+
+
+__all__ = ["Accepted", "Delivery", "Envelope", "Intake", "SignatureRejectedError", "serialize"]

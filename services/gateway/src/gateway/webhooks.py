@@ -1,0 +1,44 @@
+"""The webhook use case: verify and decode (intake), publish and wait for the ack, count."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+import structlog
+
+from contracts.reference.providers import Provider
+from gateway.intake import Accepted, Delivery, Intake
+from gateway.metrics import Metrics
+from gateway.publisher import Publisher
+
+log = structlog.get_logger("gateway.webhooks")
+
+
+class WebhookService:
+    def __init__(self, intake: Intake, publisher: Publisher, metrics: Metrics, *, log_accepted: bool = False) -> None:
+        self.intake = intake
+        self.publisher = publisher
+        self.metrics = metrics
+        self.log_accepted = log_accepted
+        """Log every accepted webhook (at DEBUG level only: thousands a second otherwise)."""
+
+    async def receive(self, provider: Provider, body: bytes, headers: Mapping[str, str]) -> Accepted:
+        """Verify, validate and publish; return only after Kafka acknowledged every envelope.
+
+        Raises a `GatewayError` for any refusal; nothing is published for a refused request.
+        """
+        accepted = self.intake.receive(provider, Delivery.at_now(body, headers))
+        started = time.perf_counter()
+        await self.publisher.publish(accepted.messages())
+        elapsed = time.perf_counter() - started
+        self.metrics.accepted(provider, len(accepted.envelopes), elapsed)
+        if self.log_accepted:
+            log.debug(
+                "webhook_accepted",
+                provider=provider.value,
+                events=[envelope.provider_event_id for envelope in accepted.envelopes],
+                key_ids=sorted({envelope.signature_key_id or "" for envelope in accepted.envelopes}),
+                publish_ms=round(elapsed * 1000, 3),
+            )
+        return accepted

@@ -1,0 +1,1 @@
+"""Tests against real servers (a package, so its conftest does not clash with the unit tests')."""
