@@ -1,0 +1,31 @@
+"""Versioned models with model cards, checksums and an atomic champion pointer (see `registry.py`)."""
+
+from model_registry.card import ChampionPointer, ModelCard, TrainingWindow
+from model_registry.errors import (
+    ChecksumMismatchError,
+    CorruptModelError,
+    FeatureSetMismatchError,
+    InvalidNameError,
+    ModelNotFoundError,
+    RegistryError,
+    VersionExistsError,
+)
+from model_registry.registry import LoadedModel, ModelRegistry, check_feature_set, dataset_hash, sha256_hex
+
+__all__ = [
+    "ChampionPointer",
+    "ChecksumMismatchError",
+    "CorruptModelError",
+    "FeatureSetMismatchError",
+    "InvalidNameError",
+    "LoadedModel",
+    "ModelCard",
+    "ModelNotFoundError",
+    "ModelRegistry",
+    "RegistryError",
+    "TrainingWindow",
+    "VersionExistsError",
+    "check_feature_set",
+    "dataset_hash",
+    "sha256_hex",
+]

@@ -1,0 +1,1 @@
+"""The inference service: fraud and churn scoring, retry strategy, and the models that serve them."""

@@ -1,0 +1,148 @@
+"""HTTP controllers: thin adapters from routes to the scoring, retry and model modules."""
+
+from typing import Any
+
+import anyio.to_thread
+from litestar import Controller, MediaType, Response, get, post
+from litestar.datastructures import ResponseHeader, State
+from litestar.di import NamedDependency, Provide
+from litestar.params import JSONBody
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from contracts.schemas.scoring import (
+    ChurnScoreRequest,
+    ChurnScoreResponse,
+    FraudBatchRequest,
+    FraudBatchResponse,
+    FraudScoreRequest,
+    FraudScoreResponse,
+    ModelInfo,
+    RetryStrategyRequest,
+    RetryStrategyResponse,
+)
+from inference.errors import NotReadyError
+from inference.metrics import Metrics
+from inference.models import ModelManager
+from inference.retry import TAXONOMY_NAME, TAXONOMY_VERSION, retry_strategy
+from inference.scoring import ScoringService
+
+
+def provide_scoring(state: State) -> ScoringService:
+    scoring: ScoringService = state.scoring
+    return scoring
+
+
+def provide_models(state: State) -> ModelManager:
+    models: ModelManager = state.models
+    return models
+
+
+def provide_metrics(state: State) -> Metrics:
+    metrics: Metrics = state.metrics
+    return metrics
+
+
+class FraudController(Controller):
+    path = "/v1/fraud"
+    tags = ["fraud"]
+    dependencies = {"scoring": Provide(provide_scoring, sync_to_thread=False)}
+
+    @post(
+        "/score",
+        operation_id="scoreFraud",
+        summary="Score one payment for fraud",
+        description="With `features`, scores them as sent; with entity ids and `context`, reads the "
+        "`fraud_v1` online features from Feast first and reports their freshness.",
+        status_code=200,
+    )
+    async def score(
+        self, data: JSONBody[FraudScoreRequest], scoring: NamedDependency[ScoringService]
+    ) -> FraudScoreResponse:
+        return await scoring.score_fraud(data)
+
+    @post(
+        "/score:batch",
+        operation_id="scoreFraudBatch",
+        summary="Score up to 10,000 payments for fraud in one model call",
+        status_code=200,
+    )
+    async def score_batch(
+        self, data: JSONBody[FraudBatchRequest], scoring: NamedDependency[ScoringService]
+    ) -> FraudBatchResponse:
+        return await scoring.score_fraud_batch(data)
+
+
+class ChurnController(Controller):
+    path = "/v1/churn"
+    tags = ["churn"]
+    dependencies = {"scoring": Provide(provide_scoring, sync_to_thread=False)}
+
+    @post("/score", operation_id="scoreChurn", summary="Score one customer's churn risk", status_code=200)
+    async def score(
+        self, data: JSONBody[ChurnScoreRequest], scoring: NamedDependency[ScoringService]
+    ) -> ChurnScoreResponse:
+        return await scoring.score_churn(data)
+
+
+class RetryController(Controller):
+    path = "/v1/retry"
+    tags = ["retry"]
+
+    @post(
+        "/strategy",
+        operation_id="retryStrategy",
+        summary="Advise how to retry a declined payment",
+        description="Maps the provider's decline code to the contracts taxonomy: retry now, retry later "
+        "after a delay, do not retry, or ask the customer.",
+        status_code=200,
+        response_headers=[
+            ResponseHeader(name="X-Model-Name", value=TAXONOMY_NAME, description="Taxonomy that decided"),
+            ResponseHeader(name="X-Model-Version", value=TAXONOMY_VERSION, description="Its version"),
+        ],
+    )
+    async def strategy(self, data: JSONBody[RetryStrategyRequest]) -> RetryStrategyResponse:
+        return retry_strategy(data)
+
+
+class ModelsController(Controller):
+    path = "/v1/models"
+    tags = ["models"]
+    dependencies = {"models": Provide(provide_models, sync_to_thread=False)}
+
+    @get(
+        "/",
+        operation_id="listModels",
+        summary="Served models, registered versions and the rules baselines",
+    )
+    async def list_models(self, models: NamedDependency[ModelManager]) -> list[ModelInfo]:
+        # Registry reads verify checksums: keep that file I/O off the event loop.
+        return await anyio.to_thread.run_sync(models.model_infos)
+
+
+class OpsController(Controller):
+    """Liveness, readiness and Prometheus metrics."""
+
+    path = "/"
+    tags = ["ops"]
+    include_in_schema = False
+    dependencies = {
+        "models": Provide(provide_models, sync_to_thread=False),
+        "metrics": Provide(provide_metrics, sync_to_thread=False),
+    }
+
+    @get("/healthz", operation_id="healthz", summary="Liveness")
+    async def healthz(self) -> dict[str, str]:
+        return {"status": "ok"}
+
+    @get("/readyz", operation_id="readyz", summary="Readiness: every model slot loaded")
+    async def readyz(self, models: NamedDependency[ModelManager]) -> dict[str, Any]:
+        if not models.ready:
+            raise NotReadyError("models are not loaded yet")
+        return {
+            "status": "ready",
+            "models": {key: f"{models.served(key).name} {models.served(key).version}" for key in models.slots},
+        }
+
+    @get("/metrics", operation_id="metrics", summary="Prometheus metrics", media_type=MediaType.TEXT)
+    async def metrics(self, metrics: NamedDependency[Metrics]) -> Response[bytes]:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

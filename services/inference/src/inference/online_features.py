@@ -1,0 +1,130 @@
+"""Feature vectors for requests that carry entity ids instead of features.
+
+The fraud feature service (`fraud_v1` in Feast) serves the customer, card and merchant
+aggregates. Four features describe the payment itself and are derived from the request's
+transaction context, never read from the store:
+
+| feature | derivation |
+|---|---|
+| `amount_usd` | `amount_minor` in major units x the configured USD rate of `currency` |
+| `hour_of_day` | UTC hour of `occurred_at` |
+| `is_foreign_card` | 1 when `card_country` and `ip_country` are both known and differ, else 0 |
+| `amount_to_customer_avg_ratio` | `amount_usd / customer_avg_amount_usd_30d`; 1 when the customer has no 30-day average |
+
+A stored feature must come back with status PRESENT. Anything else (NOT_FOUND, OUTSIDE_MAX_AGE,
+a null) is reported as a missing feature: no value is made up.
+"""
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Final
+
+from pydantic import ValidationError
+
+from contracts.reference.currencies import to_major_units
+from contracts.schemas.features import CHURN_FEATURE_NAMES, FRAUD_FEATURE_NAMES, ChurnFeatures, FraudFeatures
+from contracts.schemas.scoring import TransactionContext
+from inference.errors import FeaturesNotFoundError, FeatureStoreError, FieldError, NoFxRateError
+from inference.feast_client import FeatureRow
+
+CONTEXT_FEATURES: Final = ("amount_usd", "hour_of_day", "is_foreign_card", "amount_to_customer_avg_ratio")
+STORED_FRAUD_FEATURES: Final = tuple(name for name in FRAUD_FEATURE_NAMES if name not in CONTEXT_FEATURES)
+STORED_CHURN_FEATURES: Final = CHURN_FEATURE_NAMES
+_EPOCH_CUTOFF: Final = datetime(1971, 1, 1, tzinfo=UTC)
+
+
+def amount_usd(context: TransactionContext, usd_rates: Mapping[str, float], field_prefix: str = "") -> float:
+    rate = usd_rates.get(context.currency)
+    if rate is None:
+        raise NoFxRateError(
+            f"no USD rate configured for {context.currency}; send `features` or configure INFERENCE_USD_RATES",
+            errors=[{"field": f"{field_prefix}context.currency", "message": f"no USD rate for {context.currency}"}],
+        )
+    return float(to_major_units(context.amount_minor, context.currency)) * rate
+
+
+def context_features(
+    context: TransactionContext,
+    customer_avg_amount_usd_30d: float,
+    usd_rates: Mapping[str, float],
+    field_prefix: str = "",
+) -> dict[str, float]:
+    usd = amount_usd(context, usd_rates, field_prefix)
+    foreign = context.card_country is not None and context.ip_country is not None
+    return {
+        "amount_usd": usd,
+        "hour_of_day": float(context.occurred_at.astimezone(UTC).hour),
+        "is_foreign_card": 1.0 if foreign and context.card_country != context.ip_country else 0.0,
+        "amount_to_customer_avg_ratio": usd / customer_avg_amount_usd_30d if customer_avg_amount_usd_30d > 0 else 1.0,
+    }
+
+
+def _stored_values(
+    row: FeatureRow, names: tuple[str, ...], feature_service: str, field_prefix: str
+) -> tuple[dict[str, float], float | None]:
+    """Present values of `names`, and the age in seconds of the oldest one."""
+    not_served = [name for name in names if name not in row]
+    if not_served:
+        raise FeatureStoreError(
+            f"feature service {feature_service!r} does not serve {not_served}",
+            errors=[{"field": f"{field_prefix}features.{name}", "message": "not served"} for name in not_served],
+        )
+    missing: list[FieldError] = [
+        {"field": f"{field_prefix}features.{name}", "message": f"feature store status {row[name].status}"}
+        for name in names
+        if not row[name].present
+    ]
+    if missing:
+        raise FeaturesNotFoundError(
+            f"the feature store has no current value for {len(missing)} feature(s) of these entities; "
+            "send `features` in the request",
+            errors=missing,
+        )
+    values: dict[str, float] = {}
+    for name in names:
+        raw = row[name].value
+        if not isinstance(raw, int | float) or isinstance(raw, bool):
+            raise FeatureStoreError(f"feature {name!r} from {feature_service!r} is not a number")
+        values[name] = float(raw)
+    stamps = [row[name].event_at for name in names]
+    known = [stamp for stamp in stamps if stamp is not None and stamp > _EPOCH_CUTOFF]
+    freshness = None
+    if known:
+        freshness = max((datetime.now(UTC) - min(known)).total_seconds(), 0.0)
+    return values, freshness
+
+
+def _contract_errors(error: ValidationError, field_prefix: str) -> list[FieldError]:
+    return [
+        {"field": field_prefix + "features." + ".".join(str(part) for part in item["loc"]), "message": item["msg"]}
+        for item in error.errors(include_input=False, include_url=False)
+    ]
+
+
+def fraud_features(
+    row: FeatureRow,
+    context: TransactionContext,
+    usd_rates: Mapping[str, float],
+    feature_service: str,
+    field_prefix: str = "",
+) -> tuple[FraudFeatures, float | None]:
+    stored, freshness = _stored_values(row, STORED_FRAUD_FEATURES, feature_service, field_prefix)
+    derived = context_features(context, stored["customer_avg_amount_usd_30d"], usd_rates, field_prefix)
+    try:
+        features = FraudFeatures.model_validate(stored | derived)
+    except ValidationError as error:
+        raise FeatureStoreError(
+            f"features from {feature_service!r} break the contract", errors=_contract_errors(error, field_prefix)
+        ) from None
+    return features, freshness
+
+
+def churn_features(row: FeatureRow, feature_service: str, field_prefix: str = "") -> tuple[ChurnFeatures, float | None]:
+    stored, freshness = _stored_values(row, STORED_CHURN_FEATURES, feature_service, field_prefix)
+    try:
+        features = ChurnFeatures.model_validate(stored)
+    except ValidationError as error:
+        raise FeatureStoreError(
+            f"features from {feature_service!r} break the contract", errors=_contract_errors(error, field_prefix)
+        ) from None
+    return features, freshness

@@ -1,0 +1,185 @@
+"""Scoring: contract requests in, contract responses out. No HTTP types here.
+
+Each call reads the served model once and uses it to the end (see `models.py`). Rows are built
+in contracts feature order and scored with one `predict` call per request or batch: for an
+XGBoost champion that is `Booster.inplace_predict` on a float32 numpy array, with no DMatrix.
+"""
+
+import time
+from collections.abc import Sequence
+from itertools import chain
+from operator import attrgetter
+
+import numpy as np
+import numpy.typing as npt
+from prometheus_client import Counter, Histogram
+
+from contracts.schemas.features import ChurnFeatures, FraudFeatures
+from contracts.schemas.scoring import (
+    ChurnScoreRequest,
+    ChurnScoreResponse,
+    FeatureSource,
+    FraudBatchRequest,
+    FraudBatchResponse,
+    FraudScoreRequest,
+    FraudScoreResponse,
+)
+from inference.errors import InvalidRequestError
+from inference.feast_client import FeastClient
+from inference.metrics import Metrics
+from inference.models import ModelManager, Rows, ServedModel
+from inference.online_features import churn_features, fraud_features
+from inference.settings import InferenceSettings
+
+# The same order as `FraudFeatures.as_row()`, read by one C-level getter per row (batches).
+_fraud_values = attrgetter(*FraudFeatures.feature_names)
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _as_model_input(rows: npt.NDArray[np.float64]) -> Rows:
+    """float32 rows. The contracts allow any finite non-negative float64; values beyond float32's
+    range are clipped to its maximum rather than overflowing to infinity (every model split and
+    rules cap lies far below it, so the score is the one the value deserves)."""
+    np.minimum(rows, _FLOAT32_MAX, out=rows)
+    return rows.astype(np.float32)
+
+
+def to_rows(values: Sequence[Sequence[float]]) -> Rows:
+    return _as_model_input(np.array(values, dtype=np.float64))
+
+
+def fraud_rows(vectors: Sequence[FraudFeatures]) -> Rows:
+    """Rows of many vectors, read straight into one array (no intermediate list of rows)."""
+    width = len(FraudFeatures.feature_names)
+    flat = np.fromiter(chain.from_iterable(map(_fraud_values, vectors)), dtype=np.float64, count=len(vectors) * width)
+    return _as_model_input(flat.reshape(len(vectors), width))
+
+
+class ScoringService:
+    def __init__(self, models: ModelManager, feast: FeastClient, settings: InferenceSettings, metrics: Metrics) -> None:
+        self.models = models
+        self.feast = feast
+        self.settings = settings
+        self.metrics = metrics
+        # Labelled metric children, looked up once: `labels()` costs microseconds per call.
+        self._timers: dict[str, Histogram] = {}
+        self._counters: dict[tuple[str, str, str], Counter] = {}
+
+    def _predict(self, model: ServedModel, rows: Rows, source: FeatureSource | str) -> Rows:
+        started = time.perf_counter()
+        scores = model.predict(rows)
+        elapsed = time.perf_counter() - started
+        timer = self._timers.get(model.name)
+        if timer is None:
+            timer = self._timers[model.name] = self.metrics.predict_seconds.labels(model.name)
+        timer.observe(elapsed)
+        key = (model.name, model.version, str(source))
+        counter = self._counters.get(key)
+        if counter is None:
+            counter = self._counters[key] = self.metrics.predictions.labels(*key)
+        counter.inc(len(rows))
+        return scores
+
+    # -- fraud --------------------------------------------------------------------------------
+
+    async def _lookup_fraud(
+        self, items: Sequence[FraudScoreRequest], prefixes: Sequence[str]
+    ) -> list[tuple[FraudFeatures, float | None]]:
+        service = self.settings.feast_fraud_feature_service
+        entities = {
+            "customer_id": [str(item.customer_id) for item in items],
+            "card_fingerprint": [str(item.card_fingerprint) for item in items],
+            "merchant_id": [item.context.merchant_id if item.context else "" for item in items],
+        }
+        rows = await self.feast.get_online_features(service, entities)
+        looked_up = []
+        for item, row, prefix in zip(items, rows, prefixes, strict=True):
+            if item.context is None:  # the contract's validator already refuses this
+                raise InvalidRequestError(
+                    "`context` is required without `features`",
+                    errors=[{"field": f"{prefix}context", "message": "Field required"}],
+                )
+            features, freshness = fraud_features(row, item.context, self.settings.usd_rates, service, prefix)
+            if freshness is not None:
+                self.metrics.feature_freshness.labels(service).observe(freshness)
+            looked_up.append((features, freshness))
+        return looked_up
+
+    async def score_fraud(self, request: FraudScoreRequest) -> FraudScoreResponse:
+        model = self.models.served("fraud")
+        freshness: float | None = None
+        if request.features is not None:
+            features, source = request.features, FeatureSource.REQUEST
+        else:
+            [(features, freshness)] = await self._lookup_fraud([request], [""])
+            source = FeatureSource.FEAST
+        rows = to_rows([features.as_row()])
+        score = float(self._predict(model, rows, source)[0])
+        return FraudScoreResponse(
+            payment_id=request.payment_id,
+            score=score,
+            model_name=model.name,
+            model_version=model.version,
+            feature_set_version=model.feature_set_version,
+            feature_source=source,
+            feature_freshness_seconds=freshness,
+        )
+
+    async def score_fraud_batch(self, request: FraudBatchRequest) -> FraudBatchResponse:
+        model = self.models.served("fraud")
+        items = request.items
+        vectors: list[FraudFeatures | None] = [item.features for item in items]
+        freshness: list[float | None] = [None] * len(items)
+        lookups = [index for index, item in enumerate(items) if item.features is None]
+        if lookups:
+            found = await self._lookup_fraud([items[i] for i in lookups], [f"items.{i}." for i in lookups])
+            for index, (features, age) in zip(lookups, found, strict=True):
+                vectors[index], freshness[index] = features, age
+        rows = fraud_rows([vector for vector in vectors if vector is not None])
+        source_label = "mixed" if lookups and len(lookups) < len(items) else ("feast" if lookups else "request")
+        scores = self._predict(model, rows, source_label).tolist()
+        template: dict[str, object] = {
+            "model_name": model.name,
+            "model_version": model.version,
+            "feature_set_version": model.feature_set_version,
+        }
+        # Strict validation of values we built ourselves: still checked (a score outside [0, 1]
+        # fails), without lax-mode coercion attempts; the fastest checked way to build 10,000
+        # contract objects (about 2.5 us each).
+        validate = FraudScoreResponse.__pydantic_validator__.validate_python
+        responses: list[FraudScoreResponse] = []
+        for item, score, age in zip(items, scores, freshness, strict=True):
+            fields = template.copy()
+            fields["payment_id"] = item.payment_id
+            fields["score"] = score
+            fields["feature_source"] = FeatureSource.REQUEST if item.features is not None else FeatureSource.FEAST
+            fields["feature_freshness_seconds"] = age
+            responses.append(validate(fields, strict=True))
+        return FraudBatchResponse(items=responses)
+
+    # -- churn --------------------------------------------------------------------------------
+
+    async def score_churn(self, request: ChurnScoreRequest) -> ChurnScoreResponse:
+        model = self.models.served("churn")
+        freshness: float | None = None
+        features: ChurnFeatures
+        if request.features is not None:
+            features, source = request.features, FeatureSource.REQUEST
+        else:
+            service = self.settings.feast_churn_feature_service
+            [row] = await self.feast.get_online_features(service, {"customer_id": [request.customer_id]})
+            features, freshness = churn_features(row, service)
+            if freshness is not None:
+                self.metrics.feature_freshness.labels(service).observe(freshness)
+            source = FeatureSource.FEAST
+        rows = to_rows([features.as_row()])
+        score = float(self._predict(model, rows, source)[0])
+        return ChurnScoreResponse(
+            customer_id=request.customer_id,
+            score=score,
+            model_name=model.name,
+            model_version=model.version,
+            feature_set_version=model.feature_set_version,
+            feature_source=source,
+            feature_freshness_seconds=freshness,
+        )

@@ -1,0 +1,106 @@
+"""The inference service's configuration: `INFERENCE_*` environment variables, validated once.
+
+Every field's docstring is its description; the README's configuration table is checked against
+this class by `tests/test_readme.py`.
+"""
+
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from contracts.reference.currencies import CURRENCIES
+
+ENV_PREFIX = "INFERENCE_"
+
+
+class ConfigurationError(Exception):
+    """The environment does not describe a service that may start; the message names variables."""
+
+
+class InferenceSettings(BaseSettings):
+    """Configuration read from `INFERENCE_*` variables (field `x` is `INFERENCE_X`)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        case_sensitive=False,
+        frozen=True,
+        extra="ignore",
+        use_attribute_docstrings=True,
+    )
+
+    # -- server -------------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    """Interface the server binds (the container image sets 0.0.0.0)."""
+    port: Annotated[int, Field(ge=1, le=65535)] = 8001
+    """TCP port of the HTTP server."""
+    log_level: str = "INFO"
+    """Python logging level name."""
+    access_log: bool = False
+    """Let uvicorn log every request (off by default: it costs latency at thousands of requests/s)."""
+    max_body_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 16 * 1024 * 1024
+    """Largest request body accepted (a 10,000-row batch with full feature vectors is ~7 MB)."""
+
+    # -- models -------------------------------------------------------------------------------
+    registry_root: Path = Path(".state/model-registry")
+    """Root of the model registry (`<model>/<version>/...`, `<model>/champion.json`)."""
+    fraud_model: str = "fraud"
+    """Registry name of the fraud model."""
+    churn_model: str = "churn"
+    """Registry name of the churn model."""
+    reload_interval_seconds: Annotated[float, Field(gt=0, le=3600)] = 5.0
+    """How often the champion pointers are checked; a new champion is loaded, verified and swapped in."""
+
+    # -- Feast --------------------------------------------------------------------------------
+    feast_url: str = "http://127.0.0.1:6566"
+    """Base URL of the Feast feature server (`POST {url}/get-online-features`)."""
+    feast_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
+    """Deadline of one online-feature lookup; past it the request fails with 503."""
+    feast_fraud_feature_service: str = "fraud_v1"
+    """Feast feature service read for fraud requests that carry entity ids instead of features."""
+    feast_churn_feature_service: str = "churn_v1"
+    """Feast feature service read for churn requests without features."""
+    usd_rates: dict[str, float] = Field(default_factory=lambda: {"USD": 1.0})
+    """JSON object: US dollars per major unit of each currency, to derive `amount_usd` from a
+    transaction context. A currency without a rate gets 422 `no_fx_rate`."""
+    retry_after_seconds: Annotated[int, Field(ge=1, le=3600)] = 2
+    """`Retry-After` sent with 503 when the feature server is unavailable."""
+
+    @field_validator("usd_rates")
+    @classmethod
+    def _known_positive_rates(cls, value: dict[str, float]) -> dict[str, float]:
+        for code, rate in value.items():
+            if code not in CURRENCIES:
+                raise ValueError(f"{code!r} is not an ISO 4217 currency")
+            if not rate > 0 or rate == float("inf"):
+                raise ValueError(f"rate for {code} must be a positive finite number")
+        return value
+
+    @field_validator("feast_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+
+def env_name(field: str) -> str:
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+def load_settings(**overrides: Any) -> InferenceSettings:
+    """Read and validate the environment; raise `ConfigurationError` naming the bad variables."""
+    try:
+        return InferenceSettings(**overrides)
+    except ValidationError as exc:
+        messages = []
+        for error in exc.errors(include_input=False, include_url=False):
+            where = env_name(str(error["loc"][0])) if error["loc"] else "configuration"
+            messages.append(f"{where}: {error['msg']}")
+        raise ConfigurationError("invalid inference configuration: " + "; ".join(messages)) from None
+
+
+@cache
+def get_settings() -> InferenceSettings:
+    """The process-wide settings, read once."""
+    return load_settings()

@@ -1,0 +1,208 @@
+"""Online features from a real Feast feature server (feast[duckdb], SQLite online store).
+
+The feature repo is built in a temporary folder with the contracts' feature names, applied and
+materialized through Feast, and served by `feast serve` in a subprocess. Rows were written ten
+minutes ago, so the reported freshness is known.
+"""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from inference_support import Serve, register_champion, train_booster
+
+from contracts.schemas.features import CHURN_FEATURE_NAMES, FRAUD_FEATURE_NAMES
+from inference.rules import FRAUD_RULES_V1
+from model_registry import ModelRegistry
+from testing.feast_server import OnlineTable, build_feature_repo, start_feature_server
+from testing.processes import ServerProcess
+
+pytestmark = pytest.mark.anyio
+
+AGE = timedelta(minutes=10)
+CUSTOMER = {
+    "customer_txn_count_1h": 2.0,
+    "customer_txn_count_24h": 5.0,
+    "customer_amount_usd_24h": 180.0,
+    "customer_avg_amount_usd_30d": 50.0,
+    "customer_distinct_cards_7d": 2.0,
+    "customer_tenure_days": 400.0,
+    "customer_dispute_count_90d": 1.0,
+    "is_new_country_for_customer": 0.0,
+}
+CARD = {"card_txn_count_1h": 3.0, "card_distinct_merchants_24h": 4.0, "card_decline_count_24h": 1.0}
+CHURN = {
+    "days_since_last_payment": 12.0,
+    "payments_30d": 3.0,
+    "payments_90d": 9.0,
+    "failed_payments_30d": 1.0,
+    "refunds_90d": 0.0,
+    "disputes_90d": 0.0,
+    "avg_amount_usd_90d": 42.0,
+    "tenure_days": 700.0,
+}
+
+
+@pytest.fixture(scope="module")
+def feature_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    written_at = datetime.now(UTC) - AGE
+    tables = [
+        OnlineTable(
+            "customer_fraud", ("customer_id",), tuple(CUSTOMER), [{"customer_id": "cus_1", **CUSTOMER}], written_at
+        ),
+        OnlineTable(
+            "card_fraud", ("card_fingerprint",), tuple(CARD), [{"card_fingerprint": "card_1", **CARD}], written_at
+        ),
+        OnlineTable(
+            "customer_card",
+            ("customer_id", "card_fingerprint"),
+            ("is_new_card_for_customer",),
+            [{"customer_id": "cus_1", "card_fingerprint": "card_1", "is_new_card_for_customer": 1.0}],
+            written_at,
+        ),
+        OnlineTable(
+            "merchant_risk",
+            ("merchant_id",),
+            ("merchant_risk_score",),
+            [{"merchant_id": "mer_1", "merchant_risk_score": 0.3}],
+            written_at,
+        ),
+        OnlineTable("customer_churn", ("customer_id",), tuple(CHURN), [{"customer_id": "cus_1", **CHURN}], written_at),
+    ]
+    services = {
+        "fraud_v1": ["customer_fraud", "card_fraud", "customer_card", "merchant_risk"],
+        "churn_v1": ["customer_churn"],
+    }
+    repo = build_feature_repo(Path(tmp_path_factory.mktemp("feature_repo")), tables, services)
+    with start_feature_server(repo.path) as server:
+        yield server
+
+
+def _lookup(customer: str = "cus_1", currency: str = "USD", amount_minor: int = 1250) -> dict[str, Any]:
+    return {
+        "payment_id": "pay_1",
+        "customer_id": customer,
+        "card_fingerprint": "card_1",
+        "context": {
+            "amount_minor": amount_minor,
+            "currency": currency,
+            "occurred_at": "2025-06-01T12:30:00+02:00",
+            "merchant_id": "mer_1",
+            "card_country": "DE",
+            "ip_country": "US",
+        },
+    }
+
+
+def _expected_fraud_row(amount_usd: float) -> np.ndarray:
+    values = {
+        **CUSTOMER,
+        **CARD,
+        "is_new_card_for_customer": 1.0,
+        "merchant_risk_score": 0.3,
+        "amount_usd": amount_usd,
+        "hour_of_day": 10.0,  # 12:30 at +02:00 is 10:30 UTC
+        "is_foreign_card": 1.0,  # card from DE, used from a US IP
+        "amount_to_customer_avg_ratio": amount_usd / CUSTOMER["customer_avg_amount_usd_30d"],
+    }
+    return np.array([[values[name] for name in FRAUD_FEATURE_NAMES]], dtype=np.float32)
+
+
+def _assert_fresh(body: dict[str, Any], started: datetime) -> None:
+    elapsed = (datetime.now(UTC) - started).total_seconds()
+    assert AGE.total_seconds() - 2 <= body["feature_freshness_seconds"] <= AGE.total_seconds() + elapsed + 300
+
+
+async def test_fraud_score_reads_online_features_and_reports_freshness(
+    feature_server: ServerProcess, serve: Serve, registry: ModelRegistry
+) -> None:
+    booster, rows = train_booster(FRAUD_FEATURE_NAMES, seed=31)
+    version = register_champion(registry, booster, rows, name="fraud", feature_set_version="fraud_v1", version="f1")
+
+    async with serve(feast_url=feature_server.base_url) as client:
+        response = await client.post("/v1/fraud/score", json=_lookup())
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["feature_source"], body["model_version"]) == ("feast", version)
+    assert body["score"] == float(booster.inplace_predict(_expected_fraud_row(12.5))[0])
+    _assert_fresh(body, datetime.now(UTC) - AGE)
+
+
+async def test_batch_mixes_sent_and_looked_up_features(
+    feature_server: ServerProcess, serve: Serve, registry: ModelRegistry
+) -> None:
+    booster, rows = train_booster(FRAUD_FEATURE_NAMES, seed=32)
+    register_champion(registry, booster, rows, name="fraud", feature_set_version="fraud_v1", version="f2")
+    sent = {name: float(value) for name, value in zip(FRAUD_FEATURE_NAMES, rows[0], strict=True)}
+    items = [_lookup(), {"payment_id": "pay_2", "features": sent}, _lookup(amount_minor=5000)]
+
+    async with serve(feast_url=feature_server.base_url) as client:
+        response = await client.post("/v1/fraud/score:batch", json={"items": items})
+
+    assert response.status_code == 200, response.text
+    body = response.json()["items"]
+    assert [item["feature_source"] for item in body] == ["feast", "request", "feast"]
+    assert body[1]["feature_freshness_seconds"] is None
+    expected = booster.inplace_predict(np.vstack([_expected_fraud_row(12.5), rows[:1], _expected_fraud_row(50.0)]))
+    assert [item["score"] for item in body] == [float(score) for score in expected]
+
+
+async def test_amounts_in_other_currencies_use_the_configured_rate(feature_server: ServerProcess, serve: Serve) -> None:
+    async with serve(feast_url=feature_server.base_url, usd_rates={"USD": 1.0, "JPY": 0.0065}) as client:
+        yen = await client.post("/v1/fraud/score", json=_lookup(currency="JPY", amount_minor=2000))
+        euro = await client.post("/v1/fraud/score", json=_lookup(currency="EUR"))
+
+    assert yen.status_code == 200, yen.text
+    # 2,000 JPY (exponent 0) at 0.0065 USD/JPY is 13 USD; no champion: the rules baseline scores.
+    assert yen.json()["model_version"] == "rules-v1"
+    assert yen.json()["score"] == float(FRAUD_RULES_V1.predict(_expected_fraud_row(13.0))[0])
+    assert euro.status_code == 422
+    assert euro.json()["reason"] == "no_fx_rate"
+    assert euro.json()["errors"] == [{"field": "context.currency", "message": "no USD rate for EUR"}]
+
+
+async def test_churn_score_reads_online_features(
+    feature_server: ServerProcess, serve: Serve, registry: ModelRegistry
+) -> None:
+    booster, rows = train_booster(CHURN_FEATURE_NAMES, seed=33)
+    register_champion(registry, booster, rows, name="churn", feature_set_version="churn_v1", version="c1")
+
+    async with serve(feast_url=feature_server.base_url) as client:
+        response = await client.post("/v1/churn/score", json={"customer_id": "cus_1"})
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    expected = booster.inplace_predict(np.array([[CHURN[name] for name in CHURN_FEATURE_NAMES]], dtype=np.float32))
+    assert (body["feature_source"], body["score"]) == ("feast", float(expected[0]))
+    _assert_fresh(body, datetime.now(UTC) - AGE)
+
+
+async def test_an_unknown_customer_is_a_422_listing_the_missing_features(
+    feature_server: ServerProcess, serve: Serve
+) -> None:
+    async with serve(feast_url=feature_server.base_url) as client:
+        response = await client.post("/v1/fraud/score", json=_lookup(customer="cus_unknown"))
+
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["reason"] == "features_not_found"
+    missing = {error["field"] for error in problem["errors"]}
+    assert missing == {f"features.{name}" for name in CUSTOMER} | {"features.is_new_card_for_customer"}
+    assert {error["message"] for error in problem["errors"]} == {"feature store status NOT_FOUND"}
+
+
+async def test_a_closed_feast_port_is_a_503_only_for_requests_without_features(serve: Serve) -> None:
+    async with serve() as client:  # the test settings point Feast at a closed port
+        lookup = await client.post("/v1/fraud/score", json=_lookup())
+        row = train_booster(FRAUD_FEATURE_NAMES, seed=34)[1][0]
+        sent = {name: float(value) for name, value in zip(FRAUD_FEATURE_NAMES, row, strict=True)}
+        with_features = await client.post("/v1/fraud/score", json={"payment_id": "p", "features": sent})
+
+    assert lookup.status_code == 503
+    assert lookup.json()["reason"] == "feature_store_unavailable"
+    assert lookup.headers["retry-after"] == "2"
+    assert with_features.status_code == 200
