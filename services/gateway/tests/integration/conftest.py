@@ -12,7 +12,7 @@ from webhook_samples import make_settings
 from contracts.topics import WEBHOOK_TOPICS
 from gateway.asgi import create_app
 from gateway.settings import GatewaySettings
-from integration.kafka_reader import TopicReader, ensure_webhook_topics
+from integration.kafka_reader import TopicReader, closed_port, ensure_webhook_topics
 from testing.kafka import KafkaServer, kafka_server  # noqa: F401  (re-exported fixture)
 from testing.stack import owned_stack  # noqa: F401  (re-exported fixture)
 
@@ -37,6 +37,24 @@ def kafka_settings(broker: KafkaServer) -> GatewaySettings:
 async def gateway(kafka_settings: GatewaySettings) -> AsyncIterator[AsyncTestClient[Litestar]]:
     """The whole app with its real Kafka publisher."""
     async with AsyncTestClient(app=create_app(kafka_settings)) as client:
+        yield client
+
+
+@pytest.fixture()
+def client(gateway: AsyncTestClient[Litestar]) -> AsyncTestClient[Litestar]:
+    return gateway
+
+
+@pytest.fixture()
+def unreachable_settings() -> GatewaySettings:
+    """Settings whose broker address is a closed port on this machine."""
+    return make_settings(GATEWAY_KAFKA_BOOTSTRAP_SERVERS=closed_port())
+
+
+@pytest.fixture()
+async def gateway_without_broker(unreachable_settings: GatewaySettings) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    """The whole app with its real Kafka publisher, configured with a broker that cannot be reached."""
+    async with AsyncTestClient(app=create_app(unreachable_settings)) as client:
         yield client
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,6 +33,14 @@ def ensure_webhook_topics(bootstrap_servers: str) -> None:
     wait_for_leaders(bootstrap_servers, names, 1, timeout=30.0)
 
 
+def closed_port() -> str:
+    """A local broker address nothing listens on: connecting is refused, as when the broker is down."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"127.0.0.1:{port}"
+
+
 @dataclass(frozen=True)
 class Record:
     topic: str
@@ -58,9 +67,14 @@ class TopicReader:
         ]
         if not partitions:
             raise RuntimeError(f"no partitions for {self._topics}")
-        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False, group_id=None)
+        # A fetch long-polls for up to fetch_max_wait_ms and the offset requests queue behind it on
+        # the same connection: keep that wait short, and fetch only while reading (paused otherwise).
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap, enable_auto_commit=False, group_id=None, fetch_max_wait_ms=20
+        )
         await consumer.start()
         consumer.assign(partitions)
+        consumer.pause(*partitions)
         self._start = dict(await consumer.end_offsets(partitions))
         self._consumer = consumer
         return self
@@ -71,14 +85,35 @@ class TopicReader:
         if self._consumer is not None:
             await self._consumer.stop()
 
+    async def mark(self) -> None:
+        """From now on `new_records` returns only what is appended after this call."""
+        consumer = self._consumer
+        assert consumer is not None
+        self._start = dict(await consumer.end_offsets(list(self._start)))
+
     async def new_records(self, timeout: float = 20.0) -> list[Record]:
         """Every record appended since the reader started, up to the end offsets as of now."""
         consumer = self._consumer
         assert consumer is not None
         partitions = list(self._start)
         end = await consumer.end_offsets(partitions)
+        if all(end[tp] == offset for tp, offset in self._start.items()):
+            return []  # nothing appended: no need to fetch
         for tp, offset in self._start.items():
             consumer.seek(tp, offset)
+        consumer.resume(*partitions)
+        try:
+            return await self._read_until(consumer, partitions, end, timeout)
+        finally:
+            consumer.pause(*partitions)
+
+    async def _read_until(
+        self,
+        consumer: AIOKafkaConsumer,
+        partitions: list[TopicPartition],
+        end: dict[TopicPartition, int],
+        timeout: float,
+    ) -> list[Record]:
         records: list[Record] = []
         deadline = time.monotonic() + timeout
         while any([await consumer.position(tp) < end[tp] for tp in partitions]):

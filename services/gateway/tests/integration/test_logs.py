@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
-from recording_publisher import RecordingPublisher
 from webhook_samples import (
     ALL_SECRETS,
     adyen_request,
@@ -20,15 +19,17 @@ from webhook_samples import (
 
 from gateway.asgi import create_app
 from gateway.logs import SECRET_HEADERS
+from integration.kafka_reader import closed_port
+from testing.kafka import KafkaServer
 
 pytestmark = pytest.mark.anyio
 
 
 async def test_logs_carry_reasons_but_no_secrets_signatures_or_card_data(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], broker: KafkaServer
 ) -> None:
-    publisher = RecordingPublisher()
-    app = create_app(make_settings(GATEWAY_LOG_LEVEL="DEBUG", GATEWAY_ACCESS_LOG="true"), publisher=publisher)
+    logging = {"GATEWAY_LOG_LEVEL": "DEBUG", "GATEWAY_ACCESS_LOG": "true"}
+    app = create_app(make_settings(GATEWAY_KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap_servers, **logging))
     requests = [
         stripe_request(),
         stripe_request(stripe_event(currency="xyz")),
@@ -43,7 +44,9 @@ async def test_logs_carry_reasons_but_no_secrets_signatures_or_card_data(
         for request in requests:
             signatures += [v for k, v in request.headers.items() if k in SECRET_HEADERS]
             await client.post(request.path, content=request.body, headers=request.headers)
-        publisher.available = False
+    # The same service with its broker unreachable (a closed port): that refusal is logged too.
+    down = create_app(make_settings(GATEWAY_KAFKA_BOOTSTRAP_SERVERS=closed_port(), **logging))
+    async with AsyncTestClient(app=down) as client:
         request = stripe_request()
         signatures.append(request.headers["stripe-signature"])
         await client.post(request.path, content=request.body, headers=request.headers)
