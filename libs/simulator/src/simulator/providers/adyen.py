@@ -204,15 +204,10 @@ class AdyenAdapter:
         )
 
     def finish(self, rendered: Rendered, secrets: WebhookSecrets, signed_at: int) -> WebhookRequest:
-        return WebhookRequest(
-            provider=self.provider,
-            path=self.path,
-            headers={"Content-Type": "application/json", "User-Agent": "Adyen HttpClient 1.0"},
-            body=rendered.payload,
-            event_type=rendered.event_type,
-            provider_event_id=rendered.provider_event_id,
-            delivered_at=rendered.delivered_at,
-            signed_at=signed_at,
-            fault=rendered.fault,
-            seq=rendered.seq,
+        return WebhookRequest.deliver(
+            rendered,
+            self.path,
+            {"Content-Type": "application/json", "User-Agent": "Adyen HttpClient 1.0"},
+            rendered.payload,
+            signed_at,
         )

@@ -80,6 +80,24 @@ class WebhookRequest:
     fault: Fault
     seq: int
 
+    @classmethod
+    def deliver(
+        cls, rendered: Rendered, path: str, headers: dict[str, str], body: bytes, signed_at: int
+    ) -> WebhookRequest:
+        """The request that carries `rendered`, signed at `signed_at` (the one place that maps it)."""
+        return cls(
+            provider=rendered.provider,
+            path=path,
+            headers=headers,
+            body=body,
+            event_type=rendered.event_type,
+            provider_event_id=rendered.provider_event_id,
+            delivered_at=rendered.delivered_at,
+            signed_at=signed_at,
+            fault=rendered.fault,
+            seq=rendered.seq,
+        )
+
     @property
     def is_valid_signature(self) -> bool:
         return self.fault not in BAD_SIGNATURE_FAULTS

@@ -269,17 +269,12 @@ class BraintreeAdapter:
             payload = _tamper(payload)
         body = "&".join(f"{name}={quote_plus(value)}" for name, value in fields)
         body += ("&" if fields else "") + "bt_payload=" + _quote_base64(payload)
-        return WebhookRequest(
-            provider=self.provider,
-            path=self.path,
-            headers={"Content-Type": "application/x-www-form-urlencoded", "User-Agent": "Braintree/1.0"},
-            body=body.encode("ascii"),
-            event_type=rendered.event_type,
-            provider_event_id=rendered.provider_event_id,
-            delivered_at=rendered.delivered_at,
-            signed_at=signed_at,
-            fault=fault,
-            seq=rendered.seq,
+        return WebhookRequest.deliver(
+            rendered,
+            self.path,
+            {"Content-Type": "application/x-www-form-urlencoded", "User-Agent": "Braintree/1.0"},
+            body.encode("ascii"),
+            signed_at,
         )
 
 

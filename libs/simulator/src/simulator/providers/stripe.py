@@ -292,15 +292,4 @@ class StripeAdapter:
             headers[SIGNATURE_HEADER] = signature_header(keys, signed_at, body)
         if fault is Fault.TAMPERED_BODY:
             body = tamper_json_amount(body)
-        return WebhookRequest(
-            provider=self.provider,
-            path=self.path,
-            headers=headers,
-            body=body,
-            event_type=rendered.event_type,
-            provider_event_id=rendered.provider_event_id,
-            delivered_at=rendered.delivered_at,
-            signed_at=signed_at,
-            fault=fault,
-            seq=rendered.seq,
-        )
+        return WebhookRequest.deliver(rendered, self.path, headers, body, signed_at)
