@@ -16,9 +16,15 @@ class Metrics:
         )
         self.predict_seconds = Histogram(
             "inference_predict_seconds",
-            "Time in the model's predict call per request (a batch is one call).",
+            "Time in the model's predict call (one per batch request or per micro-batch of single rows).",
             ["model"],
             buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.predict_batch_rows = Histogram(
+            "inference_predict_batch_rows",
+            "Single-row requests scored together in one model call (see batching.py).",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
             registry=self.registry,
         )
         self.feast_seconds = Histogram(

@@ -1,14 +1,15 @@
 """Scoring: contract requests in, contract responses out. No HTTP types here.
 
 Each call reads the served model once and uses it to the end (see `models.py`). Rows are built
-in contracts feature order and scored with one `predict` call per request or batch: for an
-XGBoost champion that is `Booster.inplace_predict` on a float32 numpy array, with no DMatrix.
+in contracts feature order and scored with one `predict` call per batch request, or per
+micro-batch of concurrent single-row requests (`batching.py`): for an XGBoost champion that is
+`Booster.inplace_predict` on a float32 numpy array, with no DMatrix.
 """
 
 import time
 from collections.abc import Sequence
 from itertools import chain
-from operator import attrgetter
+from operator import itemgetter
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +25,7 @@ from contracts.schemas.scoring import (
     FraudScoreRequest,
     FraudScoreResponse,
 )
+from inference.batching import RowBatcher
 from inference.errors import InvalidRequestError
 from inference.feast_client import FeastClient
 from inference.metrics import Metrics
@@ -31,8 +33,9 @@ from inference.models import ModelManager, Rows, ServedModel
 from inference.online_features import churn_features, fraud_features
 from inference.settings import InferenceSettings
 
-# The same order as `FraudFeatures.as_row()`, read by one C-level getter per row (batches).
-_fraud_values = attrgetter(*FraudFeatures.feature_names)
+# The same order as `FraudFeatures.as_row()`, read by one C-level getter per row (batches) from
+# the model's field dict: a third faster than attribute access on 10,000 pydantic models.
+_fraud_values = itemgetter(*FraudFeatures.feature_names)
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
@@ -51,7 +54,11 @@ def to_rows(values: Sequence[Sequence[float]]) -> Rows:
 def fraud_rows(vectors: Sequence[FraudFeatures]) -> Rows:
     """Rows of many vectors, read straight into one array (no intermediate list of rows)."""
     width = len(FraudFeatures.feature_names)
-    flat = np.fromiter(chain.from_iterable(map(_fraud_values, vectors)), dtype=np.float64, count=len(vectors) * width)
+    flat = np.fromiter(
+        chain.from_iterable(_fraud_values(vector.__dict__) for vector in vectors),
+        dtype=np.float64,
+        count=len(vectors) * width,
+    )
     return _as_model_input(flat.reshape(len(vectors), width))
 
 
@@ -64,8 +71,9 @@ class ScoringService:
         # Labelled metric children, looked up once: `labels()` costs microseconds per call.
         self._timers: dict[str, Histogram] = {}
         self._counters: dict[tuple[str, str, str], Counter] = {}
+        self._rows = RowBatcher(self._predict, to_rows, metrics.predict_batch_rows)
 
-    def _predict(self, model: ServedModel, rows: Rows, source: FeatureSource | str) -> Rows:
+    def _predict(self, model: ServedModel, rows: Rows) -> Rows:
         started = time.perf_counter()
         scores = model.predict(rows)
         elapsed = time.perf_counter() - started
@@ -73,12 +81,19 @@ class ScoringService:
         if timer is None:
             timer = self._timers[model.name] = self.metrics.predict_seconds.labels(model.name)
         timer.observe(elapsed)
+        return scores
+
+    def _count(self, model: ServedModel, source: FeatureSource | str, rows: int) -> None:
         key = (model.name, model.version, str(source))
         counter = self._counters.get(key)
         if counter is None:
             counter = self._counters[key] = self.metrics.predictions.labels(*key)
-        counter.inc(len(rows))
-        return scores
+        counter.inc(rows)
+
+    async def _score_row(self, model: ServedModel, row: Sequence[float], source: FeatureSource) -> float:
+        score = await self._rows.score(model, row)
+        self._count(model, source, 1)
+        return score
 
     # -- fraud --------------------------------------------------------------------------------
 
@@ -113,8 +128,7 @@ class ScoringService:
         else:
             [(features, freshness)] = await self._lookup_fraud([request], [""])
             source = FeatureSource.FEAST
-        rows = to_rows([features.as_row()])
-        score = float(self._predict(model, rows, source)[0])
+        score = await self._score_row(model, features.as_row(), source)
         return FraudScoreResponse(
             payment_id=request.payment_id,
             score=score,
@@ -137,7 +151,8 @@ class ScoringService:
                 vectors[index], freshness[index] = features, age
         rows = fraud_rows([vector for vector in vectors if vector is not None])
         source_label = "mixed" if lookups and len(lookups) < len(items) else ("feast" if lookups else "request")
-        scores = self._predict(model, rows, source_label).tolist()
+        scores = self._predict(model, rows).tolist()
+        self._count(model, source_label, len(rows))
         template: dict[str, object] = {
             "model_name": model.name,
             "model_version": model.version,
@@ -172,8 +187,7 @@ class ScoringService:
             if freshness is not None:
                 self.metrics.feature_freshness.labels(service).observe(freshness)
             source = FeatureSource.FEAST
-        rows = to_rows([features.as_row()])
-        score = float(self._predict(model, rows, source)[0])
+        score = await self._score_row(model, features.as_row(), source)
         return ChurnScoreResponse(
             customer_id=request.customer_id,
             score=score,

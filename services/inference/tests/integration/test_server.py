@@ -1,8 +1,11 @@
 """The real server process: start-up from the environment, and a champion swap under load."""
 
+import json
 from typing import Any
 
 import anyio
+import anyio.abc
+import anyio.streams.buffered
 import anyio.to_thread
 import httpx
 import pytest
@@ -107,3 +110,64 @@ async def test_server_answers_503_with_a_reason_when_feast_is_unreachable(infere
 def test_server_refuses_to_start_with_an_invalid_setting(inference_server: StartServer) -> None:
     with pytest.raises(RuntimeError, match="INFERENCE_USD_RATES"), inference_server(INFERENCE_USD_RATES='{"XYZ": 1}'):
         pass
+
+
+async def test_simultaneous_requests_share_model_calls_and_each_gets_its_own_score(
+    inference_server: StartServer, registry: ModelRegistry
+) -> None:
+    booster, rows = train_booster(FRAUD_FEATURE_NAMES, seed=23)
+    register_champion(registry, booster, rows, name="fraud", feature_set_version="fraud_v1", version="v1")
+    connections, rounds = 24, 10
+    requests = [
+        _post("/v1/fraud/score", {"payment_id": f"pay_{i}", "features": fraud_features(rows[i])})
+        for i in range(connections)
+    ]
+    alone = [float(booster.inplace_predict(rows[i : i + 1])[0]) for i in range(connections)]
+
+    with inference_server() as server:
+        port = int(server.base_url.rsplit(":", 1)[1])
+        streams = [await anyio.connect_tcp("127.0.0.1", port) for _ in range(connections)]
+        answers: list[tuple[int, dict[str, Any]]] = []
+        for _ in range(rounds):
+            # Every request is on the wire before any answer is read: the server finds them
+            # waiting together, as under load.
+            for stream, request in zip(streams, requests, strict=True):
+                await stream.send(request)
+            for stream in streams:
+                answers.append(await _read_answer(stream))
+        for stream in streams:
+            await stream.aclose()
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as client:
+            metrics = (await client.get("/metrics")).text
+
+    assert [status for status, _ in answers] == [200] * connections * rounds
+    assert [(body["payment_id"], body["score"]) for _, body in answers] == [
+        (f"pay_{i}", alone[i]) for i in range(connections)
+    ] * rounds
+    calls, rows_scored = _histogram(metrics, "inference_predict_batch_rows")
+    assert rows_scored == connections * rounds
+    assert calls < rows_scored, "simultaneous requests were each scored alone"
+
+
+def _post(path: str, document: dict[str, Any]) -> bytes:
+    body = json.dumps(document).encode()
+    head = (
+        f"POST {path} HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+async def _read_answer(stream: anyio.abc.ByteStream) -> tuple[int, dict[str, Any]]:
+    buffered = anyio.streams.buffered.BufferedByteReceiveStream(stream)
+    head = await buffered.receive_until(b"\r\n\r\n", 65536)
+    status = int(head.split(b" ", 2)[1])
+    length = next(
+        int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
+    )
+    body: dict[str, Any] = json.loads(await buffered.receive_exactly(length))
+    return status, body
+
+
+def _histogram(metrics: str, name: str) -> tuple[float, float]:
+    values = {line.split()[0]: float(line.split()[-1]) for line in metrics.splitlines() if line.startswith(f"{name}_")}
+    return values[f"{name}_count"], values[f"{name}_sum"]
