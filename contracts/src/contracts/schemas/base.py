@@ -57,6 +57,9 @@ MinorAmount = Annotated[int, Field(ge=0, le=10**15, strict=True)]
 
 Identifier = Annotated[str, Field(min_length=1, max_length=255)]
 
+Probability = Annotated[float, Field(ge=0, le=1)]
+"""A model score or any other probability: a finite float in [0, 1]."""
+
 
 class ContractModel(BaseModel):
     """A message or table row we define: frozen, closed, and strict about numbers."""

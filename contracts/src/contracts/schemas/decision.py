@@ -1,16 +1,11 @@
 """The outcome of one payment's workflow, published to `payments.decisions.v1`."""
 
 from enum import StrEnum
-from typing import Annotated
 from uuid import UUID
 
-from pydantic import Field
-
 from contracts.reference.providers import Provider
-from contracts.schemas.base import ContractModel, CurrencyCode, Identifier, MinorAmount, UtcDatetime
+from contracts.schemas.base import ContractModel, CurrencyCode, Identifier, MinorAmount, Probability, UtcDatetime
 from contracts.schemas.scoring import RetryStrategyResponse
-
-Probability = Annotated[float, Field(ge=0, le=1)]
 
 
 class Decision(StrEnum):

@@ -8,10 +8,9 @@ from pydantic import Field, model_validator
 
 from contracts.reference.decline_codes import DeclineCategory, RetryAction
 from contracts.reference.providers import Provider
-from contracts.schemas.base import ContractModel, CurrencyCode, Identifier, MinorAmount, UtcDatetime
+from contracts.schemas.base import ContractModel, CurrencyCode, Identifier, MinorAmount, Probability, UtcDatetime
 from contracts.schemas.features import ChurnFeatures, FraudFeatures
 
-Probability = Annotated[float, Field(ge=0, le=1)]
 MAX_BATCH_ROWS = 10_000
 
 
