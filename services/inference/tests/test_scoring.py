@@ -5,6 +5,7 @@ import pytest
 from inference_support import Client, Serve, churn_features, fraud_features, register_champion, train_booster
 
 from contracts.schemas.features import CHURN_FEATURE_NAMES, FRAUD_FEATURE_NAMES
+from contracts.schemas.scoring import FraudBatchResponse
 from inference.rules import CHURN_RULES_V1, FRAUD_RULES_V1
 from model_registry import ModelRegistry
 
@@ -46,6 +47,8 @@ async def test_fraud_batch_scores_every_row_in_one_call(serve: Serve, registry: 
         response = await client.post("/v1/fraud/score:batch", json={"items": items})
 
     assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    FraudBatchResponse.model_validate_json(response.content)  # the contract, field by field
     body = response.json()["items"]
     assert [item["payment_id"] for item in body] == [f"pay_{i}" for i in range(len(batch))]
     np.testing.assert_array_equal(

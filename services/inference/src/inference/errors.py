@@ -95,6 +95,13 @@ class FeatureStoreError(InferenceError):
     default_reason = Reason.FEATURE_STORE_ERROR
 
 
+class ModelOutputError(InferenceError):
+    """The served model answered with values that are not probabilities (NaN, or outside [0, 1])."""
+
+    status_code = 500
+    default_reason = Reason.INTERNAL_ERROR
+
+
 class NotReadyError(InferenceError):
     status_code = 503
     default_reason = Reason.NOT_READY

@@ -13,6 +13,7 @@ from operator import itemgetter
 
 import numpy as np
 import numpy.typing as npt
+from litestar.serialization import encode_json
 from prometheus_client import Counter, Histogram
 
 from contracts.schemas.features import ChurnFeatures, FraudFeatures
@@ -21,12 +22,11 @@ from contracts.schemas.scoring import (
     ChurnScoreResponse,
     FeatureSource,
     FraudBatchRequest,
-    FraudBatchResponse,
     FraudScoreRequest,
     FraudScoreResponse,
 )
 from inference.batching import RowBatcher
-from inference.errors import InvalidRequestError
+from inference.errors import InvalidRequestError, ModelOutputError
 from inference.feast_client import FeastClient
 from inference.metrics import Metrics
 from inference.models import ModelManager, Rows, ServedModel
@@ -139,7 +139,14 @@ class ScoringService:
             feature_freshness_seconds=freshness,
         )
 
-    async def score_fraud_batch(self, request: FraudBatchRequest) -> FraudBatchResponse:
+    async def score_fraud_batch(self, request: FraudBatchRequest) -> bytes:
+        """The `FraudBatchResponse` document for `request`, already encoded as JSON.
+
+        Building 10,000 pydantic response objects costs ~25 ms and dumping them as much again,
+        five times the model call; the document is written from plain values instead. Every value
+        in it was validated on the way in (ids, model names, freshness) except the scores, which
+        are checked here in one vectorised pass; tests parse the output with the contract model.
+        """
         model = self.models.served("fraud")
         items = request.items
         vectors: list[FraudFeatures | None] = [item.features for item in items]
@@ -151,26 +158,28 @@ class ScoringService:
                 vectors[index], freshness[index] = features, age
         rows = fraud_rows([vector for vector in vectors if vector is not None])
         source_label = "mixed" if lookups and len(lookups) < len(items) else ("feast" if lookups else "request")
-        scores = self._predict(model, rows).tolist()
+        predicted = self._predict(model, rows)
+        if not (np.isfinite(predicted).all() and predicted.min() >= 0.0 and predicted.max() <= 1.0):
+            raise ModelOutputError(f"{model.name} {model.version} produced scores outside [0, 1]")
         self._count(model, source_label, len(rows))
-        template: dict[str, object] = {
-            "model_name": model.name,
-            "model_version": model.version,
-            "feature_set_version": model.feature_set_version,
-        }
-        # Strict validation of values we built ourselves: still checked (a score outside [0, 1]
-        # fails), without lax-mode coercion attempts; the fastest checked way to build 10,000
-        # contract objects (about 2.5 us each).
-        validate = FraudScoreResponse.__pydantic_validator__.validate_python
-        responses: list[FraudScoreResponse] = []
-        for item, score, age in zip(items, scores, freshness, strict=True):
-            fields = template.copy()
-            fields["payment_id"] = item.payment_id
-            fields["score"] = score
-            fields["feature_source"] = FeatureSource.REQUEST if item.features is not None else FeatureSource.FEAST
-            fields["feature_freshness_seconds"] = age
-            responses.append(validate(fields, strict=True))
-        return FraudBatchResponse(items=responses)
+        name, version, feature_set = model.name, model.version, model.feature_set_version
+        request_source, feast_source = FeatureSource.REQUEST.value, FeatureSource.FEAST.value
+        return encode_json(
+            {
+                "items": [
+                    {
+                        "payment_id": item.payment_id,
+                        "score": score,
+                        "model_name": name,
+                        "model_version": version,
+                        "feature_set_version": feature_set,
+                        "feature_source": request_source if item.features is not None else feast_source,
+                        "feature_freshness_seconds": age,
+                    }
+                    for item, score, age in zip(items, predicted.tolist(), freshness, strict=True)
+                ]
+            }
+        )
 
     # -- churn --------------------------------------------------------------------------------
 

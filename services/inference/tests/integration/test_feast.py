@@ -15,6 +15,7 @@ import pytest
 from inference_support import Serve, register_champion, train_booster
 
 from contracts.schemas.features import CHURN_FEATURE_NAMES, FRAUD_FEATURE_NAMES
+from contracts.schemas.scoring import FraudBatchResponse
 from inference.rules import FRAUD_RULES_V1
 from model_registry import ModelRegistry
 from testing.feast_server import OnlineTable, build_feature_repo, start_feature_server
@@ -144,6 +145,7 @@ async def test_batch_mixes_sent_and_looked_up_features(
         response = await client.post("/v1/fraud/score:batch", json={"items": items})
 
     assert response.status_code == 200, response.text
+    FraudBatchResponse.model_validate_json(response.content)
     body = response.json()["items"]
     assert [item["feature_source"] for item in body] == ["feast", "request", "feast"]
     assert body[1]["feature_freshness_seconds"] is None
