@@ -11,10 +11,14 @@ import binascii
 from functools import cache
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+import service_config
 from contracts.reference.providers import Provider
+from service_config import ConfigurationError
+
+__all__ = ["ConfigurationError", "GatewaySettings", "get_settings", "labelled_secrets", "load_settings"]
 
 ENV_PREFIX = "GATEWAY_"
 MAX_KEY_LABEL = 64
@@ -22,10 +26,6 @@ MAX_KEY_LABEL = 64
 
 SecretList = Annotated[tuple[SecretStr, ...], NoDecode]
 """Comma-separated secrets; each entry is `secret` or `label:secret`."""
-
-
-class ConfigurationError(Exception):
-    """The environment does not describe a gateway that may start; the message names variables."""
 
 
 def _split(value: Any) -> Any:
@@ -132,7 +132,7 @@ class GatewaySettings(BaseSettings):
 
 
 def env_name(field: str) -> str:
-    return f"{ENV_PREFIX}{field.upper()}"
+    return service_config.env_name(GatewaySettings, field)
 
 
 def _label_and_secret(entry: str, index: int) -> tuple[str, str]:
@@ -153,16 +153,7 @@ def labelled_secrets(entries: tuple[SecretStr, ...]) -> list[tuple[str, str]]:
 
 def load_settings(**overrides: Any) -> GatewaySettings:
     """Read and validate the environment; raise `ConfigurationError` naming the bad variables."""
-    try:
-        return GatewaySettings(**overrides)
-    except ValidationError as exc:
-        messages = []
-        for error in exc.errors(include_input=False, include_url=False):
-            if error["loc"]:
-                messages.append(f"{env_name(str(error['loc'][0]))}: {error['msg']}")
-            else:
-                messages.append(str(error["msg"]).removeprefix("Value error, "))
-        raise ConfigurationError("invalid gateway configuration: " + "; ".join(messages)) from None
+    return service_config.load_settings(GatewaySettings, "gateway", **overrides)
 
 
 @cache

@@ -8,16 +8,16 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+import service_config
 from contracts.reference.currencies import CURRENCIES
+from service_config import ConfigurationError
+
+__all__ = ["ConfigurationError", "InferenceSettings", "get_settings", "load_settings"]
 
 ENV_PREFIX = "INFERENCE_"
-
-
-class ConfigurationError(Exception):
-    """The environment does not describe a service that may start; the message names variables."""
 
 
 class InferenceSettings(BaseSettings):
@@ -84,20 +84,9 @@ class InferenceSettings(BaseSettings):
         return value.rstrip("/")
 
 
-def env_name(field: str) -> str:
-    return f"{ENV_PREFIX}{field.upper()}"
-
-
 def load_settings(**overrides: Any) -> InferenceSettings:
     """Read and validate the environment; raise `ConfigurationError` naming the bad variables."""
-    try:
-        return InferenceSettings(**overrides)
-    except ValidationError as exc:
-        messages = []
-        for error in exc.errors(include_input=False, include_url=False):
-            where = env_name(str(error["loc"][0])) if error["loc"] else "configuration"
-            messages.append(f"{where}: {error['msg']}")
-        raise ConfigurationError("invalid inference configuration: " + "; ".join(messages)) from None
+    return service_config.load_settings(InferenceSettings, "inference", **overrides)
 
 
 @cache
