@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
+import aiohttp
 
 from inference.errors import FeatureStoreError, FeatureStoreUnavailableError
 from inference.metrics import Metrics
@@ -70,7 +70,12 @@ def parse_online_response(document: Any, entity_keys: Sequence[str], n_rows: int
 
 
 class FeastClient:
-    """A pooled HTTP client for one Feast feature server."""
+    """A pooled keep-alive HTTP client for one Feast feature server.
+
+    aiohttp rather than httpx: on this machine httpx spent ~1.4 ms of CPU per lookup against
+    ~0.3 ms for aiohttp, on a path whose whole budget is a few milliseconds. The session is
+    created on first use, inside the event loop that serves the requests.
+    """
 
     def __init__(
         self,
@@ -79,20 +84,33 @@ class FeastClient:
         timeout_seconds: float,
         retry_after_seconds: int,
         metrics: Metrics,
-        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.base_url = base_url
         self.retry_after_seconds = retry_after_seconds
         self.metrics = metrics
-        self._client = httpx.AsyncClient(
-            base_url=base_url,
-            timeout=httpx.Timeout(timeout_seconds),
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
-            transport=transport,
-        )
+        self._url = f"{base_url}/get-online-features"
+        self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                timeout=self._timeout,
+                connector=aiohttp.TCPConnector(limit=64, keepalive_timeout=30),
+                raise_for_status=False,
+            )
+        return self._session
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
+
+    def _unreachable(self, error: BaseException) -> FeatureStoreUnavailableError:
+        return FeatureStoreUnavailableError(
+            f"feature server at {self.base_url} unreachable ({type(error).__name__}); send `features` "
+            "in the request or retry",
+            retry_after_seconds=self.retry_after_seconds,
+        )
 
     async def get_online_features(
         self, feature_service: str, entities: Mapping[str, Sequence[str]]
@@ -101,22 +119,19 @@ class FeastClient:
         body = {"feature_service": feature_service, "entities": {k: list(v) for k, v in entities.items()}}
         started = time.perf_counter()
         try:
-            response = await self._client.post("/get-online-features", json=body)
-        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as error:
-            raise FeatureStoreUnavailableError(
-                f"feature server at {self.base_url} unreachable ({type(error).__name__}); send `features` "
-                "in the request or retry",
-                retry_after_seconds=self.retry_after_seconds,
-            ) from None
+            async with self._client().post(self._url, json=body) as response:
+                status, raw = response.status, await response.read()
+        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError) as error:
+            raise self._unreachable(error) from None
         finally:
             self.metrics.feast_seconds.labels(feature_service).observe(time.perf_counter() - started)
-        if response.status_code != 200:
+        if status != 200:
             raise FeatureStoreError(
-                f"feature server answered {response.status_code} for feature service {feature_service!r}: "
-                f"{response.text[:300]}"
+                f"feature server answered {status} for feature service {feature_service!r}: "
+                f"{raw[:300].decode(errors='replace')}"
             )
         try:
-            document = response.json()
-        except json.JSONDecodeError:
+            document = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError):
             raise FeatureStoreError("feature server answered with a body that is not JSON") from None
         return parse_online_response(document, list(entities), n_rows)

@@ -5,6 +5,8 @@ materialized through Feast, and served by `feast serve` in a subprocess. Rows we
 minutes ago, so the reported freshness is known.
 """
 
+import socket
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -208,3 +210,29 @@ async def test_a_closed_feast_port_is_a_503_only_for_requests_without_features(s
     assert lookup.json()["reason"] == "feature_store_unavailable"
     assert lookup.headers["retry-after"] == "2"
     assert with_features.status_code == 200
+
+
+async def test_a_feature_server_that_never_answers_is_a_503_after_the_deadline(serve: Serve) -> None:
+    # A listening socket that accepts connections (the kernel's backlog) and never answers.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        async with serve(feast_url=url, feast_timeout_seconds=0.3) as client:
+            started = time.perf_counter()
+            response = await client.post("/v1/fraud/score", json=_lookup())
+            waited = time.perf_counter() - started
+
+    assert response.status_code == 503, response.text
+    assert response.json()["reason"] == "feature_store_unavailable"
+    assert "TimeoutError" in response.json()["detail"]
+    assert 0.3 <= waited < 5
+
+
+async def test_an_unknown_feature_service_is_a_502_naming_it(feature_server: ServerProcess, serve: Serve) -> None:
+    async with serve(feast_url=feature_server.base_url, feast_fraud_feature_service="no_such_service") as client:
+        response = await client.post("/v1/fraud/score", json=_lookup())
+
+    assert response.status_code == 502, response.text
+    assert response.json()["reason"] == "feature_store_error"
+    assert "'no_such_service'" in response.json()["detail"]
