@@ -130,3 +130,19 @@ async def test_values_beyond_float32_still_get_a_finite_score(serve: Serve, regi
 
     assert response.status_code == 200, response.text
     assert response.json()["score"] == float(booster.inplace_predict(clipped)[0])
+
+
+async def test_openapi_names_the_contract_of_every_scoring_answer(client: Client) -> None:
+    # The scoring handlers return pre-encoded JSON, so their schemas come from `responses=`.
+    document = (await client.get("/schema/openapi.json")).json()
+    answers = {
+        path: document["paths"][path]["post"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+        for path in ("/v1/fraud/score", "/v1/fraud/score:batch", "/v1/churn/score")
+    }
+
+    assert answers == {
+        "/v1/fraud/score": "#/components/schemas/FraudScoreResponse",
+        "/v1/fraud/score:batch": "#/components/schemas/FraudBatchResponse",
+        "/v1/churn/score": "#/components/schemas/ChurnScoreResponse",
+    }
+    assert "score" in document["components"]["schemas"]["FraudScoreResponse"]["properties"]

@@ -9,6 +9,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import TypeAdapter
 
 from contracts.schemas.scoring import (
     ChurnScoreRequest,
@@ -26,6 +27,13 @@ from inference.metrics import Metrics
 from inference.models import ModelManager
 from inference.retry import TAXONOMY_NAME, TAXONOMY_VERSION, retry_strategy
 from inference.scoring import ScoringService
+
+# Single-row answers are encoded by the contract model's own serializer: Litestar's generic path
+# (plugin lookup, to_python, msgspec) costs ~17 us more per request, ~4 % of a request's CPU at
+# 2,000 req/s, where the server runs close to a full core. The response objects are still built
+# and validated by the contract models; OpenAPI reads their schema from `responses=`.
+_FRAUD_RESPONSE: TypeAdapter[FraudScoreResponse] = TypeAdapter(FraudScoreResponse)
+_CHURN_RESPONSE: TypeAdapter[ChurnScoreResponse] = TypeAdapter(ChurnScoreResponse)
 
 
 def provide_scoring(state: State) -> ScoringService:
@@ -55,11 +63,13 @@ class FraudController(Controller):
         description="With `features`, scores them as sent; with entity ids and `context`, reads the "
         "`fraud_v1` online features from Feast first and reports their freshness.",
         status_code=200,
+        media_type=MediaType.JSON,
+        responses={200: ResponseSpec(data_container=FraudScoreResponse, description="The score and its model")},
     )
     async def score(
         self, data: JSONBody[FraudScoreRequest], scoring: NamedDependency[ScoringService]
-    ) -> FraudScoreResponse:
-        return await scoring.score_fraud(data)
+    ) -> Response[bytes]:
+        return Response(_FRAUD_RESPONSE.dump_json(await scoring.score_fraud(data)), media_type=MediaType.JSON)
 
     @post(
         "/score:batch",
@@ -83,11 +93,18 @@ class ChurnController(Controller):
     tags = ["churn"]
     dependencies = {"scoring": Provide(provide_scoring, sync_to_thread=False)}
 
-    @post("/score", operation_id="scoreChurn", summary="Score one customer's churn risk", status_code=200)
+    @post(
+        "/score",
+        operation_id="scoreChurn",
+        summary="Score one customer's churn risk",
+        status_code=200,
+        media_type=MediaType.JSON,
+        responses={200: ResponseSpec(data_container=ChurnScoreResponse, description="The score and its model")},
+    )
     async def score(
         self, data: JSONBody[ChurnScoreRequest], scoring: NamedDependency[ScoringService]
-    ) -> ChurnScoreResponse:
-        return await scoring.score_churn(data)
+    ) -> Response[bytes]:
+        return Response(_CHURN_RESPONSE.dump_json(await scoring.score_churn(data)), media_type=MediaType.JSON)
 
 
 class RetryController(Controller):
