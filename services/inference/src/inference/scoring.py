@@ -143,9 +143,10 @@ class ScoringService:
         """The `FraudBatchResponse` document for `request`, already encoded as JSON.
 
         Building 10,000 pydantic response objects costs ~25 ms and dumping them as much again,
-        five times the model call; the document is written from plain values instead. Every value
-        in it was validated on the way in (ids, model names, freshness) except the scores, which
-        are checked here in one vectorised pass; tests parse the output with the contract model.
+        five times the model call; the document is written from plain values instead. Payment ids
+        were validated with the request, model names and versions when the model was loaded, and
+        freshness is clamped at 0 where it is computed (`online_features`); the scores are checked
+        here in one vectorised pass. Tests parse the output with the contract model.
         """
         model = self.models.served("fraud")
         items = request.items
