@@ -90,6 +90,10 @@ class ScoringService:
             counter = self._counters[key] = self.metrics.predictions.labels(*key)
         counter.inc(rows)
 
+    def _observe_freshness(self, service: str, freshness: float | None) -> None:
+        if freshness is not None:
+            self.metrics.feature_freshness.labels(service).observe(freshness)
+
     async def _score_row(self, model: ServedModel, row: Sequence[float], source: FeatureSource) -> float:
         score = await self._rows.score(model, row)
         self._count(model, source, 1)
@@ -115,8 +119,7 @@ class ScoringService:
                     errors=[{"field": f"{prefix}context", "message": "Field required"}],
                 )
             features, freshness = fraud_features(row, item.context, self.settings.usd_rates, service, prefix)
-            if freshness is not None:
-                self.metrics.feature_freshness.labels(service).observe(freshness)
+            self._observe_freshness(service, freshness)
             looked_up.append((features, freshness))
         return looked_up
 
@@ -194,8 +197,7 @@ class ScoringService:
             service = self.settings.feast_churn_feature_service
             [row] = await self.feast.get_online_features(service, {"customer_id": [request.customer_id]})
             features, freshness = churn_features(row, service)
-            if freshness is not None:
-                self.metrics.feature_freshness.labels(service).observe(freshness)
+            self._observe_freshness(service, freshness)
             source = FeatureSource.FEAST
         score = await self._score_row(model, features.as_row(), source)
         return ChurnScoreResponse(
