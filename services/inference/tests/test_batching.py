@@ -49,6 +49,21 @@ async def test_rows_of_one_turn_are_scored_in_one_call_each_with_its_own_score(r
     assert scores == alone
 
 
+async def test_a_row_that_arrives_while_its_batch_waits_for_the_next_poll_joins_it(registry: ModelRegistry) -> None:
+    model, rows = _champion(registry, seed=35)
+    calls = _Calls()
+    batcher = RowBatcher(calls, to_rows, _batch_sizes())
+    first = asyncio.create_task(batcher.score(model, rows[0].tolist()))
+    await asyncio.sleep(0)  # one loop step: the first row has opened a batch
+    # A request that the next poll brings in: its task starts one step after the first's.
+    second = asyncio.create_task(batcher.score(model, rows[1].tolist()))
+
+    scores = await asyncio.gather(first, second)
+
+    assert calls.sizes == [2]
+    assert list(scores) == [float(model.predict(rows[i : i + 1])[0]) for i in range(2)]
+
+
 async def test_an_idle_batcher_scores_a_lone_row_at_once(registry: ModelRegistry) -> None:
     model, rows = _champion(registry, seed=32)
     calls = _Calls()
