@@ -2,11 +2,14 @@
 
 import numpy as np
 import pytest
+import xgboost as xgb
 from inference_support import Client, Serve, churn_features, fraud_features, register_champion, train_booster
 
 from contracts.schemas.features import CHURN_FEATURE_NAMES, FRAUD_FEATURE_NAMES
 from contracts.schemas.scoring import FraudBatchResponse
+from inference.errors import ModelOutputError
 from inference.rules import CHURN_RULES_V1, FRAUD_RULES_V1
+from inference.scoring import require_probabilities
 from model_registry import ModelRegistry
 
 pytestmark = pytest.mark.anyio
@@ -146,3 +149,18 @@ async def test_openapi_names_the_contract_of_every_scoring_answer(client: Client
         "/v1/churn/score": "#/components/schemas/ChurnScoreResponse",
     }
     assert "score" in document["components"]["schemas"]["FraudScoreResponse"]["properties"]
+
+
+def test_scores_that_are_not_probabilities_are_refused_naming_the_model() -> None:
+    booster, rows = train_booster(FRAUD_FEATURE_NAMES, seed=14)
+    scores = booster.inplace_predict(rows[:50])
+    np.testing.assert_array_equal(require_probabilities(scores, "fraud f1"), scores)
+    # A regression booster answers raw values: the guard for the batch path, which skips the
+    # contract models' validation, must refuse them.
+    regression = xgb.train({"objective": "reg:squarederror", "nthread": 1}, xgb.DMatrix(rows, label=rows[:, 0] * 10), 5)
+    raw = regression.inplace_predict(rows[:50])
+    assert raw.max() > 1.0
+    with pytest.raises(ModelOutputError, match="fraud r1 produced scores outside"):
+        require_probabilities(raw, "fraud r1")
+    with pytest.raises(ModelOutputError):
+        require_probabilities(np.array([0.5, np.nan], dtype=np.float32), "fraud r2")

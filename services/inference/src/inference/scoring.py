@@ -47,6 +47,16 @@ def _as_model_input(rows: npt.NDArray[np.float64]) -> Rows:
     return rows.astype(np.float32)
 
 
+def require_probabilities(scores: Rows, producer: str) -> Rows:
+    """`scores` if every one is a finite probability; else `ModelOutputError` naming `producer`.
+
+    The registry only serves probability objectives, so this guards against a broken model, on
+    the batch path, whose answer is written without the contract models' validation."""
+    if not (np.isfinite(scores).all() and scores.min() >= 0.0 and scores.max() <= 1.0):
+        raise ModelOutputError(f"{producer} produced scores outside [0, 1]")
+    return scores
+
+
 def to_rows(values: Sequence[Sequence[float]]) -> Rows:
     return _as_model_input(np.array(values, dtype=np.float64))
 
@@ -162,9 +172,7 @@ class ScoringService:
                 vectors[index], freshness[index] = features, age
         rows = fraud_rows([vector for vector in vectors if vector is not None])
         source_label = "mixed" if lookups and len(lookups) < len(items) else ("feast" if lookups else "request")
-        predicted = self._predict(model, rows)
-        if not (np.isfinite(predicted).all() and predicted.min() >= 0.0 and predicted.max() <= 1.0):
-            raise ModelOutputError(f"{model.name} {model.version} produced scores outside [0, 1]")
+        predicted = require_probabilities(self._predict(model, rows), f"{model.name} {model.version}")
         self._count(model, source_label, len(rows))
         name, version, feature_set = model.name, model.version, model.feature_set_version
         request_source, feast_source = FeatureSource.REQUEST.value, FeatureSource.FEAST.value
