@@ -10,8 +10,8 @@ A request whose bytes are already in its socket when the batch opens needs that 
 parses it and creates its task) and one more step (the task runs the handler) to reach the
 batcher, so the batch is opened with `call_soon(requeue)` and `requeue` schedules the flush
 behind them. Flushing one step earlier left those requests for a call of their own: at 2,000
-req/s that meant 1.8 rows per call instead of 2.4-2.6, ~30 us more CPU per request and a p99
-about 1.5 ms higher (ADR 0002). Nothing waits on a timer: an idle server scores each request
+req/s that meant 1.8 rows per call instead of 2.4-2.6, 30-40 us more CPU per request and a p99
+1.2-1.6 ms higher (ADR 0002). Nothing waits on a timer: an idle server scores each request
 alone, two loop steps later; a busy one scores what built up, so its cost per request falls as
 load rises.
 
