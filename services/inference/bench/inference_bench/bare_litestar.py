@@ -5,6 +5,10 @@ the body against the same `FraudScoreRequest` contract and returning one constan
 `FraudScoreResponse`: no model, no batching, no metrics, no dependency injection. The bench loads it
 at the same rate, right before the real service, so the difference between the two is what the
 service itself costs, and the yardstick's own tail is the floor this host allows at that rate.
+
+`POST /bare` is the issue's own calibration, a bare Litestar POST (the body is read, a constant
+answered): its throughput at saturation says how fast this host is against the ~15,000/s the
+targets were set at.
 """
 
 import argparse
@@ -31,6 +35,11 @@ async def score(data: JSONBody[FraudScoreRequest]) -> Response[str]:
     return Response(_ANSWER, media_type=MediaType.JSON)
 
 
+@post("/bare", status_code=200)
+async def bare(body: bytes) -> dict[str, str]:
+    return {"status": "ok"}
+
+
 @get("/readyz")
 async def ready() -> dict[str, str]:
     return {"status": "ready"}
@@ -40,7 +49,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    app = Litestar([score, ready], logging_config=None, debug=False)
+    app = Litestar([score, bare, ready], logging_config=None, debug=False)
     gc.collect()
     gc.freeze()  # as the service does after its start-up
     uvicorn.run(

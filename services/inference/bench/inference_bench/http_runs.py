@@ -50,9 +50,17 @@ def start_yardstick(work: Path) -> ServerProcess:
 
 
 def load(
-    server: ServerProcess, path: str, body: dict[str, Any], rate: float, duration: float, work: Path
+    server: ServerProcess,
+    path: str,
+    body: dict[str, Any],
+    rate: float | None,
+    duration: float,
+    work: Path,
+    *,
+    connections: int = 32,
 ) -> dict[str, Any]:
-    """Warm up for a second, then measure `duration` seconds at `rate` from another process."""
+    """Warm up for a second, then measure `duration` seconds at `rate` (None: as fast as the
+    server answers, each connection back to back) from another process."""
     port = server.base_url.rsplit(":", 1)[1]
     body_file = work / "body.json"
     body_file.write_text(json.dumps(body))
@@ -69,8 +77,9 @@ def load(
             path,
             "--body-file",
             str(body_file),
-            "--rate",
-            str(rate),
+            *(["--saturate"] if rate is None else ["--rate", str(rate)]),
+            "--connections",
+            str(connections),
             "--duration",
             str(seconds),
             "--out",
@@ -82,6 +91,7 @@ def load(
     result |= after.since(before, result["sent"])
     result["summary"] = percentiles(result["latencies_us"])
     result["achieved_rps"] = len(result["latencies_us"]) / max(result["elapsed_s"], 1e-9)
+    result["connections"] = connections
     return result
 
 

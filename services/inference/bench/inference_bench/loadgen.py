@@ -8,6 +8,9 @@ request so that it does not compete with the server for the CPU.
 
     python -m inference_bench.loadgen --port P --path /v1/fraud/score --body-file b.json \
         --rate 2000 --duration 10 --out result.json
+
+With `--saturate` instead of `--rate`, every connection sends its next request as soon as the
+previous one is answered, until `--duration` is over: the server's throughput ceiling.
 """
 
 import argparse
@@ -88,13 +91,39 @@ async def run(host: str, port: int, request: bytes, rate: float, duration: float
     return result
 
 
+async def saturate(host: str, port: int, request: bytes, duration: float, connections: int) -> Result:
+    result = Result()
+    deadline = time.perf_counter() + duration
+
+    async def connection() -> None:
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            while (sent := time.perf_counter()) < deadline:
+                writer.write(request)
+                status = await _read_response(reader)
+                result.sent += 1
+                if status == 200:
+                    result.latencies_us.append((time.perf_counter() - sent) * 1e6)
+                else:
+                    result.error(f"http_{status}")
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(connection() for _ in range(connections)))
+    result.elapsed_s = time.perf_counter() - started
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--path", required=True)
     parser.add_argument("--body-file", type=Path, required=True)
-    parser.add_argument("--rate", type=float, required=True, help="requests per second")
+    load = parser.add_mutually_exclusive_group(required=True)
+    load.add_argument("--rate", type=float, help="requests per second, on a fixed schedule")
+    load.add_argument("--saturate", action="store_true", help="each connection sends back to back")
     parser.add_argument("--duration", type=float, required=True, help="seconds")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--out", type=Path, required=True)
@@ -104,7 +133,10 @@ def main() -> None:
         f"POST {args.path} HTTP/1.1\r\nHost: {args.host}:{args.port}\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     ).encode() + body
-    result = uvloop.run(run(args.host, args.port, request, args.rate, args.duration, args.connections))
+    if args.saturate:
+        result = uvloop.run(saturate(args.host, args.port, request, args.duration, args.connections))
+    else:
+        result = uvloop.run(run(args.host, args.port, request, args.rate, args.duration, args.connections))
     args.out.write_text(
         json.dumps(
             {

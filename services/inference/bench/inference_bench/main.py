@@ -6,7 +6,8 @@
    `Booster.inplace_predict` on the same model, interleaved (and the raw call after 5 ms idle);
    batch rows/s of `ScoringService.score_fraud_batch` (10,000 rows, contract objects in, the
    encoded JSON document out) against raw `inplace_predict` on the same matrix.
-3. `http_runs`: a real server process (`python -m inference`, uvicorn, one worker) and an
+3. `http_runs`: first a bare Litestar POST at saturation (`bare_litestar`, `POST /bare`), the
+   issue's calibration of this machine (~15,000/s when the targets were set). Then a real server process (`python -m inference`, uvicorn, one worker) and an
    open-loop load generator in another process (`loadgen`) at a fixed rate, features in the
    request. Right before it, the same load against a bare Litestar POST served the same way
    (`bare_litestar`): the HTTP yardstick. Each run also reports the server's CPU per request and
@@ -35,6 +36,9 @@ from inference_bench.in_process import BATCH_ROWS, in_process
 from inference_bench.report import report, write_results
 from inference_bench.workload import champion_registry
 from testing.processes import free_port
+
+SATURATION_SECONDS = 5.0
+SATURATION_CONNECTIONS = 48
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -69,6 +73,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             start_yardstick(work) as yardstick,
             start_inference(registry, work, f"http://127.0.0.1:{free_port()}") as server,
         ):
+            print("a bare Litestar POST at saturation ...", file=sys.stderr, flush=True)
+            results["bare_saturated"] = load(
+                yardstick, "/bare", {"ping": 1}, None, SATURATION_SECONDS, work, connections=SATURATION_CONNECTIONS
+            )
             for rate in (float(part) for part in args.rates.split(",")):
                 print(f"HTTP yardstick (bare Litestar POST) at {rate:.0f} req/s ...", file=sys.stderr, flush=True)
                 run = load(yardstick, "/v1/fraud/score", body, rate, args.duration, work)
