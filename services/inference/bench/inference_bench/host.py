@@ -39,13 +39,12 @@ def _cpu_ticks() -> tuple[int, int] | None:
 
 @dataclass
 class HostSample:
-    pid: int
     cpu_seconds: float | None
     ticks: tuple[int, int] | None
 
     @classmethod
     def take(cls, pid: int) -> "HostSample":
-        return cls(pid, process_cpu_seconds(pid), _cpu_ticks())
+        return cls(process_cpu_seconds(pid), _cpu_ticks())
 
     def since(self, before: "HostSample", requests: int) -> dict[str, float | None]:
         """Server CPU per request (us) and the share of all CPU time stolen (%) between samples."""

@@ -78,7 +78,11 @@ def main(argv: Sequence[str] | None = None) -> None:
                 yardstick, "/bare", {"ping": 1}, None, SATURATION_SECONDS, work, connections=SATURATION_CONNECTIONS
             )
             for rate in (float(part) for part in args.rates.split(",")):
-                print(f"HTTP yardstick (bare Litestar POST) at {rate:.0f} req/s ...", file=sys.stderr, flush=True)
+                print(
+                    f"HTTP yardstick (contract validated, constant answer) at {rate:.0f} req/s ...",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 run = load(yardstick, "/v1/fraud/score", body, rate, args.duration, work)
                 results["http_yardstick"].append(run | {"rate": rate, "duration": args.duration})
                 print(f"HTTP run at {rate:.0f} req/s ...", file=sys.stderr, flush=True)

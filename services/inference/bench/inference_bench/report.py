@@ -65,7 +65,8 @@ def report(results: dict[str, Any], out_dir: Path) -> None:
     if bare:
         scaled = TARGET_HTTP_RATE * bare["achieved_rps"] / ISSUE_BARE_POST_RPS
         lines.append(
-            f"HTTP, a bare Litestar POST at saturation (one worker, {bare['connections']} connections):"
+            f"HTTP, a bare Litestar POST at saturation (the issue's calibration; one worker,"
+            f" {bare['connections']} connections):"
             f" {bare['achieved_rps']:,.0f} req/s, {_host(bare)}"
         )
         lines.append(
@@ -73,7 +74,7 @@ def report(results: dict[str, Any], out_dir: Path) -> None:
             f" scaled to this host's speed now, that load is ~{scaled:,.0f} req/s"
         )
     for key, title in (
-        ("http_yardstick", "yardstick, a bare Litestar POST (same request contract, constant answer)"),
+        ("http_yardstick", "yardstick (Litestar validating the same request contract, constant answer)"),
         ("http", "features in the request"),
         ("http_feast", "Feast lookup"),
         ("feast_alone", "the Feast feature server alone, same lookup"),
@@ -119,7 +120,7 @@ def plot_histogram(results: dict[str, Any], path: Path) -> Path | None:
         ("in-process service", results["in_process"]["service_single_us"]),
     ]
     for key, label in (
-        ("http_yardstick", "HTTP, bare Litestar POST (yardstick)"),
+        ("http_yardstick", "HTTP, yardstick (contract validated, constant answer)"),
         ("http", "HTTP, features in request"),
         ("http_feast", "HTTP, Feast lookup"),
         ("feast_alone", "Feast alone"),
