@@ -53,6 +53,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         default=50.0,
         help="req/s with the Feast lookup (one `feast serve` worker saturates near 100 req/s here)",
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="runs per rate, each right after a yardstick run: on shared vCPUs one run is one draw of the host",
+    )
     parser.add_argument("--samples", type=int, default=5000, help="in-process single-row samples")
     parser.add_argument("--no-feast", action="store_true", help="skip the Feast run")
     parser.add_argument("--out", type=Path, default=Path("dist/inference-bench"))
@@ -78,16 +84,14 @@ def main(argv: Sequence[str] | None = None) -> None:
                 yardstick, "/bare", {"ping": 1}, None, SATURATION_SECONDS, work, connections=SATURATION_CONNECTIONS
             )
             for rate in (float(part) for part in args.rates.split(",")):
-                print(
-                    f"HTTP yardstick (contract validated, constant answer) at {rate:.0f} req/s ...",
-                    file=sys.stderr,
-                    flush=True,
-                )
-                run = load(yardstick, "/v1/fraud/score", body, rate, args.duration, work)
-                results["http_yardstick"].append(run | {"rate": rate, "duration": args.duration})
-                print(f"HTTP run at {rate:.0f} req/s ...", file=sys.stderr, flush=True)
-                run = load_service(server, "/v1/fraud/score", body, rate, args.duration, work)
-                results["http"].append(run | {"rate": rate, "duration": args.duration})
+                for repeat in range(1, args.repeat + 1):
+                    which = f"{rate:.0f} req/s, run {repeat} of {args.repeat}"
+                    print(f"HTTP yardstick at {which} ...", file=sys.stderr, flush=True)
+                    run = load(yardstick, "/v1/fraud/score", body, rate, args.duration, work)
+                    results["http_yardstick"].append(run | {"rate": rate, "duration": args.duration})
+                    print(f"HTTP service at {which} ...", file=sys.stderr, flush=True)
+                    run = load_service(server, "/v1/fraud/score", body, rate, args.duration, work)
+                    results["http"].append(run | {"rate": rate, "duration": args.duration})
             print(f"HTTP batches of {BATCH_ROWS:,} rows ...", file=sys.stderr, flush=True)
             results["http_batch"] = http_batch(server, holdout[:BATCH_ROWS], repeats=7)
 
