@@ -1,4 +1,5 @@
-"""The HTTP yardstick: a bare Litestar POST, served exactly as the inference service is served.
+"""The HTTP yardstick: a Litestar handler that only validates the request contract, served exactly
+as the inference service is served.
 
 `python -m inference_bench.bare_litestar --port P` answers `POST /v1/fraud/score` by validating
 the body against the same `FraudScoreRequest` contract and returning one constant, pre-encoded

@@ -7,12 +7,14 @@
    batch rows/s of `ScoringService.score_fraud_batch` (10,000 rows, contract objects in, the
    encoded JSON document out) against raw `inplace_predict` on the same matrix.
 3. `http_runs`: first a bare Litestar POST at saturation (`bare_litestar`, `POST /bare`), the
-   issue's calibration of this machine (~15,000/s when the targets were set). Then a real server process (`python -m inference`, uvicorn, one worker) and an
-   open-loop load generator in another process (`loadgen`) at a fixed rate, features in the
-   request. Right before it, the same load against a bare Litestar POST served the same way
-   (`bare_litestar`): the HTTP yardstick. Each run also reports the server's CPU per request and
-   the share of CPU the hypervisor stole meanwhile (`host`), so that a slower host can be told
-   from a slower service; the service's runs report rows per model call.
+   issue's calibration of this machine (~15,000/s when the targets were set). Then a real server
+   process (`python -m inference`, uvicorn, one worker) and an open-loop load generator in
+   another process (`loadgen`) at a fixed rate, features in the request, `--repeat` times per
+   rate. Right before each run, the same load against the HTTP yardstick (`bare_litestar`: the
+   same request contract validated, a constant answer, served the same way). Each run also
+   reports the server's CPU per request and the share of CPU the hypervisor stole meanwhile
+   (`host`), so that a slower host can be told from a slower service; the service's runs report
+   rows per model call.
 4. The same with the Feast lookup (a real `feast serve` over a tiny materialized repo,
    `feast_repo`), at a rate one Feast worker can serve, and the same lookup sent to Feast
    directly, so that what Feast costs and what the service adds can be told apart.
