@@ -7,7 +7,8 @@
    batch rows/s of `ScoringService.score_fraud_batch` (10,000 rows, contract objects in, the
    encoded JSON document out) against raw `inplace_predict` on the same matrix.
 3. `http_runs`: first a bare Litestar POST at saturation (`bare_litestar`, `POST /bare`), the
-   issue's calibration of this machine (~15,000/s when the targets were set). Then a real server
+   issue's calibration of this machine (~15,000/s when the targets were set), from our load
+   generator and, when it is installed, from `wrk` (`wrk.py`: a C client, little CPU). Then a real server
    process (`python -m inference`, uvicorn, one worker) and an open-loop load generator in
    another process (`loadgen`) at a fixed rate, features in the request, `--repeat` times per
    rate. Right before each run, the same load against the HTTP yardstick (`bare_litestar`: the
@@ -37,6 +38,7 @@ from inference_bench.http_runs import http_batch, load, load_service, start_infe
 from inference_bench.in_process import BATCH_ROWS, in_process
 from inference_bench.report import report, write_results
 from inference_bench.workload import champion_registry
+from inference_bench.wrk import wrk_saturate
 from testing.processes import free_port
 
 SATURATION_SECONDS = 5.0
@@ -84,6 +86,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             print("a bare Litestar POST at saturation ...", file=sys.stderr, flush=True)
             results["bare_saturated"] = load(
                 yardstick, "/bare", {"ping": 1}, None, SATURATION_SECONDS, work, connections=SATURATION_CONNECTIONS
+            )
+            print("the same with wrk, if installed ...", file=sys.stderr, flush=True)
+            results["bare_saturated_wrk"] = wrk_saturate(
+                yardstick, "/bare", {"ping": 1}, SATURATION_SECONDS, SATURATION_CONNECTIONS, work
             )
             for rate in (float(part) for part in args.rates.split(",")):
                 for repeat in range(1, args.repeat + 1):

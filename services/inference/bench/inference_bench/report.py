@@ -74,6 +74,13 @@ def report(results: dict[str, Any], out_dir: Path) -> None:
             f" {bare['connections']} connections):"
             f" {bare['achieved_rps']:,.0f} req/s, {_host(bare)}"
         )
+        wrk = results.get("bare_saturated_wrk")
+        lines.append(
+            f"  the same from wrk, a C client that leaves the server more of the host: {wrk['achieved_rps']:,.0f} req/s,"
+            f" {_host(wrk)}"
+            if wrk
+            else "  the same from wrk: not run (wrk is not installed; `apt-get install wrk`)"
+        )
         lines.append(
             f"  the issue set the {TARGET_HTTP_RATE:,.0f} req/s target where this did ~{ISSUE_BARE_POST_RPS:,.0f}/s;"
             f" scaled to this host's speed now, that load is ~{scaled:,.0f} req/s"
