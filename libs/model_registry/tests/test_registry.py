@@ -1,4 +1,5 @@
 import json
+import shutil
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -11,7 +12,10 @@ import xgboost as xgb
 from contracts.schemas.features import CHURN_FEATURE_NAMES, FRAUD_FEATURE_NAMES, FRAUD_FEATURE_SET_VERSION
 from model_registry import (
     ChecksumMismatchError,
+    CorruptModelError,
     FeatureSetMismatchError,
+    InvalidCardError,
+    InvalidNameError,
     ModelNotFoundError,
     ModelRegistry,
     VersionExistsError,
@@ -281,3 +285,140 @@ def test_registry_root_may_not_exist_yet(tmp_path: Path) -> None:
     registry = ModelRegistry(tmp_path / "nowhere")
     assert registry.names() == []
     assert registry.champion("fraud") is None
+
+
+def test_the_champion_pointer_is_as_readable_as_the_versions(registry: ModelRegistry, fraud_booster: Trained) -> None:
+    """The promoting job and the serving process may run as different users on one volume."""
+    version = _register(registry, fraud_booster[0])
+    registry.promote("fraud", version)
+    model_mode = (registry.root / "fraud" / version / MODEL_FILE).stat().st_mode & 0o777
+    assert registry.champion_path("fraud").stat().st_mode & 0o777 == model_mode
+
+
+def test_refuses_a_version_named_like_a_registry_file(registry: ModelRegistry, fraud_booster: Trained) -> None:
+    with pytest.raises(InvalidNameError, match="reserved"):
+        _register(registry, fraud_booster[0], version="champion.json")
+    version = _register(registry, fraud_booster[0])
+    registry.promote("fraud", version)
+    assert registry.champion("fraud") == version
+
+
+def test_promoting_the_champion_again_keeps_the_rollback_target(
+    registry: ModelRegistry, fraud_booster: Trained, trainer: Trainer
+) -> None:
+    """A retried promotion (an orchestrator retrying its step) must not forget the previous champion."""
+    first = _register(registry, fraud_booster[0], version="v1")
+    second = _register(registry, trainer(len(FRAUD_FEATURE_NAMES), 9)[0], version="v2")
+    registry.promote("fraud", first)
+    promoted = registry.promote("fraud", second)
+    assert registry.promote("fraud", second) == promoted
+    assert registry.champion_pointer("fraud") == promoted
+    assert promoted.previous == first
+
+
+@pytest.mark.parametrize(
+    "document", ["[]", "null", '{"algorithm": "md5", "files": {}}', "{", '{"algorithm": "sha256"}']
+)
+def test_refuses_unreadable_checksums(registry: ModelRegistry, fraud_booster: Trained, document: str) -> None:
+    version = _register(registry, fraud_booster[0])
+    (registry.root / "fraud" / version / CHECKSUMS_FILE).write_text(document)
+    with pytest.raises(CorruptModelError, match="checksums"):
+        registry.load("fraud", version)
+
+
+@pytest.mark.parametrize("missing", [CHECKSUMS_FILE, CARD_FILE, MODEL_FILE])
+def test_refuses_a_version_missing_a_file(registry: ModelRegistry, fraud_booster: Trained, missing: str) -> None:
+    version = _register(registry, fraud_booster[0])
+    (registry.root / "fraud" / version / missing).unlink()
+    with pytest.raises(CorruptModelError, match=missing):
+        registry.load("fraud", version)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "unreadable champion pointer"),
+        ('{"name": "churn", "version": "v1", "promoted_at": "2026-01-01T00:00:00Z"}', "names churn"),
+        ('{"name": "fraud", "version": "v1", "promoted_at": "2026-01-01T00:00:00"}', "unreadable champion pointer"),
+    ],
+)
+def test_refuses_an_invalid_champion_pointer(
+    registry: ModelRegistry, fraud_booster: Trained, content: str, message: str
+) -> None:
+    _register(registry, fraud_booster[0], version="v1")
+    registry.champion_path("fraud").write_text(content)
+    with pytest.raises(CorruptModelError, match=message):
+        registry.champion("fraud")
+
+
+def test_an_unreadable_champion_pointer_is_a_registry_error(registry: ModelRegistry, fraud_booster: Trained) -> None:
+    version = _register(registry, fraud_booster[0])
+    registry.promote("fraud", version)
+    registry.champion_path("fraud").unlink()
+    registry.champion_path("fraud").mkdir()  # what any OSError but "not found" looks like to a reader
+    with pytest.raises(CorruptModelError, match="unreadable champion pointer"):
+        registry.load_champion("fraud")
+
+
+def test_a_champion_whose_version_was_deleted_is_not_found(registry: ModelRegistry, fraud_booster: Trained) -> None:
+    version = _register(registry, fraud_booster[0])
+    registry.promote("fraud", version)
+    shutil.rmtree(registry.root / "fraud" / version)
+    with pytest.raises(ModelNotFoundError, match=version):
+        registry.load_champion("fraud")
+
+
+def test_refuses_invalid_model_names(registry: ModelRegistry, fraud_booster: Trained) -> None:
+    for name in ("../fraud", "Fraud", "", "fraud/v1"):
+        with pytest.raises(InvalidNameError):
+            _register(registry, fraud_booster[0], name=name)
+    with pytest.raises(InvalidNameError):
+        registry.load("fraud", "../../etc")
+
+
+def test_refuses_a_card_the_caller_got_wrong(registry: ModelRegistry, fraud_booster: Trained) -> None:
+    """A caller's mistake is an invalid card, not a corrupt model."""
+    with pytest.raises(InvalidCardError, match="timezone"):
+        registry.register(
+            fraud_booster[0],
+            name="fraud",
+            feature_set_version=FRAUD_FEATURE_SET_VERSION,
+            training_window=WINDOW,
+            data_hash="sha256:x",
+            code_version="abc",
+            created_at=datetime(2025, 5, 1, 12, 0),  # naive: local time of whichever machine ran it
+        )
+    with pytest.raises(InvalidCardError, match="auc"):
+        registry.register(
+            fraud_booster[0],
+            name="fraud",
+            feature_set_version=FRAUD_FEATURE_SET_VERSION,
+            training_window=WINDOW,
+            data_hash="sha256:x",
+            code_version="abc",
+            metrics={"auc": float("nan")},  # e.g. AUC on a one-class holdout
+        )
+    assert registry.versions("fraud") == []
+
+
+def test_two_writers_of_one_version_cannot_both_win(registry: ModelRegistry, trainer: Trainer) -> None:
+    boosters = [trainer(len(FRAUD_FEATURE_NAMES), seed)[0] for seed in (11, 12)]
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def write(booster: xgb.Booster) -> None:
+        barrier.wait()
+        try:
+            outcomes.append(_register(registry, booster, version="v1"))
+        except VersionExistsError:
+            outcomes.append("refused")
+
+    writers = [threading.Thread(target=write, args=(booster,)) for booster in boosters]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    assert sorted(outcomes) == ["refused", "v1"]
+    loaded = registry.load("fraud", "v1")
+    assert loaded.model_sha256 in {sha256_hex(bytes(b.save_raw(raw_format="ubj"))) for b in boosters}
+    assert not [p for p in (registry.root / "fraud").iterdir() if p.name.startswith(".staging-")]

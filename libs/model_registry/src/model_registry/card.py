@@ -5,7 +5,6 @@ trust it as much as the model itself. Feature names are stored in model input or
 compares them with `contracts.schemas.features`, the one definition training and serving share.
 """
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -57,5 +56,5 @@ class ChampionPointer(_Frozen):
 
     name: ModelName
     version: ModelVersion
-    promoted_at: datetime
+    promoted_at: UtcDatetime
     previous: ModelVersion | None = None

@@ -37,6 +37,12 @@ class InvalidNameError(RegistryError):
     reason = "invalid_name"
 
 
+class InvalidCardError(RegistryError):
+    """The caller's card does not validate (a naive timestamp, a NaN metric): nothing is stored."""
+
+    reason = "invalid_card"
+
+
 class CorruptModelError(RegistryError):
     """A file is missing or unreadable, or the card disagrees with where it is stored."""
 

@@ -13,15 +13,19 @@ name and renamed into place. The champion pointer is written to a temporary file
 `os.replace`d, so a reader sees either the old or the new pointer, never half of one. Loading
 reads each file once, checks its sha256, checks the card's feature set against contracts and only
 then parses the booster from the verified bytes.
+
+The checksums catch corrupted, truncated and half-copied files. They are not a signature: whoever
+can write a version folder can rewrite a file and its checksum together. Guard the root with
+permissions (or bucket policies), and sign versions if writers are not trusted.
 """
 
 import builtins
+import errno
 import hashlib
 import json
 import os
 import re
 import shutil
-import tempfile
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -39,6 +43,7 @@ from model_registry.errors import (
     ChecksumMismatchError,
     CorruptModelError,
     FeatureSetMismatchError,
+    InvalidCardError,
     InvalidNameError,
     ModelNotFoundError,
     VersionExistsError,
@@ -49,6 +54,8 @@ CARD_FILE: Final = "card.json"
 CHECKSUMS_FILE: Final = "checksums.json"
 CHAMPION_FILE: Final = "champion.json"
 CHECKSUMMED_FILES: Final = (MODEL_FILE, CARD_FILE)
+RESERVED_SUFFIX: Final = ".json"
+"""Version names may not end like the registry's own files under `<model>/` (`champion.json`)."""
 
 _NAME = re.compile(NAME_PATTERN)
 _VERSION = re.compile(VERSION_PATTERN)
@@ -119,8 +126,13 @@ def _write_file(path: Path, data: bytes) -> None:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    """Write then `os.replace`: readers see the old content or the new, never a torn file."""
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Write then `os.replace`: readers see the old content or the new, never a torn file.
+
+    The file is created with the umask's mode, like every other file of the registry (`mkstemp`
+    would make it owner-only, and a server running as another user could not read the pointer).
+    """
+    tmp_name = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
+    fd = os.open(tmp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -153,6 +165,8 @@ class ModelRegistry:
     def _version_dir(self, name: str, version: str) -> Path:
         if not _VERSION.fullmatch(version):
             raise InvalidNameError(f"model version {version!r} must match {VERSION_PATTERN}")
+        if version.endswith(RESERVED_SUFFIX):
+            raise InvalidNameError(f"model version {version!r}: names ending in {RESERVED_SUFFIX} are reserved")
         return self._model_dir(name) / version
 
     def champion_path(self, name: str) -> Path:
@@ -180,6 +194,8 @@ class ModelRegistry:
         model_dir = self._model_dir(name)
         raw = bytes(booster.save_raw(raw_format="ubj"))
         model_sha = sha256_hex(raw)
+        if created_at is not None and created_at.tzinfo is None:
+            raise InvalidCardError(f"created_at {created_at.isoformat()} has no timezone: its instant is a guess")
         now = (created_at or datetime.now(UTC)).astimezone(UTC)
         version = version or _new_version(model_sha, now)
         final_dir = self._version_dir(name, version)
@@ -196,7 +212,7 @@ class ModelRegistry:
                 created_at=now,
             )
         except ValidationError as error:
-            raise CorruptModelError(f"invalid model card for {name}/{version}: {error}") from error
+            raise InvalidCardError(f"invalid model card for {name}/{version}: {error}") from error
         _check_booster_shape(booster, card)
         if final_dir.exists():
             raise VersionExistsError(name, version)
@@ -206,7 +222,9 @@ class ModelRegistry:
             "algorithm": "sha256",
             "files": {MODEL_FILE: model_sha, CARD_FILE: sha256_hex(card_bytes)},
         }
-        model_dir.mkdir(parents=True, exist_ok=True)
+        if not model_dir.is_dir():
+            model_dir.mkdir(parents=True, exist_ok=True)
+            _fsync_dir(model_dir.parent)  # a new model's folder survives a crash as its versions do
         staging = model_dir / f".staging-{uuid.uuid4().hex}"
         staging.mkdir()
         try:
@@ -218,7 +236,9 @@ class ModelRegistry:
             try:
                 os.rename(staging, final_dir)
             except OSError as error:
-                raise VersionExistsError(name, version) from error
+                if error.errno in (errno.ENOTEMPTY, errno.EEXIST):
+                    raise VersionExistsError(name, version) from error
+                raise
         finally:
             if staging.exists():
                 shutil.rmtree(staging)
@@ -226,9 +246,16 @@ class ModelRegistry:
         return card
 
     def promote(self, name: str, version: str) -> ChampionPointer:
-        """Point the champion at `version`, after proving that it loads and verifies."""
+        """Point the champion at `version`, after proving that it loads and verifies.
+
+        Promoting the current champion again returns its pointer unchanged: a retried promotion
+        keeps `previous`, the version to roll back to.
+        """
         self.load(name, version)
-        previous = self.champion(name)
+        current = self.champion_pointer(name)
+        if current is not None and current.version == version:
+            return current
+        previous = current.version if current else None
         pointer = ChampionPointer(name=name, version=version, promoted_at=datetime.now(UTC), previous=previous)
         _atomic_write(self.champion_path(name), pointer.model_dump_json(indent=2).encode())
         return pointer
@@ -241,10 +268,15 @@ class ModelRegistry:
             raw = path.read_bytes()
         except FileNotFoundError:
             return None
+        except OSError as error:
+            raise CorruptModelError(f"{path}: unreadable champion pointer: {error}") from error
         try:
-            return ChampionPointer.model_validate_json(raw)
+            pointer = ChampionPointer.model_validate_json(raw)
         except ValidationError as error:
             raise CorruptModelError(f"{path}: unreadable champion pointer: {error}") from error
+        if pointer.name != name:
+            raise CorruptModelError(f"{path}: the champion pointer of {name!r} names {pointer.name}")
+        return pointer
 
     def champion(self, name: str) -> str | None:
         """The champion version of `name`, or None when none was ever promoted."""
@@ -317,7 +349,9 @@ class ModelRegistry:
             document = json.loads(path.read_bytes())
         except (OSError, ValueError) as error:
             raise CorruptModelError(f"{path}: unreadable checksums: {error}") from error
-        files = document.get("files") if isinstance(document, dict) else None
+        if not isinstance(document, dict):
+            raise CorruptModelError(f"{path}: expected an object of sha256 checksums, got {type(document).__name__}")
+        files = document.get("files")
         if document.get("algorithm") != "sha256" or not isinstance(files, dict):
             raise CorruptModelError(f"{path}: expected sha256 checksums of {list(CHECKSUMMED_FILES)}")
         missing = [f for f in CHECKSUMMED_FILES if not isinstance(files.get(f), str)]
