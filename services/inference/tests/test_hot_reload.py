@@ -1,15 +1,19 @@
-"""Champion changes picked up in-process: refusals, removal, and a broken champion at start.
+"""Champion changes picked up in-process: refusals, removal, races with a promoter, one model's
+broken pointer next to another's promotion, and a broken champion at start.
 
 The swap under concurrent requests is tested against a real server process
 (`integration/test_server.py`): Litestar's test client runs requests one at a time.
 """
 
-import pytest
-from inference_support import Serve, fraud_features, register_champion, train_booster
+from pathlib import Path
 
-from contracts.schemas.features import FRAUD_FEATURE_NAMES
-from inference.models import ModelManager
-from model_registry import ChecksumMismatchError, ModelRegistry
+import pytest
+from inference_support import WINDOW, Rows, Serve, fraud_features, register_champion, train_booster
+
+from contracts.schemas.features import CHURN_FEATURE_NAMES, FRAUD_FEATURE_NAMES
+from inference.metrics import Metrics
+from inference.models import ModelManager, default_slots
+from model_registry import ChecksumMismatchError, LoadedModel, ModelRegistry
 from model_registry.registry import MODEL_FILE
 
 pytestmark = pytest.mark.anyio
@@ -66,3 +70,62 @@ async def test_a_broken_champion_stops_the_service_at_start(serve: Serve, regist
     with pytest.RaisesGroup(pytest.RaisesExc(ChecksumMismatchError, match="sha256"), flatten_subgroups=True):
         async with serve():
             pass
+
+
+class _PromotesWhileLoading(ModelRegistry):
+    """The real registry, with another promoter acting while this process loads `during`:
+    the interleaving a reloader meets when a bad champion is fixed quickly."""
+
+    def __init__(self, root: Path, during: str, promote: str) -> None:
+        super().__init__(root)
+        self.during, self.then_promote = during, promote
+
+    def load(self, name: str, version: str, *, expected_feature_set: str | None = None) -> LoadedModel:
+        if version == self.during:
+            self.promote(name, self.then_promote)
+        return super().load(name, version, expected_feature_set=expected_feature_set)
+
+
+def _register(registry: ModelRegistry, seed: int, version: str, name: str = "fraud") -> Rows:
+    booster, rows = train_booster(FRAUD_FEATURE_NAMES if name == "fraud" else CHURN_FEATURE_NAMES, seed=seed)
+    registry.register(
+        booster,
+        name=name,
+        feature_set_version=f"{name}_v1",
+        training_window=WINDOW,
+        data_hash="sha256:x",
+        code_version="test",
+        version=version,
+    )
+    return rows
+
+
+async def test_a_fix_promoted_while_a_bad_champion_is_refused_is_picked_up(registry: ModelRegistry) -> None:
+    racing = _PromotesWhileLoading(registry.root, during="bad", promote="fix")
+    for seed, version in ((31, "good"), (32, "bad"), (33, "fix")):
+        _register(racing, seed, version)
+    racing.promote("fraud", "good")
+    models = ModelManager(racing, default_slots("fraud", "churn"), Metrics())
+    models.load_initial()
+    racing.promote("fraud", "bad")
+    (registry.root / "fraud" / "bad" / MODEL_FILE).write_bytes(b"truncated")
+
+    assert await models.refresh() == 0  # "bad" refused; "fix" was promoted meanwhile
+    assert await models.refresh() == 1
+    assert models.served("fraud").version == "fix"
+
+
+async def test_one_models_unreadable_pointer_does_not_stop_the_other_from_reloading(registry: ModelRegistry) -> None:
+    models = ModelManager(registry, default_slots("fraud", "churn"), Metrics())
+    models.load_initial()
+    registry.champion_path("fraud").mkdir(parents=True)  # unreadable as a file
+    _register(registry, 34, "c1", name="churn")
+    registry.promote("churn", "c1")
+
+    assert await models.refresh() == 1
+    assert models.served("churn").version == "c1"
+    assert models.served("fraud").version == "rules-v1"
+    sample = models.metrics.registry.get_sample_value(
+        "inference_model_reloads_total", {"model": "fraud", "outcome": "rejected"}
+    )
+    assert sample == 1.0

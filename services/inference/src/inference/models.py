@@ -41,6 +41,18 @@ class UnservableModelError(RegistryError):
     reason = "unservable_model"
 
 
+class RefusedChampionError(Exception):
+    """A promoted champion this process will not serve; carries the pointer that was tried.
+
+    The reloader remembers that pointer, not whatever the pointer file says by the time the
+    refusal is handled: a fix promoted meanwhile is a different pointer and is still picked up.
+    """
+
+    def __init__(self, pointer: ChampionPointer | None) -> None:
+        super().__init__(f"refused champion {pointer.version if pointer else None}")
+        self.pointer = pointer
+
+
 @dataclass(frozen=True)
 class Slot:
     """One model the service serves: its registry name, feature set and rules baseline."""
@@ -180,20 +192,33 @@ class ModelManager:
         if current is not None and pointer is not None and current.version == pointer.version:
             self._seen[slot.key] = pointer
             return None
-        return self._build(slot, pointer), pointer
+        try:
+            return self._build(slot, pointer), pointer
+        except Exception as error:
+            raise RefusedChampionError(pointer) from error
 
     async def refresh(self) -> int:
         """Check every champion pointer once; returns how many slots changed model."""
         changed = 0
         async with self._lock:
             for slot in self.slots.values():
+                # Each slot on its own: one slot's broken champion or unreadable pointer must not
+                # keep the other slots from following theirs.
                 try:
                     candidate = await anyio.to_thread.run_sync(self._candidate, slot)
-                except RegistryError as error:
-                    # Remember the refused pointer so that it is not retried every interval.
-                    self._seen[slot.key] = self._safe_pointer(slot)
+                except RefusedChampionError as refused:
+                    # Remembered, so that it is not loaded and refused again every interval.
+                    self._seen[slot.key] = refused.pointer
                     self.metrics.reloads.labels(slot.registry_name, "rejected").inc()
-                    logger.error("refused new champion of %s, still serving the previous model: %s", slot.key, error)
+                    logger.error(
+                        "refused new champion of %s, still serving the previous model: %s", slot.key, refused.__cause__
+                    )
+                    continue
+                except Exception as error:  # noqa: BLE001 (logged and counted; read again next interval)
+                    self.metrics.reloads.labels(slot.registry_name, "rejected").inc()
+                    logger.error(
+                        "cannot read the champion pointer of %s, still serving the previous model: %s", slot.key, error
+                    )
                     continue
                 if candidate is not None:
                     self._install(slot, *candidate)
@@ -201,12 +226,6 @@ class ModelManager:
                     changed += 1
             self.last_checked_at = datetime.now(UTC)
         return changed
-
-    def _safe_pointer(self, slot: Slot) -> ChampionPointer | None:
-        try:
-            return self.registry.champion_pointer(slot.registry_name)
-        except RegistryError:
-            return self._seen.get(slot.key)
 
     async def watch(self, interval_seconds: float) -> None:
         """Poll the champion pointers forever (run as a background task)."""
