@@ -129,6 +129,13 @@ def test_rejects_naive_timestamp() -> None:
     assert any(loc == ("timestamp",) for loc, _ in errors(exc))
 
 
+@pytest.mark.parametrize("timestamp", ["9999-12-31T20:00:00-05:00", "0001-01-01T00:30:00+01:00"])
+def test_rejects_a_timestamp_out_of_range_in_utc(timestamp: str) -> None:
+    with pytest.raises(ValidationError) as exc:
+        BraintreeNotification.model_validate({"kind": "transaction_settled", "timestamp": timestamp, "subject": {}})
+    assert any(loc == ("timestamp",) for loc, _ in errors(exc))
+
+
 @pytest.mark.parametrize(
     ("amount", "currency", "minor"), [("10.00", "USD", 1000), ("1000", "JPY", 1000), ("1.234", "KWD", 1234)]
 )

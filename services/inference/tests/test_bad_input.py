@@ -169,6 +169,44 @@ async def test_unknown_currency_is_refused(client: Client) -> None:
     assert "unknown currency" in errors[0]["message"]
 
 
+def _retry_failed_at(failed_at: str) -> dict[str, Any]:
+    return {
+        "payment_id": "pay_1",
+        "provider": "stripe",
+        "decline_code": "insufficient_funds",
+        "amount_minor": 100,
+        "currency": "USD",
+        "failed_at": failed_at,
+    }
+
+
+def _lookup_occurred_at(occurred_at: str) -> dict[str, Any]:
+    return {
+        "payment_id": "pay_1",
+        "customer_id": "cus_1",
+        "card_fingerprint": "card_1",
+        "context": {"amount_minor": 100, "currency": "USD", "merchant_id": "m", "occurred_at": occurred_at},
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        # A retry scheduled after the last representable instant.
+        ("/v1/retry/strategy", _retry_failed_at("9999-12-31T23:59:59Z"), "failed_at"),
+        # Instants that exist in their own offset but not in UTC.
+        ("/v1/retry/strategy", _retry_failed_at("9999-12-31T20:00:00-05:00"), "failed_at"),
+        ("/v1/fraud/score", _lookup_occurred_at("0001-01-01T00:30:00+01:00"), "context.occurred_at"),
+    ],
+)
+async def test_timestamps_at_the_edge_of_the_calendar_are_refused(
+    client: Client, path: str, body: dict[str, Any], field: str
+) -> None:
+    response = await client.post(path, json=body)
+    assert response.status_code == 422, response.text
+    assert [error["field"] for error in response.json()["errors"]] == [field]
+
+
 async def test_a_body_that_is_not_json_is_a_400(client: Client) -> None:
     response = await client.post(
         "/v1/fraud/score", content=b'{"payment_id": ', headers={"content-type": "application/json"}

@@ -28,7 +28,10 @@ def _upper_known_currency(code: str) -> str:
 def _as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("timestamp must carry a UTC offset")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T20:00-05:00 is in year 10000 in UTC
+        raise ValueError("timestamp is out of range once converted to UTC") from None
 
 
 CurrencyCode = Annotated[

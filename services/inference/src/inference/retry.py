@@ -12,6 +12,7 @@ from typing import Final
 from contracts import version as contracts_version
 from contracts.reference.decline_codes import RetryAction, advice_for, categorize
 from contracts.schemas.scoring import RetryStrategyRequest, RetryStrategyResponse
+from inference.errors import InvalidRequestError
 
 TAXONOMY_NAME: Final = "decline-taxonomy"
 TAXONOMY_VERSION: Final = f"contracts-{contracts_version.__version__}"
@@ -41,12 +42,19 @@ def retry_strategy(request: RetryStrategyRequest) -> RetryStrategyResponse:
             attempts_remaining=0,
             reason=f"{category.value} decline: all {advice.max_attempts} retries used",
         )
+    try:
+        retry_at = request.failed_at + timedelta(seconds=delay) if retrying else None
+    except OverflowError:
+        raise InvalidRequestError(
+            "failed_at is too late to schedule a retry after it",
+            errors=[{"field": "failed_at", "message": f"a retry {delay} s later is past the year 9999"}],
+        ) from None
     return RetryStrategyResponse(
         payment_id=request.payment_id,
         category=category,
         action=action,
         delay_seconds=delay if retrying else 0,
-        retry_at=request.failed_at + timedelta(seconds=delay) if retrying else None,
+        retry_at=retry_at,
         attempts_remaining=max(advice.max_attempts - request.attempt, 0) if retrying else 0,
         reason=_REASONS[action].format(category=category.value, delay=delay),
     )
