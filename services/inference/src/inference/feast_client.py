@@ -19,6 +19,8 @@ from inference.errors import FeatureStoreError, FeatureStoreUnavailableError
 from inference.metrics import Metrics
 
 PRESENT = "PRESENT"
+_UNAVAILABLE = frozenset({502, 503, 504})
+"""Answers of a gateway whose upstream is down or slow: the same to our callers as no answer."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,7 @@ class FeastClient:
         self.retry_after_seconds = retry_after_seconds
         self.metrics = metrics
         self._url = f"{base_url}/get-online-features"
+        self._timeout_seconds = timeout_seconds
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._session: aiohttp.ClientSession | None = None
 
@@ -112,6 +115,22 @@ class FeastClient:
             retry_after_seconds=self.retry_after_seconds,
         )
 
+    async def _post(self, body: Mapping[str, Any], timeout: aiohttp.ClientTimeout) -> tuple[int, bytes]:
+        async with self._client().post(self._url, json=body, timeout=timeout) as response:
+            return response.status, await response.read()
+
+    async def _post_once_more_if_dropped(self, body: Mapping[str, Any], started: float) -> tuple[int, bytes]:
+        """One retry, within the same deadline, when the server closed a pooled keep-alive
+        connection as it was reused: aiohttp retries only idempotent methods, and this read is a
+        POST."""
+        try:
+            return await self._post(body, self._timeout)
+        except aiohttp.ServerDisconnectedError:
+            remaining = self._timeout_seconds - (time.perf_counter() - started)
+            if remaining <= 0:
+                raise
+            return await self._post(body, aiohttp.ClientTimeout(total=remaining))
+
     async def get_online_features(
         self, feature_service: str, entities: Mapping[str, Sequence[str]]
     ) -> list[FeatureRow]:
@@ -119,12 +138,21 @@ class FeastClient:
         body = {"feature_service": feature_service, "entities": {k: list(v) for k, v in entities.items()}}
         started = time.perf_counter()
         try:
-            async with self._client().post(self._url, json=body) as response:
-                status, raw = response.status, await response.read()
+            status, raw = await self._post_once_more_if_dropped(body, started)
         except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError) as error:
             raise self._unreachable(error) from None
+        except aiohttp.ClientError as error:  # it answered, but not in HTTP (a wrong address)
+            raise FeatureStoreError(
+                f"feature server at {self.base_url} did not answer in HTTP ({type(error).__name__}: {error})"
+            ) from None
         finally:
             self.metrics.feast_seconds.labels(feature_service).observe(time.perf_counter() - started)
+        if status in _UNAVAILABLE:
+            # A proxy or load balancer in front of a Feast that is down: retry later, or send features.
+            raise FeatureStoreUnavailableError(
+                f"feature server at {self.base_url} answered {status}; send `features` in the request or retry",
+                retry_after_seconds=self.retry_after_seconds,
+            )
         if status != 200:
             raise FeatureStoreError(
                 f"feature server answered {status} for feature service {feature_service!r}: "

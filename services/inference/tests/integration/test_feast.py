@@ -5,9 +5,13 @@ materialized through Feast, and served by `feast serve` in a subprocess. Rows we
 minutes ago, so the reported freshness is known.
 """
 
+import asyncio
+import contextlib
+import queue
 import socket
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -236,3 +240,107 @@ async def test_an_unknown_feature_service_is_a_502_naming_it(feature_server: Ser
     assert response.status_code == 502, response.text
     assert response.json()["reason"] == "feature_store_error"
     assert "'no_such_service'" in response.json()["detail"]
+
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@contextlib.contextmanager
+def _tcp_server(handle: Handler) -> Iterator[str]:
+    """What may stand at the Feast address instead of Feast: a gateway, a wrong service, a proxy.
+
+    Served from its own thread and event loop: the test client runs the app through a blocking
+    portal, which holds the test's own loop while a request is in flight.
+    """
+    ready: queue.Queue[tuple[asyncio.AbstractEventLoop, asyncio.Event, int]] = queue.Queue()
+
+    async def serve_until_stopped() -> None:
+        stop = asyncio.Event()
+        async with await asyncio.start_server(handle, "127.0.0.1", 0) as server:
+            ready.put((asyncio.get_running_loop(), stop, server.sockets[0].getsockname()[1]))
+            await stop.wait()
+
+    thread = threading.Thread(target=asyncio.run, args=(serve_until_stopped(),), daemon=True)
+    thread.start()
+    loop, stop, port = ready.get(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(timeout=10)
+
+
+async def _read_request(reader: asyncio.StreamReader) -> bytes:
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = next(
+        (int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")),
+        0,
+    )
+    return head + await reader.readexactly(length)
+
+
+def _gateway(status: int) -> bytes:
+    return f"HTTP/1.1 {status} Upstream Trouble\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode()
+
+
+@pytest.mark.parametrize(
+    ("answer", "status", "reason", "detail"),
+    [
+        # A gateway in front of a Feast that is down or slow: the same as no answer, retry later.
+        (_gateway(502), 503, "feature_store_unavailable", "answered 502"),
+        (_gateway(503), 503, "feature_store_unavailable", "answered 503"),
+        (_gateway(504), 503, "feature_store_unavailable", "answered 504"),
+        # Another service at the Feast address.
+        (b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n", 502, "feature_store_error", "did not answer in HTTP"),
+    ],
+)
+async def test_what_answers_at_the_feast_address_instead_of_feast(
+    serve: Serve, answer: bytes, status: int, reason: str, detail: str
+) -> None:
+    async def canned(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(answer)
+        await writer.drain()
+        writer.close()
+
+    with _tcp_server(canned) as url:
+        async with serve(feast_url=url) as client:
+            response = await client.post("/v1/fraud/score", json=_lookup())
+
+    assert response.status_code == status, response.text
+    assert response.json()["reason"] == reason
+    assert detail in response.json()["detail"]
+    if status == 503:
+        assert response.headers["retry-after"] == "2"
+
+
+async def test_a_keep_alive_connection_dropped_on_reuse_is_retried_once(
+    feature_server: ServerProcess, registry: ModelRegistry, serve: Serve
+) -> None:
+    """The idle-timeout race: Feast closes a pooled connection as the service reuses it."""
+    booster, rows = train_booster(FRAUD_FEATURE_NAMES, seed=35)
+    register_champion(registry, booster, rows, name="fraud", feature_set_version="fraud_v1", version="v1")
+    feast_port = int(feature_server.base_url.rsplit(":", 1)[1])
+    connections = 0
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        request = await _read_request(reader)
+        if connections == 1:  # drop the first request's connection without an answer
+            writer.close()
+            return
+        upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", feast_port)
+        upstream_writer.write(request.replace(b"\r\n", b"\r\nConnection: close\r\n", 1))  # then read to EOF
+        writer.write(await upstream_reader.read())
+        await writer.drain()
+        upstream_writer.close()
+        writer.close()
+
+    with _tcp_server(proxy) as url:
+        async with serve(feast_url=url) as client:
+            response = await client.post("/v1/fraud/score", json=_lookup())
+
+    assert response.status_code == 200, response.text
+    assert response.json()["feature_source"] == "feast"
+    assert connections == 2
