@@ -31,7 +31,9 @@ def closed_port() -> int:
 
 @pytest.fixture()
 def registry(tmp_path: Path) -> ModelRegistry:
-    return ModelRegistry(tmp_path / "registry")
+    root = tmp_path / "registry"
+    root.mkdir()  # the service refuses a registry root that does not exist
+    return ModelRegistry(root)
 
 
 @pytest.fixture()

@@ -6,18 +6,23 @@ this class by `tests/test_readme.py`.
 
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 import service_config
 from contracts.reference.currencies import CURRENCIES
+from model_registry.card import NAME_PATTERN
 from service_config import ConfigurationError
 
 __all__ = ["ConfigurationError", "InferenceSettings", "get_settings", "load_settings"]
 
 ENV_PREFIX = "INFERENCE_"
+
+LogLevel = Literal["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"]
+ModelName = Annotated[str, Field(pattern=NAME_PATTERN)]
 
 
 class InferenceSettings(BaseSettings):
@@ -36,8 +41,8 @@ class InferenceSettings(BaseSettings):
     """Interface the server binds (the container image sets 0.0.0.0)."""
     port: Annotated[int, Field(ge=1, le=65535)] = 8001
     """TCP port of the HTTP server."""
-    log_level: str = "INFO"
-    """Python logging level name."""
+    log_level: LogLevel = "INFO"
+    """Python logging level: CRITICAL, ERROR, WARNING, INFO or DEBUG (any case)."""
     access_log: bool = False
     """Let uvicorn log every request (off by default: it costs latency at thousands of requests/s)."""
     max_body_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 16 * 1024 * 1024
@@ -45,10 +50,11 @@ class InferenceSettings(BaseSettings):
 
     # -- models -------------------------------------------------------------------------------
     registry_root: Path = Path(".state/model-registry")
-    """Root of the model registry (`<model>/<version>/...`, `<model>/champion.json`)."""
-    fraud_model: str = "fraud"
+    """Root of the model registry (`<model>/<version>/...`, `<model>/champion.json`). When set, the
+    directory must exist: a registry volume that is not mounted must not quietly serve the rules."""
+    fraud_model: ModelName = "fraud"
     """Registry name of the fraud model."""
-    churn_model: str = "churn"
+    churn_model: ModelName = "churn"
     """Registry name of the churn model."""
     reload_interval_seconds: Annotated[float, Field(gt=0, le=3600)] = 5.0
     """How often the champion pointers are checked; a new champion is loaded, verified and swapped in."""
@@ -78,9 +84,26 @@ class InferenceSettings(BaseSettings):
                 raise ValueError(f"rate for {code} must be a positive finite number")
         return value
 
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_case_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _set_registry_root_exists(self) -> "InferenceSettings":
+        # Only when the variable is set: the local default may be absent (an empty registry).
+        if "registry_root" in self.model_fields_set and not self.registry_root.is_dir():
+            raise ValueError(
+                f"{ENV_PREFIX}REGISTRY_ROOT is not a directory (create it for an empty registry, or mount the registry)"
+            )
+        return self
+
     @field_validator("feast_url")
     @classmethod
-    def _no_trailing_slash(cls, value: str) -> str:
+    def _http_url_without_trailing_slash(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+            raise ValueError("must be an http(s) base URL such as http://feast:6566")
         return value.rstrip("/")
 
 
