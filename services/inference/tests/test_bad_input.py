@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from inference_support import Client
+from inference_support import Client, Serve
 
 from contracts.schemas.features import FRAUD_FEATURE_NAMES, FraudFeatures
 from contracts.schemas.scoring import (
@@ -213,6 +213,24 @@ async def test_a_body_that_is_not_json_is_a_400(client: Client) -> None:
     )
     assert response.status_code == 400
     assert response.json()["reason"] == "malformed_body"
+
+
+async def test_an_empty_body_is_a_400_saying_so(client: Client) -> None:
+    response = await client.post("/v1/fraud/score", content=b"", headers={"content-type": "application/json"})
+    assert (response.status_code, response.json()["reason"]) == (400, "malformed_body")
+    assert "empty" in response.json()["detail"]
+
+
+async def test_a_body_over_the_limit_is_a_413(serve: Serve) -> None:
+    async with serve(max_body_bytes=4096) as client:
+        oversized = json.dumps({"payment_id": "p" * 5000}).encode()
+        response = await client.post("/v1/fraud/score", content=oversized, headers={"content-type": "application/json"})
+        assert (response.status_code, response.json()["reason"]) == (413, "body_too_large")
+        # and it keeps serving
+        answer = await client.post(
+            "/v1/fraud/score", json={"payment_id": "p", "features": dict.fromkeys(FRAUD_FEATURE_NAMES, 1.0)}
+        )
+        assert answer.status_code == 200, answer.text
 
 
 async def test_unknown_routes_and_methods_are_problems_too(client: Client) -> None:

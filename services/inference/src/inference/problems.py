@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:payments-mlops:inference:problem:"
+BODY_ARGUMENT = "data"
+"""Litestar's name for a handler's request body; every body-taking handler here uses it."""
 
 
 class InferenceRequest(Request[Any, Any, Any]):
@@ -85,7 +87,11 @@ def problem_response(request: Request[Any, Any, Any], exc: Exception) -> Respons
         response = _problem(exc.status_code, exc.reason, exc.detail, path, exc.errors, exc.headers())
     elif isinstance(exc, ValidationException):
         errors = _validation_errors(exc.extra)
-        response = _problem(422, Reason.INVALID_REQUEST, "the request does not match the contract", path, errors)
+        if [error["field"] for error in errors] == [BODY_ARGUMENT]:
+            # Litestar reads an empty body as no `data` argument at all.
+            response = _problem(400, Reason.MALFORMED_BODY, "request body is empty: a JSON document is required", path)
+        else:
+            response = _problem(422, Reason.INVALID_REQUEST, "the request does not match the contract", path, errors)
     elif isinstance(exc, NotFoundException):
         response = _problem(404, Reason.NOT_FOUND, "no such resource", path)
     elif isinstance(exc, MethodNotAllowedException):
