@@ -26,15 +26,16 @@ from model_registry.card import TrainingWindow
 from model_registry.registry import CARD_FILE, CHECKSUMS_FILE, MODEL_FILE
 
 Trained = tuple[xgb.Booster, np.ndarray]
-Trainer = Callable[[int, int], Trained]
+Trainer = Callable[[tuple[str, ...], int], Trained]
 WINDOW = TrainingWindow(start=datetime(2025, 1, 1, tzinfo=UTC), end=datetime(2025, 3, 1, tzinfo=UTC))
 
 
-def train(n_features: int, seed: int, rounds: int = 5) -> Trained:
+def train(feature_names: tuple[str, ...], seed: int, rounds: int = 5, *, named: bool = True) -> Trained:
     rng = np.random.default_rng(seed)
-    x = rng.random((300, n_features), dtype=np.float32)
+    x = rng.random((300, len(feature_names)), dtype=np.float32)
     y = (x[:, 0] + x[:, 1] > 1.0).astype(np.float32)
-    booster = xgb.train({"objective": "binary:logistic", "max_depth": 3, "nthread": 1}, xgb.DMatrix(x, label=y), rounds)
+    data = xgb.DMatrix(x, label=y, feature_names=list(feature_names) if named else None)
+    booster = xgb.train({"objective": "binary:logistic", "max_depth": 3, "nthread": 1}, data, rounds)
     return booster, x
 
 
@@ -44,19 +45,19 @@ def registry(tmp_path: Path) -> ModelRegistry:
 
 
 @pytest.fixture()
-def trainer() -> Callable[[int, int], Trained]:
-    """Trains a small binary:logistic booster on synthetic rows: (n_features, seed) -> (booster, rows)."""
+def trainer() -> Trainer:
+    """Trains a small binary:logistic booster on synthetic rows: (feature names, seed) -> (booster, rows)."""
     return train
 
 
 @pytest.fixture()
 def fraud_booster() -> Trained:
-    return train(len(FRAUD_FEATURE_NAMES), seed=1)
+    return train(FRAUD_FEATURE_NAMES, seed=1)
 
 
 @pytest.fixture()
 def churn_booster() -> Trained:
-    return train(len(CHURN_FEATURE_NAMES), seed=2)
+    return train(CHURN_FEATURE_NAMES, seed=2)
 
 
 def _register(registry: ModelRegistry, booster: xgb.Booster, version: str | None = None, name: str = "fraud") -> str:
@@ -111,7 +112,7 @@ def test_second_promotion_records_the_previous_champion(
     registry: ModelRegistry, fraud_booster: Trained, trainer: Trainer
 ) -> None:
     first = _register(registry, fraud_booster[0], version="v1")
-    second = _register(registry, trainer(len(FRAUD_FEATURE_NAMES), 9)[0], version="v2")
+    second = _register(registry, trainer(FRAUD_FEATURE_NAMES, 9)[0], version="v2")
     registry.promote("fraud", first)
     pointer = registry.promote("fraud", second)
     assert (pointer.version, pointer.previous) == (second, first)
@@ -148,7 +149,7 @@ def test_refuses_to_promote_a_tampered_version(
     registry: ModelRegistry, fraud_booster: Trained, trainer: Trainer
 ) -> None:
     good = _register(registry, fraud_booster[0], version="good")
-    bad = _register(registry, trainer(len(FRAUD_FEATURE_NAMES), 5)[0], version="bad")
+    bad = _register(registry, trainer(FRAUD_FEATURE_NAMES, 5)[0], version="bad")
     registry.promote("fraud", good)
     (registry.root / "fraud" / bad / MODEL_FILE).write_bytes(b"not a model")
 
@@ -229,7 +230,7 @@ def test_refuses_to_register_a_booster_of_another_width(registry: ModelRegistry,
 def test_versions_are_immutable(registry: ModelRegistry, fraud_booster: Trained, trainer: Trainer) -> None:
     _register(registry, fraud_booster[0], version="v1")
     with pytest.raises(VersionExistsError):
-        _register(registry, trainer(len(FRAUD_FEATURE_NAMES), 3)[0], version="v1")
+        _register(registry, trainer(FRAUD_FEATURE_NAMES, 3)[0], version="v1")
 
 
 def test_unknown_versions_are_not_found(registry: ModelRegistry) -> None:
@@ -249,7 +250,10 @@ def test_staging_leftovers_are_not_listed(registry: ModelRegistry, fraud_booster
 def test_readers_never_see_a_torn_champion_pointer(
     registry: ModelRegistry, fraud_booster: Trained, trainer: Trainer
 ) -> None:
-    versions = [_register(registry, fraud_booster[0], version="a"), _register(registry, trainer(17, 4)[0], version="b")]
+    versions = [
+        _register(registry, fraud_booster[0], version="a"),
+        _register(registry, trainer(FRAUD_FEATURE_NAMES, 4)[0], version="b"),
+    ]
     registry.promote("fraud", versions[0])
     seen: list[str | None] = []
     failures: list[BaseException] = []
@@ -391,7 +395,7 @@ def test_refuses_a_card_the_caller_got_wrong(registry: ModelRegistry, fraud_boos
 
 
 def test_two_writers_of_one_version_cannot_both_win(registry: ModelRegistry, trainer: Trainer) -> None:
-    boosters = [trainer(len(FRAUD_FEATURE_NAMES), seed)[0] for seed in (11, 12)]
+    boosters = [trainer(FRAUD_FEATURE_NAMES, seed)[0] for seed in (11, 12)]
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
 
@@ -411,3 +415,19 @@ def test_two_writers_of_one_version_cannot_both_win(registry: ModelRegistry, tra
     loaded = registry.load("fraud", "v1")
     assert loaded.model_sha256 in {sha256_hex(bytes(b.save_raw(raw_format="ubj"))) for b in boosters}
     assert not [p for p in (registry.root / "fraud").iterdir() if p.name.startswith(".staging-")]
+
+
+def test_refuses_a_booster_that_does_not_name_its_features(registry: ModelRegistry) -> None:
+    """Only the width of an unnamed booster could be checked: its card would vouch for an order
+    nobody compared."""
+    booster, _ = train(FRAUD_FEATURE_NAMES, seed=13, named=False)
+    with pytest.raises(FeatureSetMismatchError, match="does not name its features"):
+        _register(registry, booster)
+    assert registry.versions("fraud") == []
+
+
+def test_refuses_a_booster_trained_on_columns_in_another_order(registry: ModelRegistry) -> None:
+    swapped = (FRAUD_FEATURE_NAMES[1], FRAUD_FEATURE_NAMES[0], *FRAUD_FEATURE_NAMES[2:])
+    booster, _ = train(swapped, seed=14)
+    with pytest.raises(FeatureSetMismatchError, match="feature names differ"):
+        _register(registry, booster)

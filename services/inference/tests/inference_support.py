@@ -62,7 +62,7 @@ def train_booster(feature_names: tuple[str, ...], seed: int, rounds: int = 20) -
     )
     booster = xgb.train(
         {"objective": "binary:logistic", "max_depth": 4, "eta": 0.3, "nthread": 1, "seed": seed},
-        xgb.DMatrix(rows, label=labels),
+        xgb.DMatrix(rows, label=labels, feature_names=list(feature_names)),
         rounds,
     )
     return booster, rows

@@ -14,6 +14,9 @@ name and renamed into place. The champion pointer is written to a temporary file
 reads each file once, checks its sha256, checks the card's feature set against contracts and only
 then parses the booster from the verified bytes.
 
+A booster must name its features (train on `xgb.DMatrix(x, feature_names=...)`), in the contracts
+order: the card vouches for that order, and a width alone cannot tell two columns apart.
+
 The checksums catch corrupted, truncated and half-copied files. They are not a signature: whoever
 can write a version folder can rewrite a file and its checksum together. Guard the root with
 permissions (or bucket policies), and sign versions if writers are not trusted.
@@ -214,6 +217,12 @@ class ModelRegistry:
         except ValidationError as error:
             raise InvalidCardError(f"invalid model card for {name}/{version}: {error}") from error
         _check_booster_shape(booster, card)
+        if booster.feature_names is None:
+            # Without names only the width could be checked, and the card would vouch for a column
+            # order nobody compared: train on `xgb.DMatrix(x, feature_names=...)`.
+            raise FeatureSetMismatchError(
+                f"booster does not name its features; train it with feature_names={list(feature_names)!r}"
+            )
         if final_dir.exists():
             raise VersionExistsError(name, version)
 

@@ -52,7 +52,8 @@ def train(rows: Rows, seed: int) -> xgb.Booster:
     )
     labels = (np.random.default_rng(seed).random(len(rows)) < 1 / (1 + np.exp(-logit))).astype(np.float32)
     params = {"objective": "binary:logistic", "max_depth": 6, "eta": 0.1, "nthread": 2, "seed": seed}
-    return xgb.train(params, xgb.DMatrix(rows, label=labels), num_boost_round=100)
+    data = xgb.DMatrix(rows, label=labels, feature_names=list(FRAUD_FEATURE_NAMES))
+    return xgb.train(params, data, num_boost_round=100)
 
 
 def champion_registry(root: Path) -> tuple[ModelRegistry, str, Rows]:
