@@ -38,6 +38,7 @@ def create_app(settings: InferenceSettings) -> Litestar:
             timeout_seconds=settings.feast_timeout_seconds,
             retry_after_seconds=settings.retry_after_seconds,
             metrics=metrics,
+            max_entities=settings.feast_max_entities_per_lookup,
         )
         app.state.scoring = ScoringService(models, feast, settings, metrics)
         watcher = asyncio.create_task(models.watch(settings.reload_interval_seconds), name="champion-watcher")

@@ -6,6 +6,7 @@
 columns come back too (status PRESENT, epoch timestamp) and are dropped here.
 """
 
+import asyncio
 import json
 import time
 from collections.abc import Mapping, Sequence
@@ -86,8 +87,12 @@ class FeastClient:
         timeout_seconds: float,
         retry_after_seconds: int,
         metrics: Metrics,
+        max_entities: int = 500,
+        slices_at_once: int = 4,
     ) -> None:
         self.base_url = base_url
+        self.max_entities = max_entities
+        self.slices_at_once = slices_at_once
         self.retry_after_seconds = retry_after_seconds
         self.metrics = metrics
         self._url = f"{base_url}/get-online-features"
@@ -134,6 +139,26 @@ class FeastClient:
     async def get_online_features(
         self, feature_service: str, entities: Mapping[str, Sequence[str]]
     ) -> list[FeatureRow]:
+        """Features of each entity row, in order.
+
+        Large lookups go out in slices of `max_entities` rows, a few at a time, each with the
+        whole per-lookup deadline: Feast answers ~170 us per entity row here (SQLite online
+        store), so a 10,000-item batch in one request would need ~1.7 s and miss a 1 s deadline.
+        """
+        n_rows = len(next(iter(entities.values()), ()))
+        if n_rows <= self.max_entities:
+            return await self._lookup(feature_service, entities)
+        at_once = asyncio.Semaphore(self.slices_at_once)
+
+        async def lookup_slice(start: int) -> list[FeatureRow]:
+            part = {key: values[start : start + self.max_entities] for key, values in entities.items()}
+            async with at_once:
+                return await self._lookup(feature_service, part)
+
+        answers = await asyncio.gather(*(lookup_slice(start) for start in range(0, n_rows, self.max_entities)))
+        return [row for answer in answers for row in answer]
+
+    async def _lookup(self, feature_service: str, entities: Mapping[str, Sequence[str]]) -> list[FeatureRow]:
         n_rows = len(next(iter(entities.values()), ()))
         body = {"feature_service": feature_service, "entities": {k: list(v) for k, v in entities.items()}}
         started = time.perf_counter()

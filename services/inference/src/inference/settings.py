@@ -64,6 +64,9 @@ class InferenceSettings(BaseSettings):
     """Base URL of the Feast feature server (`POST {url}/get-online-features`)."""
     feast_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
     """Deadline of one online-feature lookup; past it the request fails with 503."""
+    feast_max_entities_per_lookup: Annotated[int, Field(ge=1, le=10_000)] = 500
+    """Entity rows per request to Feast: a larger lookup (a batch) goes out in slices, four at a
+    time, each with the whole deadline (Feast answers ~170 us per row on SQLite here)."""
     feast_fraud_feature_service: str = "fraud_v1"
     """Feast feature service read for fraud requests that carry entity ids instead of features."""
     feast_churn_feature_service: str = "churn_v1"

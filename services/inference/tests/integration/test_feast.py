@@ -344,3 +344,21 @@ async def test_a_keep_alive_connection_dropped_on_reuse_is_retried_once(
     assert response.status_code == 200, response.text
     assert response.json()["feature_source"] == "feast"
     assert connections == 2
+
+
+async def test_a_large_batch_lookup_goes_to_feast_in_slices_and_keeps_its_order(
+    feature_server: ServerProcess, serve: Serve
+) -> None:
+    amounts = [1000 + 10 * i for i in range(25)]  # distinct amounts: distinct, checkable rows
+    items = [_lookup(amount_minor=amount) | {"payment_id": f"pay_{i}"} for i, amount in enumerate(amounts)]
+
+    async with serve(feast_url=feature_server.base_url, feast_max_entities_per_lookup=10) as client:
+        response = await client.post("/v1/fraud/score:batch", json={"items": items})
+        metrics = (await client.get("/metrics")).text
+
+    assert response.status_code == 200, response.text
+    body = response.json()["items"]
+    assert [item["payment_id"] for item in body] == [f"pay_{i}" for i in range(25)]
+    expected = FRAUD_RULES_V1.predict(np.vstack([_expected_fraud_row(amount / 100) for amount in amounts]))
+    assert [item["score"] for item in body] == [float(score) for score in expected]
+    assert 'inference_feast_lookup_seconds_count{feature_service="fraud_v1"} 3.0' in metrics
