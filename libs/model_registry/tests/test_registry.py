@@ -22,7 +22,7 @@ from model_registry import (
     dataset_hash,
     sha256_hex,
 )
-from model_registry.card import TrainingWindow
+from model_registry.card import ChampionPointer, TrainingWindow
 from model_registry.registry import CARD_FILE, CHECKSUMS_FILE, MODEL_FILE
 
 Trained = tuple[xgb.Booster, np.ndarray]
@@ -431,3 +431,24 @@ def test_refuses_a_booster_trained_on_columns_in_another_order(registry: ModelRe
     booster, _ = train(swapped, seed=14)
     with pytest.raises(FeatureSetMismatchError, match="feature names differ"):
         _register(registry, booster)
+
+
+def test_concurrent_promotions_each_record_the_version_they_replaced(registry: ModelRegistry, trainer: Trainer) -> None:
+    versions = [_register(registry, trainer(FRAUD_FEATURE_NAMES, 40 + i)[0], version=f"v{i}") for i in range(6)]
+    registry.promote("fraud", versions[0])
+    barrier = threading.Barrier(len(versions) - 1)
+    pointers: list[ChampionPointer] = []
+
+    def promote(version: str) -> None:
+        barrier.wait()
+        pointers.append(registry.promote("fraud", version))
+
+    promoters = [threading.Thread(target=promote, args=(version,)) for version in versions[1:]]
+    for promoter in promoters:
+        promoter.start()
+    for promoter in promoters:
+        promoter.join()
+    # One chain from v0 to the final champion: no two promotions replaced the same version.
+    replaced = [pointer.previous for pointer in pointers]
+    assert sorted(map(str, replaced)) == sorted(set(map(str, replaced)))
+    assert set(replaced) | {registry.champion("fraud")} == set(versions)

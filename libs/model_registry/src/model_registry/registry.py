@@ -10,7 +10,8 @@ because version folders are written once and the champion pointer is a single ob
 
 Versions are immutable and appear whole: a version folder is assembled under a hidden staging
 name and renamed into place. The champion pointer is written to a temporary file and
-`os.replace`d, so a reader sees either the old or the new pointer, never half of one. Loading
+`os.replace`d, so a reader sees either the old or the new pointer, never half of one; promoters of
+one model take turns (`flock`), so each pointer's `previous` is the version it replaced. Loading
 reads each file once, checks its sha256, checks the card's feature set against contracts and only
 then parses the booster from the verified bytes.
 
@@ -23,14 +24,16 @@ permissions (or bucket policies), and sign versions if writers are not trusted.
 """
 
 import builtins
+import contextlib
 import errno
+import fcntl
 import hashlib
 import json
 import os
 import re
 import shutil
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -148,6 +151,18 @@ def _atomic_write(path: Path, data: bytes) -> None:
     _fsync_dir(path.parent)
 
 
+@contextlib.contextmanager
+def _promotion_lock(model_dir: Path) -> Iterator[None]:
+    """One promoter of a model at a time on this filesystem, so that each pointer's `previous` is
+    the version it replaced (object storage would use a conditional write instead)."""
+    fd = os.open(model_dir / ".promote.lock", os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def _new_version(model_sha256: str, now: datetime) -> str:
     return f"{now.strftime('%Y%m%dT%H%M%S%fZ')}-{model_sha256[:8]}"
 
@@ -261,12 +276,13 @@ class ModelRegistry:
         keeps `previous`, the version to roll back to.
         """
         self.load(name, version)
-        current = self.champion_pointer(name)
-        if current is not None and current.version == version:
-            return current
-        previous = current.version if current else None
-        pointer = ChampionPointer(name=name, version=version, promoted_at=datetime.now(UTC), previous=previous)
-        _atomic_write(self.champion_path(name), pointer.model_dump_json(indent=2).encode())
+        with _promotion_lock(self._model_dir(name)):
+            current = self.champion_pointer(name)
+            if current is not None and current.version == version:
+                return current
+            previous = current.version if current else None
+            pointer = ChampionPointer(name=name, version=version, promoted_at=datetime.now(UTC), previous=previous)
+            _atomic_write(self.champion_path(name), pointer.model_dump_json(indent=2).encode())
         return pointer
 
     # -- reading -----------------------------------------------------------------------------
