@@ -68,6 +68,12 @@ def test_square_needs_its_notification_url(env: dict[str, str], monkeypatch: pyt
         ("GATEWAY_STRIPE_TOLERANCE_SECONDS", "0"),
         ("GATEWAY_MAX_BODY_BYTES", "ten"),
         ("GATEWAY_PORT", "70000"),
+        ("GATEWAY_LOG_LEVEL", "verbose"),
+        ("GATEWAY_KAFKA_BOOTSTRAP_SERVERS", "kafka:abc"),
+        ("GATEWAY_KAFKA_BOOTSTRAP_SERVERS", ""),
+        ("GATEWAY_KAFKA_BOOTSTRAP_SERVERS", "a:9092;b:9092"),
+        # A body the HTTP side accepts but the producer could never send.
+        ("GATEWAY_MAX_BODY_BYTES", str(4 * 1024 * 1024)),
     ],
 )
 def test_invalid_values_name_the_variable(

@@ -43,7 +43,7 @@ def parse_notification(xml: bytes) -> dict[str, Any]:
     (the children of the root element, as the SDK's `attributes["notification"]`)."""
     try:
         root = fromstring(xml, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except (ParseError, DefusedXmlException, ValueError) as exc:
+    except (ParseError, DefusedXmlException, ValueError, LookupError) as exc:  # LookupError: unknown encoding
         raise MalformedRequestError(f"bt_payload is not well-formed XML ({type(exc).__name__})") from exc
     if _name(root) != "notification":
         raise SchemaMismatchError([{"loc": [_name(root)], "type": "root_element", "msg": "expected <notification>"}])
@@ -90,7 +90,7 @@ def _leaf(element: Element, loc: tuple[str | int, ...]) -> Any:
             return text in ("true", "1")
         if kind == "datetime":
             return _datetime(text or "")
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: an instant that UTC cannot hold
         raise SchemaMismatchError(
             [{"loc": list(loc), "type": f"{kind}_parsing", "msg": f"not a valid XML {kind}"}]
         ) from None

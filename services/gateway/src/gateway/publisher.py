@@ -18,9 +18,9 @@ from typing import Protocol, runtime_checkable
 
 import structlog
 from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]  # no py.typed
-from aiokafka.errors import KafkaError  # type: ignore[import-untyped]
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError  # type: ignore[import-untyped]
 
-from gateway.errors import BrokerUnavailableError
+from gateway.errors import BodyTooLargeError, BrokerUnavailableError
 from gateway.partitioner import partition_for
 from gateway.settings import GatewaySettings
 
@@ -69,9 +69,11 @@ class KafkaPublisher:
             enable_idempotence=True,
             linger_ms=settings.kafka_linger_ms,
             max_batch_size=settings.kafka_max_batch_bytes,
+            max_request_size=settings.kafka_max_request_bytes,
             compression_type=settings.kafka_compression,
-            # A batch the broker has not acknowledged within the publish timeout expires instead
-            # of being delivered long after the provider was told to retry.
+            # One produce request's deadline. With idempotence aiokafka never expires a batch in
+            # flight, so an event answered 503 may still land later: the provider's retry is then
+            # a duplicate, which consumers drop by provider_event_id.
             request_timeout_ms=timeout_ms,
             retry_backoff_ms=100,
             partitioner=partition_for,
@@ -128,6 +130,12 @@ class KafkaPublisher:
                         await producer.send(message.topic, message.value, key=message.key) for message in messages
                     ]
                     await asyncio.gather(*futures)
+        except MessageSizeTooLargeError as exc:
+            # Retrying cannot help: the broker (or a topic) takes smaller messages than configured.
+            log.error("publish_refused_too_large", messages=len(messages), sizes=[len(m.value) for m in messages])
+            raise BodyTooLargeError(
+                "the event is larger than Kafka accepts (GATEWAY_KAFKA_MAX_REQUEST_BYTES, message.max.bytes)"
+            ) from exc
         except (KafkaError, TimeoutError) as exc:
             log.warning("publish_failed", error=type(exc).__name__, messages=len(messages))
             raise BrokerUnavailableError(

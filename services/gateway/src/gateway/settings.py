@@ -8,6 +8,7 @@ Several secrets per provider are accepted so that a key can be rotated without d
 from __future__ import annotations
 
 import binascii
+import re
 from functools import cache
 from typing import Annotated, Any, Literal
 
@@ -35,6 +36,11 @@ def _split(value: Any) -> Any:
     return value
 
 
+_HOST_PORT = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(?P<port>[0-9]{1,5})")
+ENVELOPE_ROOM_BYTES = 16 * 1024
+"""What an event's envelope may add around the webhook body it carries (ids, times, provider)."""
+
+
 class GatewaySettings(BaseSettings):
     """Configuration read from `GATEWAY_*` variables (field `x` is `GATEWAY_X`)."""
 
@@ -54,8 +60,9 @@ class GatewaySettings(BaseSettings):
     """TCP port of the HTTP server."""
     max_body_bytes: Annotated[int, Field(ge=1024, le=16 * 1024 * 1024)] = 256 * 1024
     """Largest webhook body accepted; larger bodies get 413 before they are read."""
-    log_level: str = "INFO"
-    """Python logging level name (DEBUG also logs every accepted webhook)."""
+    log_level: Literal["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"] = "INFO"
+    """Python logging level: CRITICAL, ERROR, WARNING, INFO or DEBUG, any case (DEBUG also logs
+    every accepted webhook)."""
     access_log: bool = False
     """Log every request (method, path, status; signature headers obfuscated). Refusals and
     broker trouble are logged regardless."""
@@ -77,6 +84,10 @@ class GatewaySettings(BaseSettings):
     # -- Kafka --------------------------------------------------------------------------------
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     """Kafka bootstrap servers, `host:port[,host:port]`."""
+    kafka_max_request_bytes: Annotated[int, Field(ge=64 * 1024, le=64 * 1024 * 1024)] = 1024 * 1024
+    """Largest produce request (the producer's `max_request_size`); keep it at or below the
+    broker's and the topics' `message.max.bytes`. Must exceed GATEWAY_MAX_BODY_BYTES by 16 KiB,
+    the room an event's envelope needs around the webhook body."""
     kafka_client_id: str = "gateway"
     """Client id the producer reports to the broker."""
     kafka_linger_ms: Annotated[int, Field(ge=0, le=100)] = 2
@@ -101,9 +112,28 @@ class GatewaySettings(BaseSettings):
     def _comma_separated(cls, value: Any) -> Any:
         return _split(value)
 
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_case_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("kafka_bootstrap_servers")
+    @classmethod
+    def _host_port_list(cls, value: str) -> str:
+        for server in value.split(","):
+            match = _HOST_PORT.fullmatch(server.strip())
+            if match is None or not 1 <= int(match["port"]) <= 65535:
+                raise ValueError("must be `host:port[,host:port]`, e.g. kafka:9092")
+        return value
+
     @model_validator(mode="after")
     def _every_provider_has_a_secret(self) -> GatewaySettings:
         problems: list[str] = []
+        if self.max_body_bytes + ENVELOPE_ROOM_BYTES > self.kafka_max_request_bytes:
+            problems.append(
+                f"{env_name('max_body_bytes')} plus {ENVELOPE_ROOM_BYTES // 1024} KiB of envelope must fit in "
+                f"{env_name('kafka_max_request_bytes')}: a webhook accepted over HTTP could never be published"
+            )
         for provider in Provider:
             secrets: tuple[SecretStr, ...] = getattr(self, f"{provider.value}_webhook_secrets")
             variable = env_name(f"{provider.value}_webhook_secrets")

@@ -20,6 +20,7 @@ from webhook_samples import (
     braintree_request,
     make_settings,
     square_request,
+    stripe_event,
     stripe_request,
 )
 
@@ -134,6 +135,25 @@ async def test_replayed_webhook_is_refused_once_its_timestamp_is_old(broker: Any
     assert replay.status_code == 401
     assert replay.json()["reason"] == "timestamp_expired"
     assert len(await reader.records_for(request.event_ids)) == 1
+
+
+async def test_an_event_larger_than_the_broker_takes_is_a_413_not_a_retry(broker: Any, reader: TopicReader) -> None:
+    """Configured past the broker's `message.max.bytes` (1 MiB by default): retrying cannot help,
+    so the provider is told 413, not 503, and the gateway keeps serving."""
+    settings: GatewaySettings = make_settings(
+        GATEWAY_KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap_servers,
+        GATEWAY_MAX_BODY_BYTES=str(3 * 1024 * 1024),
+        GATEWAY_KAFKA_MAX_REQUEST_BYTES=str(4 * 1024 * 1024),
+    )
+    large = stripe_request(stripe_event(description="x" * (2 * 1024 * 1024)))
+    small = stripe_request()
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        refused = await send(client, large)
+        accepted = await send(client, small)
+    assert refused.status_code == 413, refused.text
+    assert refused.json()["reason"] == "body_too_large"
+    assert accepted.status_code == 200, accepted.text
+    assert await reader.records_for(large.event_ids) == []
 
 
 async def test_readiness_reflects_the_broker(gateway: Client) -> None:

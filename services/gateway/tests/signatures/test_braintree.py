@@ -177,6 +177,7 @@ def test_nil_array_integer_boolean_and_dashes() -> None:
         b"not xml",
         b"",
         b"<notification>" + b"<a>" * 100 + b"x" + b"</a>" * 100 + b"</notification>",
+        b'<?xml version="1.0" encoding="x-foo-bar"?><notification><kind>k</kind></notification>',
     ],
 )
 def test_refuses_hostile_or_broken_xml(xml: bytes) -> None:
@@ -189,6 +190,9 @@ def test_refuses_hostile_or_broken_xml(xml: bytes) -> None:
     [
         b"<other/>",
         b'<notification><timestamp type="datetime">yesterday</timestamp></notification>',
+        # Instants that exist in their own offset but not in UTC.
+        b'<notification><timestamp type="datetime">9999-12-31T20:00:00-05:00</timestamp></notification>',
+        b'<notification><timestamp type="datetime">0001-01-01T00:30:00+01:00</timestamp></notification>',
         b'<notification><n type="integer">x</n></notification>',
         b"<notification>text only</notification>",
     ],

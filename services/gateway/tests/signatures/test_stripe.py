@@ -134,6 +134,9 @@ def test_sdk_also_rejects_what_we_call_expired() -> None:
         ("t=1700000000", Reason.SIGNATURE_MALFORMED),
         ("t=1700000000,v0=abc", Reason.SIGNATURE_MALFORMED),
         ("t=\u0661\u0662,v1=abc", Reason.SIGNATURE_MALFORMED),
+        # More digits than Python converts (4,300): a ValueError, a 500, before any HMAC.
+        ("t=" + "9" * 4301 + ",v1=abc", Reason.SIGNATURE_MALFORMED),
+        ("t=1700000000000,v1=abc", Reason.SIGNATURE_MALFORMED),
         ("t=1700000000,v1=\u00e9\u00e9", Reason.SIGNATURE_MISMATCH),
     ],
 )

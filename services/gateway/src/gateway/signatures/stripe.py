@@ -17,6 +17,8 @@ from gateway.signatures.keys import SigningKey, as_bytes
 HEADER = "stripe-signature"
 SCHEME = "v1"
 MAX_SIGNATURES = 8
+MAX_TIMESTAMP_DIGITS = 12
+"""Unix seconds have 10 digits until the year 2286; Python refuses to read over 4,300."""
 
 
 def parse_header(header: str) -> tuple[int, list[str]]:
@@ -31,8 +33,16 @@ def parse_header(header: str) -> tuple[int, list[str]]:
             timestamps.append(value)
         elif name == SCHEME:
             signatures.append(value)
-    if len(timestamps) != 1 or not timestamps[0].isascii() or not timestamps[0].isdigit():
-        raise SignatureRejectedError("expected exactly one numeric t=", reason=Reason.SIGNATURE_MALFORMED)
+    if (
+        len(timestamps) != 1
+        or not timestamps[0].isascii()
+        or not timestamps[0].isdigit()
+        or len(timestamps[0]) > MAX_TIMESTAMP_DIGITS
+    ):
+        raise SignatureRejectedError(
+            f"expected exactly one numeric t= of at most {MAX_TIMESTAMP_DIGITS} digits",
+            reason=Reason.SIGNATURE_MALFORMED,
+        )
     if not signatures:
         raise SignatureRejectedError(f"no {SCHEME} signature in header", reason=Reason.SIGNATURE_MALFORMED)
     if len(signatures) > MAX_SIGNATURES:
