@@ -4,6 +4,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -369,9 +370,18 @@ def test_refuses_invalid_model_names(registry: ModelRegistry, fraud_booster: Tra
         registry.load("fraud", "../../etc")
 
 
-def test_refuses_a_card_the_caller_got_wrong(registry: ModelRegistry, fraud_booster: Trained) -> None:
+@pytest.mark.parametrize(
+    ("mistake", "message"),
+    [
+        ({"created_at": datetime(2025, 5, 1, 12, 0)}, "timezone"),  # naive: local time of whichever machine ran it
+        ({"metrics": {"auc": float("nan")}}, "auc"),  # e.g. AUC on a one-class holdout
+    ],
+)
+def test_refuses_a_card_the_caller_got_wrong(
+    registry: ModelRegistry, fraud_booster: Trained, mistake: dict[str, Any], message: str
+) -> None:
     """A caller's mistake is an invalid card, not a corrupt model."""
-    with pytest.raises(InvalidCardError, match="timezone"):
+    with pytest.raises(InvalidCardError, match=message):
         registry.register(
             fraud_booster[0],
             name="fraud",
@@ -379,17 +389,7 @@ def test_refuses_a_card_the_caller_got_wrong(registry: ModelRegistry, fraud_boos
             training_window=WINDOW,
             data_hash="sha256:x",
             code_version="abc",
-            created_at=datetime(2025, 5, 1, 12, 0),  # naive: local time of whichever machine ran it
-        )
-    with pytest.raises(InvalidCardError, match="auc"):
-        registry.register(
-            fraud_booster[0],
-            name="fraud",
-            feature_set_version=FRAUD_FEATURE_SET_VERSION,
-            training_window=WINDOW,
-            data_hash="sha256:x",
-            code_version="abc",
-            metrics={"auc": float("nan")},  # e.g. AUC on a one-class holdout
+            **mistake,
         )
     assert registry.versions("fraud") == []
 
