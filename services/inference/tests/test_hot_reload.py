@@ -129,3 +129,22 @@ async def test_one_models_unreadable_pointer_does_not_stop_the_other_from_reload
         "inference_model_reloads_total", {"model": "fraud", "outcome": "rejected"}
     )
     assert sample == 1.0
+
+
+async def test_a_champion_that_cannot_be_read_yet_is_tried_again(registry: ModelRegistry) -> None:
+    """An I/O error is not a verdict: a model file that reads again later is then picked up."""
+    _register(registry, 36, "v1")
+    models = ModelManager(registry, default_slots("fraud", "churn"), Metrics())
+    models.load_initial()
+    registry.promote("fraud", "v1")
+    model_file = registry.root / "fraud" / "v1" / MODEL_FILE
+    stored = model_file.read_bytes()
+    model_file.unlink()
+    model_file.mkdir()  # reading it fails with an OSError, as a flaky mount would
+
+    assert await models.refresh() == 0
+    assert models.served("fraud").version == "rules-v1"
+    model_file.rmdir()
+    model_file.write_bytes(stored)
+    assert await models.refresh() == 1
+    assert models.served("fraud").version == "v1"

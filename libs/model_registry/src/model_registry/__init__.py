@@ -9,6 +9,7 @@ from model_registry.errors import (
     InvalidNameError,
     ModelNotFoundError,
     RegistryError,
+    UnreadableModelError,
     VersionExistsError,
 )
 from model_registry.registry import LoadedModel, ModelRegistry, check_feature_set, dataset_hash, sha256_hex
@@ -26,6 +27,7 @@ __all__ = [
     "ModelRegistry",
     "RegistryError",
     "TrainingWindow",
+    "UnreadableModelError",
     "VersionExistsError",
     "check_feature_set",
     "dataset_hash",

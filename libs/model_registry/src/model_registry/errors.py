@@ -49,6 +49,12 @@ class CorruptModelError(RegistryError):
     reason = "corrupt_model"
 
 
+class UnreadableModelError(CorruptModelError):
+    """A file could not be read (an I/O error): unlike a failed check, it may read fine later."""
+
+    reason = "unreadable_model"
+
+
 class ChecksumMismatchError(CorruptModelError):
     reason = "checksum_mismatch"
 

@@ -52,6 +52,7 @@ from model_registry.errors import (
     InvalidCardError,
     InvalidNameError,
     ModelNotFoundError,
+    UnreadableModelError,
     VersionExistsError,
 )
 
@@ -294,7 +295,7 @@ class ModelRegistry:
         except FileNotFoundError:
             return None
         except OSError as error:
-            raise CorruptModelError(f"{path}: unreadable champion pointer: {error}") from error
+            raise UnreadableModelError(f"{path}: unreadable champion pointer: {error}") from error
         try:
             pointer = ChampionPointer.model_validate_json(raw)
         except ValidationError as error:
@@ -371,8 +372,12 @@ class ModelRegistry:
             raise ModelNotFoundError(name, version)
         path = version_dir / CHECKSUMS_FILE
         try:
-            document = json.loads(path.read_bytes())
-        except (OSError, ValueError) as error:
+            raw = path.read_bytes()
+        except OSError as error:
+            raise UnreadableModelError(f"{path}: unreadable checksums: {error}") from error
+        try:
+            document = json.loads(raw)
+        except ValueError as error:
             raise CorruptModelError(f"{path}: unreadable checksums: {error}") from error
         if not isinstance(document, dict):
             raise CorruptModelError(f"{path}: expected an object of sha256 checksums, got {type(document).__name__}")
@@ -390,7 +395,7 @@ class ModelRegistry:
         try:
             data = path.read_bytes()
         except OSError as error:
-            raise CorruptModelError(f"{path}: unreadable: {error}") from error
+            raise UnreadableModelError(f"{path}: unreadable: {error}") from error
         actual = sha256_hex(data)
         if actual != checksums[filename]:
             raise ChecksumMismatchError(str(path), checksums[filename], actual)

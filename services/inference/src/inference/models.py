@@ -26,7 +26,15 @@ from contracts.schemas.features import CHURN_FEATURE_SET_VERSION, FRAUD_FEATURE_
 from contracts.schemas.scoring import ModelInfo
 from inference.metrics import Metrics
 from inference.rules import CHURN_RULES_V1, FRAUD_RULES_V1, LinearRules
-from model_registry import ChampionPointer, LoadedModel, ModelCard, ModelRegistry, RegistryError
+from model_registry import (
+    ChampionPointer,
+    LoadedModel,
+    ModelCard,
+    ModelNotFoundError,
+    ModelRegistry,
+    RegistryError,
+    UnreadableModelError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -207,7 +215,17 @@ class ModelManager:
                 try:
                     candidate = await anyio.to_thread.run_sync(self._candidate, slot)
                 except RefusedChampionError as refused:
-                    # Remembered, so that it is not loaded and refused again every interval.
+                    if isinstance(refused.__cause__, UnreadableModelError | ModelNotFoundError):
+                        # I/O trouble, or a version not visible yet (a copy still arriving): tried
+                        # again next interval, never remembered as refused.
+                        self.metrics.reloads.labels(slot.registry_name, "rejected").inc()
+                        logger.error(
+                            "cannot load new champion of %s yet, still serving the previous model: %s",
+                            slot.key,
+                            refused.__cause__,
+                        )
+                        continue
+                    # A failed check: remembered, so that it is not loaded and refused again every interval.
                     self._seen[slot.key] = refused.pointer
                     self.metrics.reloads.labels(slot.registry_name, "rejected").inc()
                     logger.error(
