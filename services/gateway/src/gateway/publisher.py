@@ -5,7 +5,10 @@ record. Concurrent webhooks share batches: each `send` lands in the partition's 
 producer ships it after `linger_ms`, so one round trip acknowledges many webhooks.
 
 If the broker cannot be reached at start the gateway still serves (health, metrics, and 503 for
-webhooks, so providers retry) while a background task keeps connecting.
+webhooks, so providers retry) while a background task keeps connecting. A producer that fails with
+an error it cannot retry (aiokafka's sender stops on a fatal idempotence error, such as an
+out-of-order sequence number, and from then on fails every send) is replaced the same way, and
+readiness reports it gone until the new one is connected.
 """
 
 from __future__ import annotations
@@ -18,7 +21,11 @@ from typing import Protocol, runtime_checkable
 
 import structlog
 from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]  # no py.typed
-from aiokafka.errors import KafkaError, MessageSizeTooLargeError  # type: ignore[import-untyped]
+from aiokafka.errors import (  # type: ignore[import-untyped]
+    KafkaError,
+    KafkaTimeoutError,
+    MessageSizeTooLargeError,
+)
 
 from gateway.errors import BodyTooLargeError, BrokerUnavailableError
 from gateway.partitioner import partition_for
@@ -136,12 +143,35 @@ class KafkaPublisher:
             raise BodyTooLargeError(
                 "the event is larger than Kafka accepts (GATEWAY_KAFKA_MAX_REQUEST_BYTES, message.max.bytes)"
             ) from exc
-        except (KafkaError, TimeoutError) as exc:
+        except KafkaError as exc:
+            log.warning("publish_failed", error=type(exc).__name__, messages=len(messages))
+            if not exc.retriable and not isinstance(exc, KafkaTimeoutError):  # a timeout is an outage
+                self._replace(producer, exc)
+            raise BrokerUnavailableError(
+                f"Kafka did not acknowledge ({type(exc).__name__})",
+                retry_after=self._settings.retry_after_seconds,
+            ) from exc
+        except TimeoutError as exc:
             log.warning("publish_failed", error=type(exc).__name__, messages=len(messages))
             raise BrokerUnavailableError(
                 f"Kafka did not acknowledge ({type(exc).__name__})",
                 retry_after=self._settings.retry_after_seconds,
             ) from exc
+
+    def _replace(self, producer: AIOKafkaProducer, error: KafkaError) -> None:
+        """Drop a producer that will fail every send from now on, and connect a new one."""
+        if self._producer is not producer or self._stopping:
+            return  # another request's failure replaced it already
+        log.error("kafka_producer_replaced", error=type(error).__name__)
+        self._producer = None
+
+        async def reconnect() -> None:
+            with contextlib.suppress(Exception):  # it is broken: stopping it may raise the same error
+                await producer.stop()
+            if not await self._connect_once():
+                await self._keep_connecting()
+
+        self._connector = asyncio.create_task(reconnect(), name="kafka-reconnect")
 
     async def ready(self) -> bool:
         """A metadata round trip to the broker, not just a cached view of it."""

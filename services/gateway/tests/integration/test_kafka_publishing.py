@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from aiokafka.errors import OutOfOrderSequenceNumber  # type: ignore[import-untyped]
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from webhook_samples import (
@@ -33,6 +35,8 @@ from contracts.schemas.providers.stripe import StripeEvent
 from contracts.topics import webhook_topic
 from gateway.asgi import create_app
 from gateway.braintree_xml import decode_payload, parse_notification
+from gateway.errors import BrokerUnavailableError
+from gateway.publisher import KafkaPublisher, Message
 from gateway.settings import GatewaySettings
 from integration.kafka_reader import TopicReader
 
@@ -159,3 +163,38 @@ async def test_an_event_larger_than_the_broker_takes_is_a_413_not_a_retry(broker
 async def test_readiness_reflects_the_broker(gateway: Client) -> None:
     response = await gateway.get("/readyz")
     assert response.status_code == 200, response.text
+
+
+async def test_a_producer_that_failed_for_good_is_replaced(
+    kafka_settings: GatewaySettings, reader: TopicReader
+) -> None:
+    """aiokafka's sender stops on a fatal idempotence error and fails every later send with it.
+    The publisher answers 503 for that send, reports not ready, and connects a new producer."""
+    topic = webhook_topic(Provider.STRIPE).name
+
+    def message() -> Message:
+        key = f"evt_{uuid.uuid4().hex}"
+        return Message(topic=topic, key=key.encode(), value=json.dumps({"id": key}).encode())
+
+    publisher = KafkaPublisher(kafka_settings)
+    await publisher.start()
+    try:
+        first, during, after = message(), message(), message()
+        await publisher.publish([first])
+        broken = publisher._producer
+        assert broken is not None
+        # What the sender does when its routine ends with this error (aiokafka Sender._fail_all).
+        broken._message_accumulator.fail_all(OutOfOrderSequenceNumber())
+        with pytest.raises(BrokerUnavailableError, match="OutOfOrderSequenceNumber"):
+            await publisher.publish([during])
+        assert not await publisher.ready()
+
+        async with asyncio.timeout(30):
+            while not await publisher.ready():  # the replacement connects in the background
+                await asyncio.sleep(0.05)
+        assert publisher._producer is not broken
+        await publisher.publish([after])
+    finally:
+        await publisher.stop()
+    landed = await reader.records_for([m.key.decode() for m in (first, during, after)])
+    assert sorted(record.key for record in landed) == sorted([first.key, after.key])
