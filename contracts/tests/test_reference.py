@@ -9,8 +9,12 @@ from hypothesis import strategies as st
 from contracts.reference.currencies import (
     CURRENCIES,
     MINOR_UNIT_EXPONENTS,
+    PROVIDER_EXPONENTS,
     UnknownCurrencyError,
     exponent,
+    minor_units_for_provider,
+    provider_exponent,
+    provider_to_minor_units,
     to_major_units,
     to_minor_units,
 )
@@ -55,6 +59,37 @@ def test_minor_major_round_trip(code: str, minor: int) -> None:
     assert isinstance(major, Decimal)
     assert to_minor_units(major, code) == minor
     assert to_minor_units(str(major), code) == minor
+
+
+@pytest.mark.parametrize(
+    ("provider", "amount", "code", "minor"),
+    [
+        (Provider.STRIPE, 50000, "ISK", 500),  # 500 krónur: Stripe keeps ISK two-decimal
+        (Provider.STRIPE, 5000, "MGA", 500000),  # 5,000 ariary: zero-decimal at Stripe, ISO has 2
+        (Provider.STRIPE, 2599, "USD", 2599),
+        (Provider.STRIPE, 1000, "JPY", 1000),
+        (Provider.ADYEN, 100000, "CLP", 1000),  # 1,000 pesos: Adyen gives CLP two decimals
+        (Provider.ADYEN, 1000, "CVE", 100000),
+        (Provider.ADYEN, 15000, "IDR", 1500000),
+        (Provider.ADYEN, 27900, "ISK", 279),
+        (Provider.SQUARE, 50000, "ISK", 50000),  # Square sends ISO minor units
+    ],
+)
+def test_provider_amounts_convert_to_iso_minor_units(provider: Provider, amount: int, code: str, minor: int) -> None:
+    assert provider_to_minor_units(provider, amount, code) == minor
+    assert minor_units_for_provider(provider, minor, code) == amount
+
+
+def test_a_provider_amount_that_is_not_whole_iso_minor_units_is_refused() -> None:
+    with pytest.raises(ValueError, match="stripe amount 50050 ISK"):
+        provider_to_minor_units(Provider.STRIPE, 50050, "ISK")
+
+
+def test_provider_deviations_are_real_deviations() -> None:
+    for provider, exponents in PROVIDER_EXPONENTS.items():
+        for code, wire in exponents.items():
+            assert wire != exponent(code), (provider, code)
+            assert provider_exponent(provider, code) == wire
 
 
 def test_every_provider_has_a_decline_table() -> None:

@@ -2,12 +2,18 @@
 
 Only codes with a defined minor unit are listed: precious metals and testing codes (XAU, XTS,
 XXX, ...) are not currencies a card payment can be made in. Withdrawn codes (HRK, BGN, ANG, SLL,
-CUC, ZWL) are not accepted. Providers that deviate from ISO for display (Stripe's ISK/HUF/TWD/UGX)
-still exchange amounts in ISO minor units on the wire for the codes used here.
+CUC, ZWL) are not accepted.
+
+Two providers put some amounts on the wire with another exponent than ISO's
+(`PROVIDER_EXPONENTS`): an ISK amount of 50000 from Stripe or Adyen is 500 krónur, not 50,000.
+Read provider amounts with `provider_to_minor_units`, never as ISO minor units directly.
 """
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Final
+
+from contracts.reference.providers import Provider
 
 MINOR_UNIT_EXPONENTS: Final[dict[str, int]] = {
     "AED": 2,
@@ -193,6 +199,50 @@ def exponent(code: str) -> int:
         return MINOR_UNIT_EXPONENTS[code]
     except KeyError:
         raise UnknownCurrencyError(code) from None
+
+
+PROVIDER_EXPONENTS: Final[Mapping[Provider, Mapping[str, int]]] = {
+    # docs.stripe.com/currencies: ISK stays two-decimal in the API (amounts divisible by 100);
+    # MGA is one of Stripe's zero-decimal currencies (ISO: 2).
+    Provider.STRIPE: {"ISK": 2, "MGA": 0},
+    # docs.adyen.com/development-resources/currency-codes: "differs from standard".
+    Provider.ADYEN: {"CLP": 2, "CVE": 0, "IDR": 0, "ISK": 2},
+    # Square sends ISO minor units; Braintree sends decimal major-unit strings.
+}
+"""Exponents a provider uses on the wire where they differ from ISO 4217's."""
+
+
+def provider_exponent(provider: Provider, code: str) -> int:
+    """The exponent of `provider`'s integer amounts in `code` (ISO's unless it deviates)."""
+    iso = exponent(code)
+    return PROVIDER_EXPONENTS.get(provider, {}).get(code, iso)
+
+
+def _rescale(amount: int, from_exponent: int, to_exponent: int) -> int | None:
+    """`amount` with `from_exponent` decimals, as an integer with `to_exponent`; None if inexact."""
+    scale: int = 10 ** abs(to_exponent - from_exponent)
+    if to_exponent >= from_exponent:
+        return amount * scale
+    whole, rest = divmod(amount, scale)
+    return None if rest else whole
+
+
+def provider_to_minor_units(provider: Provider, amount: int, code: str) -> int:
+    """`provider`'s integer amount in `code`, as ISO minor units (Stripe ISK 50000 -> 500).
+
+    Refuses an amount that does not convert exactly (Stripe ISK 50050), rather than rounding."""
+    minor = _rescale(amount, provider_exponent(provider, code), exponent(code))
+    if minor is None:
+        raise ValueError(f"{provider.value} amount {amount} {code} is not a whole number of ISO minor units")
+    return minor
+
+
+def minor_units_for_provider(provider: Provider, minor: int, code: str) -> int:
+    """ISO minor units as `provider` puts them on the wire (500 ISK -> Stripe 50000)."""
+    amount = _rescale(minor, exponent(code), provider_exponent(provider, code))
+    if amount is None:
+        raise ValueError(f"{minor} {code} minor units cannot be sent to {provider.value} exactly")
+    return amount
 
 
 def to_minor_units(amount: Decimal | str, code: str) -> int:

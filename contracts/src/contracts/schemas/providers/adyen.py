@@ -27,6 +27,9 @@ SUPPORTED_EVENT_CODES: frozenset[str] = frozenset(
 
 
 class AdyenAmount(ProviderModel):
+    """`value` is in Adyen's minor units: ISO's, except for CLP, CVE, IDR and ISK
+    (`contracts.reference.currencies.PROVIDER_EXPONENTS`); read it with `provider_to_minor_units`."""
+
     value: MinorAmount
     currency: ProviderCurrencyCode
 

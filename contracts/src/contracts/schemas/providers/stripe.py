@@ -1,7 +1,9 @@
 """Stripe webhook events (`Event` objects) for payments, charges, refunds and disputes.
 
-Stripe signs the raw JSON body; these models describe what we read from it. Amounts are integers
-in minor units and currencies are lower case on the wire.
+Stripe signs the raw JSON body; these models describe what we read from it. Currencies are lower
+case on the wire, and amounts are integers in Stripe's minor units: ISO's, except for the
+currencies in `contracts.reference.currencies.PROVIDER_EXPONENTS` (ISK, MGA). Read them with
+`provider_to_minor_units`.
 """
 
 from typing import Annotated, Any, Literal
