@@ -19,7 +19,7 @@ from simulator.behaviours.disputes import maybe_dispute
 from simulator.behaviours.retries import retries
 from simulator.config import SimulationConfig
 from simulator.model import Payment, Refund
-from simulator.money import to_minor
+from simulator.money import part_of, to_minor
 from simulator.seasonality import DAY, DAY_CUMULATIVE, day_factor, local_time
 from simulator.world import Customer, World, pick_foreign_country
 
@@ -86,7 +86,9 @@ def _follow_ups(rng: random.Random, config: SimulationConfig, payment: Payment) 
     if rng.random() < config.refund_rate:
         at = payment.created_at + int(rng.uniform(0.05, 1.0) ** 2 * 14 * DAY)
         amount = (
-            payment.amount_minor if rng.random() < 0.7 else max(1, int(payment.amount_minor * rng.uniform(0.2, 0.8)))
+            payment.amount_minor
+            if rng.random() < 0.7
+            else part_of(payment.amount_minor, rng.uniform(0.2, 0.8), payment.currency)
         )
         payment.refund = Refund(at=at, amount_minor=amount)
         return

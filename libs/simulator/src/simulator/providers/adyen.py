@@ -25,6 +25,7 @@ import hmac
 import json
 from typing import Any, Final
 
+from contracts.reference.currencies import minor_units_for_provider
 from contracts.reference.providers import Provider
 from contracts.schemas.normalized_event import EventType
 from simulator.catalog import BRANDS
@@ -156,7 +157,10 @@ class AdyenAdapter:
             additional[f"metadata.{key}"] = value
         document: dict[str, Any] = {
             "additionalData": additional,
-            "amount": {"currency": payment.currency, "value": amount},
+            "amount": {
+                "currency": payment.currency,
+                "value": minor_units_for_provider(Provider.ADYEN, amount, payment.currency),
+            },
             "eventCode": item["eventCode"],
             "eventDate": iso_offset(event.at),
             "merchantAccountCode": payment.merchant.id,

@@ -20,6 +20,7 @@ import hashlib
 import hmac
 from typing import Any, Final
 
+from contracts.reference.currencies import minor_units_for_provider
 from contracts.reference.providers import Provider
 from contracts.schemas.normalized_event import EventType
 from simulator.catalog import BRANDS
@@ -73,6 +74,11 @@ def signature_header(secrets: tuple[str, ...], timestamp: int, body: bytes) -> s
     return f"t={timestamp}," + ",".join(f"v1={compute_signature(s, timestamp, body)}" for s in secrets)
 
 
+def _wire(payment: Payment, minor: int) -> int:
+    """ISO minor units as Stripe writes them (ISK two-decimal, MGA zero-decimal)."""
+    return minor_units_for_provider(Provider.STRIPE, minor, payment.currency)
+
+
 class StripeAdapter:
     provider: Provider = Provider.STRIPE
     path: str = "/webhooks/stripe"
@@ -123,8 +129,8 @@ class StripeAdapter:
         return {
             "id": ref["ch"],
             "object": "charge",
-            "amount": payment.amount_minor,
-            "amount_captured": payment.amount_minor if ok else 0,
+            "amount": _wire(payment, payment.amount_minor),
+            "amount_captured": _wire(payment, payment.amount_minor) if ok else 0,
             "amount_refunded": 0,
             "application": None,
             "application_fee_amount": None,
@@ -161,7 +167,7 @@ class StripeAdapter:
             "payment_method": ref["pm"],
             "payment_method_details": {
                 "card": {
-                    "amount_authorized": payment.amount_minor if ok else None,
+                    "amount_authorized": _wire(payment, payment.amount_minor) if ok else None,
                     "brand": BRANDS[card.brand].stripe,
                     "checks": {
                         "address_line1_check": None,
@@ -194,7 +200,7 @@ class StripeAdapter:
         return {
             "id": f"re_{ids.token('re', payment.index, 24)}",
             "object": "refund",
-            "amount": payment.refund.amount_minor,
+            "amount": _wire(payment, payment.refund.amount_minor),
             "balance_transaction": f"txn_{ids.token('retxn', payment.index, 24)}",
             "charge": ref["ch"],
             "created": payment.refund.at,
@@ -216,7 +222,7 @@ class StripeAdapter:
         return {
             "id": f"dp_{ids.token('dp', payment.index, 24)}",
             "object": "dispute",
-            "amount": payment.amount_minor,
+            "amount": _wire(payment, payment.amount_minor),
             "balance_transactions": [],
             "charge": ref["ch"],
             "created": dispute.opened_at,
