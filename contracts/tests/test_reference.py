@@ -110,6 +110,25 @@ def test_every_category_has_advice_and_unknown_codes_are_conservative() -> None:
         (Provider.SQUARE, "CVV_FAILURE", RetryAction.ASK_CUSTOMER),
         (Provider.ADYEN, "Issuer Unavailable", RetryAction.RETRY_NOW),
         (Provider.BRAINTREE, "2012", RetryAction.DO_NOT_RETRY),
+        # Declines the networks forbid retrying must never fall back to UNKNOWN's retry.
+        (Provider.STRIPE, "stop_payment_order", RetryAction.DO_NOT_RETRY),
+        (Provider.STRIPE, "revocation_of_authorization", RetryAction.DO_NOT_RETRY),
+        (Provider.STRIPE, "revocation_of_all_authorizations", RetryAction.DO_NOT_RETRY),
+        (Provider.STRIPE, "restricted_card", RetryAction.DO_NOT_RETRY),
+        (Provider.STRIPE, "security_violation", RetryAction.DO_NOT_RETRY),
+        (Provider.STRIPE, "invalid_account", RetryAction.ASK_CUSTOMER),
+        (Provider.ADYEN, "Restricted Card", RetryAction.DO_NOT_RETRY),
+        (Provider.ADYEN, "Revocation Of Auth", RetryAction.DO_NOT_RETRY),
+        (Provider.ADYEN, "Issuer Suspected Fraud", RetryAction.DO_NOT_RETRY),
+        (Provider.BRAINTREE, "2048", RetryAction.DO_NOT_RETRY),  # Invalid Amount
+        (Provider.BRAINTREE, "2057", RetryAction.ASK_CUSTOMER),
+        (Provider.SQUARE, "INVALID_ACCOUNT", RetryAction.ASK_CUSTOMER),
+        # "Call the issuer" is the cardholder's job, not a fraud verdict.
+        (Provider.SQUARE, "CARD_DECLINED_CALL_ISSUER", RetryAction.ASK_CUSTOMER),
+        (Provider.STRIPE, "call_issuer", RetryAction.ASK_CUSTOMER),
+        # Codes arrive in other cases than the provider documents.
+        (Provider.STRIPE, "Insufficient_Funds", RetryAction.RETRY_LATER),
+        (Provider.ADYEN, "not enough balance", RetryAction.RETRY_LATER),
     ],
 )
 def test_provider_codes_map_to_one_taxonomy(provider: Provider, code: str, action: RetryAction) -> None:

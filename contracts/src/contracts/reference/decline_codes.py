@@ -2,7 +2,9 @@
 
 The orchestrator's retry strategy and the inference service's `/v1/retry/strategy` both read this
 table, so a code means the same thing everywhere. Codes not listed fall back to `UNKNOWN`, whose
-advice is deliberately conservative (one later retry).
+advice is deliberately conservative (one later retry); codes are matched exactly, then ignoring
+case. Declines the card networks forbid retrying (stop-payment orders, revoked authorizations,
+restricted cards: Visa's category 1, Mastercard's "do not try again") are listed as such.
 """
 
 from dataclasses import dataclass
@@ -24,6 +26,10 @@ class DeclineCategory(StrEnum):
     LOST_OR_STOLEN = "lost_or_stolen"
     SUSPECTED_FRAUD = "suspected_fraud"
     NOT_SUPPORTED = "not_supported"
+    CALL_ISSUER = "call_issuer"
+    """The issuer wants the cardholder to call it before it approves: the customer must act."""
+    REVOKED = "revoked"
+    """The cardholder stopped or revoked payments to this merchant: never retry."""
     UNKNOWN = "unknown"
 
 
@@ -58,6 +64,8 @@ RETRY_ADVICE: Final[dict[DeclineCategory, RetryAdvice]] = {
     DeclineCategory.LOST_OR_STOLEN: RetryAdvice(RetryAction.DO_NOT_RETRY, 0, 0),
     DeclineCategory.SUSPECTED_FRAUD: RetryAdvice(RetryAction.DO_NOT_RETRY, 0, 0),
     DeclineCategory.NOT_SUPPORTED: RetryAdvice(RetryAction.DO_NOT_RETRY, 0, 0),
+    DeclineCategory.CALL_ISSUER: RetryAdvice(RetryAction.ASK_CUSTOMER, 0, 0),
+    DeclineCategory.REVOKED: RetryAdvice(RetryAction.DO_NOT_RETRY, 0, 0),
     DeclineCategory.UNKNOWN: RetryAdvice(RetryAction.RETRY_LATER, 1 * DAY, 1),
 }
 
@@ -86,6 +94,14 @@ _STRIPE: Final[dict[str, DeclineCategory]] = {
     "merchant_blacklist": _C.SUSPECTED_FRAUD,
     "card_not_supported": _C.NOT_SUPPORTED,
     "currency_not_supported": _C.NOT_SUPPORTED,
+    "transaction_not_allowed": _C.NOT_SUPPORTED,
+    "invalid_account": _C.INVALID_CARD_DATA,
+    "restricted_card": _C.LOST_OR_STOLEN,
+    "security_violation": _C.SUSPECTED_FRAUD,
+    "call_issuer": _C.CALL_ISSUER,
+    "stop_payment_order": _C.REVOKED,
+    "revocation_of_authorization": _C.REVOKED,
+    "revocation_of_all_authorizations": _C.REVOKED,
 }
 
 # Square payment error codes (`card_details.errors[].code`).
@@ -101,7 +117,8 @@ _SQUARE: Final[dict[str, DeclineCategory]] = {
     "ADDRESS_VERIFICATION_FAILURE": _C.INVALID_CARD_DATA,
     "INVALID_CARD": _C.INVALID_CARD_DATA,
     "CARD_DECLINED_VERIFICATION_REQUIRED": _C.AUTHENTICATION_REQUIRED,
-    "CARD_DECLINED_CALL_ISSUER": _C.SUSPECTED_FRAUD,
+    "CARD_DECLINED_CALL_ISSUER": _C.CALL_ISSUER,
+    "INVALID_ACCOUNT": _C.INVALID_CARD_DATA,
     "CARD_NOT_SUPPORTED": _C.NOT_SUPPORTED,
     "UNSUPPORTED_CARD_BRAND": _C.NOT_SUPPORTED,
 }
@@ -123,6 +140,9 @@ _ADYEN: Final[dict[str, DeclineCategory]] = {
     "FRAUD": _C.SUSPECTED_FRAUD,
     "FRAUD-CANCELLED": _C.SUSPECTED_FRAUD,
     "Not supported": _C.NOT_SUPPORTED,
+    "Restricted Card": _C.NOT_SUPPORTED,
+    "Issuer Suspected Fraud": _C.SUSPECTED_FRAUD,
+    "Revocation Of Auth": _C.REVOKED,
 }
 
 # Braintree processor response codes.
@@ -132,7 +152,7 @@ _BRAINTREE: Final[dict[str, DeclineCategory]] = {
     "2046": _C.DO_NOT_HONOR,
     "2038": _C.DO_NOT_HONOR,
     "3000": _C.ISSUER_UNAVAILABLE,
-    "2048": _C.PROCESSING_ERROR,
+    "2048": _C.NOT_SUPPORTED,  # Invalid Amount: a hard decline, the same amount fails again
     "2002": _C.VELOCITY_LIMIT,
     "2003": _C.VELOCITY_LIMIT,
     "2004": _C.EXPIRED_CARD,
@@ -144,6 +164,7 @@ _BRAINTREE: Final[dict[str, DeclineCategory]] = {
     "2047": _C.LOST_OR_STOLEN,
     "2014": _C.SUSPECTED_FRAUD,
     "2015": _C.NOT_SUPPORTED,
+    "2057": _C.CALL_ISSUER,  # Issuer or Cardholder has put a restriction on the card
 }
 
 DECLINE_CODES: Final[dict[Provider, dict[str, DeclineCategory]]] = {
@@ -154,11 +175,18 @@ DECLINE_CODES: Final[dict[Provider, dict[str, DeclineCategory]]] = {
 }
 
 
+_CASEFOLDED: Final[dict[Provider, dict[str, DeclineCategory]]] = {
+    provider: {code.casefold(): category for code, category in codes.items()}
+    for provider, codes in DECLINE_CODES.items()
+}
+
+
 def categorize(provider: Provider, code: str | None) -> DeclineCategory:
     """Category of a provider's decline code; `UNKNOWN` for a code the table does not list."""
     if code is None:
         return DeclineCategory.UNKNOWN
-    return DECLINE_CODES[provider].get(code, DeclineCategory.UNKNOWN)
+    exact = DECLINE_CODES[provider].get(code)
+    return exact if exact is not None else _CASEFOLDED[provider].get(code.casefold(), DeclineCategory.UNKNOWN)
 
 
 def advice_for(category: DeclineCategory) -> RetryAdvice:
