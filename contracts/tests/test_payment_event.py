@@ -1,6 +1,7 @@
 """Provider payloads: what is accepted, normalized on the way in, and refused with a precise error."""
 
 import json
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import uuid4
@@ -11,7 +12,8 @@ from pydantic import ValidationError
 from contracts.schemas.payment_event import AdyenEnvelope, SquareEnvelope, StripeEnvelope, parse_payment_event
 from contracts.schemas.providers.adyen import AdyenNotification
 from contracts.schemas.providers.braintree import BraintreeNotification
-from contracts.schemas.providers.stripe import StripeEvent, StripePaymentIntent
+from contracts.schemas.providers.stripe import StripeDispute, StripeEvent, StripePaymentIntent
+from contracts.schemas.scoring import RetryStrategyResponse
 
 
 def stripe_event(**intent: Any) -> dict[str, Any]:
@@ -213,3 +215,34 @@ def test_braintree_empty_custom_fields_element_means_no_fields() -> None:
     )
     assert notification.subject.transaction is not None
     assert notification.subject.transaction.custom_fields == {}
+
+
+def test_a_stripe_dispute_prevented_before_it_opened_is_read() -> None:
+    dispute = StripeDispute.model_validate(
+        {
+            "id": "dp_1",
+            "object": "dispute",
+            "amount": 2599,
+            "currency": "usd",
+            "charge": "ch_1",
+            "reason": "fraudulent",
+            "status": "prevented",
+            "created": 1_700_000_000,
+        }
+    )
+    assert dispute.status == "prevented"
+
+
+def test_retry_advice_times_are_utc() -> None:
+    advice = {
+        "payment_id": "pay_1",
+        "category": "insufficient_funds",
+        "action": "retry_later",
+        "delay_seconds": 60,
+        "attempts_remaining": 1,
+        "reason": "r",
+    }
+    with pytest.raises(ValidationError):
+        RetryStrategyResponse.model_validate(advice | {"retry_at": "2025-06-01T12:00:00"})
+    aware = RetryStrategyResponse.model_validate(advice | {"retry_at": "2025-06-01T14:00:00+02:00"})
+    assert aware.retry_at is not None and aware.retry_at.utcoffset() == timedelta(0) and aware.retry_at.hour == 12

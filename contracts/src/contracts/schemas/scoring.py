@@ -1,6 +1,5 @@
 """Request and response bodies of the inference service: fraud, churn and retry strategy."""
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -112,7 +111,7 @@ class RetryStrategyResponse(ContractModel):
     category: DeclineCategory
     action: RetryAction
     delay_seconds: Annotated[int, Field(ge=0)]
-    retry_at: datetime | None = None
+    retry_at: UtcDatetime | None = None
     attempts_remaining: Annotated[int, Field(ge=0)]
     reason: str
 

@@ -137,6 +137,7 @@ class StripeDispute(ProviderModel):
         "under_review",
         "won",
         "lost",
+        "prevented",  # resolved before it became a dispute (e.g. Visa's Rapid Dispute Resolution)
     ]
     created: int
     metadata: dict[str, str] = Field(default_factory=dict)
