@@ -49,8 +49,18 @@ def test_table_is_complete_enough_and_well_formed() -> None:
 def test_refuses_amounts_more_precise_than_the_currency() -> None:
     with pytest.raises(ValueError, match="more decimals than JPY"):
         to_minor_units("10.5", "JPY")
-    with pytest.raises(ValueError, match="not a finite number"):
-        to_minor_units("NaN", "USD")
+    with pytest.raises(ValueError, match="more decimals than USD"):
+        to_minor_units("10000000000000.00000000000000001", "USD")  # was rounded away at 28 digits
+    with pytest.raises(ValueError, match="not a finite"):
+        to_minor_units(Decimal("NaN"), "USD")
+    with pytest.raises(ValueError, match="out of range"):
+        to_minor_units(Decimal("1e999999"), "USD")
+
+
+@pytest.mark.parametrize("amount", ["NaN", "-5.00", "1_000", " 10.00", "1e3", "+1", "", "10.", ".5"])
+def test_refuses_anything_but_a_plain_decimal(amount: str) -> None:
+    with pytest.raises(ValueError, match="not a plain decimal"):
+        to_minor_units(amount, "USD")
 
 
 @given(st.sampled_from(sorted(CURRENCIES)), st.integers(min_value=0, max_value=10**15))

@@ -9,8 +9,9 @@ Two providers put some amounts on the wire with another exponent than ISO's
 Read provider amounts with `provider_to_minor_units`, never as ISO minor units directly.
 """
 
+import re
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import Decimal, Inexact, localcontext
 from typing import Final
 
 from contracts.reference.providers import Provider
@@ -245,15 +246,28 @@ def minor_units_for_provider(provider: Provider, minor: int, code: str) -> int:
     return amount
 
 
+_PLAIN_DECIMAL = re.compile(r"[0-9]{1,30}(?:\.[0-9]{1,30})?")
+_PRECISION = 80
+
+
 def to_minor_units(amount: Decimal | str, code: str) -> int:
     """Convert a decimal major-unit amount ("10.00" USD) to integer minor units (1000).
 
-    Refuses amounts with more precision than the currency has, rather than rounding money away.
+    Refuses amounts with more precision than the currency has, rather than rounding money away,
+    and anything but a plain non-negative decimal (no sign, exponent, underscores or spaces).
     """
+    if isinstance(amount, str) and not _PLAIN_DECIMAL.fullmatch(amount):
+        raise ValueError(f"amount {amount!r} is not a plain decimal number")
     value = Decimal(amount)
-    if not value.is_finite():
-        raise ValueError(f"amount {amount!r} is not a finite number")
-    scaled = value.scaleb(exponent(code))
+    if not value.is_finite() or value < 0:
+        raise ValueError(f"amount {amount!r} is not a finite non-negative number")
+    try:
+        with localcontext() as context:
+            context.prec = _PRECISION  # exact for any amount a payment can carry; never rounds
+            context.traps[Inexact] = True
+            scaled = value.scaleb(exponent(code))
+    except ArithmeticError:  # decimal's Inexact or Overflow: far beyond any real amount
+        raise ValueError(f"amount {amount!r} is out of range") from None
     if scaled != scaled.to_integral_value():
         raise ValueError(f"amount {amount!r} has more decimals than {code} allows ({exponent(code)})")
     return int(scaled)
