@@ -6,7 +6,7 @@ import pytest
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from service_config import ConfigurationError, env_name, load_settings
+from service_config import ConfigurationError, LogLevel, env_name, load_settings
 
 
 class ExampleSettings(BaseSettings):
@@ -15,6 +15,7 @@ class ExampleSettings(BaseSettings):
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
     secret: SecretStr
     mirror: str = ""
+    log_level: LogLevel = "INFO"
 
     @model_validator(mode="after")
     def _mirror_needs_port(self) -> "ExampleSettings":
@@ -62,3 +63,12 @@ def test_a_model_validators_message_is_passed_on_as_written(monkeypatch: pytest.
 
 def test_env_name_uses_the_class_prefix() -> None:
     assert env_name(ExampleSettings, "port") == "EXAMPLE_PORT"
+
+
+def test_log_levels_are_read_in_any_case_and_a_typo_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EXAMPLE_SECRET", "s")
+    monkeypatch.setenv("EXAMPLE_LOG_LEVEL", "debug")
+    assert load_settings(ExampleSettings, "example").log_level == "DEBUG"
+    monkeypatch.setenv("EXAMPLE_LOG_LEVEL", "verbose")
+    with pytest.raises(ConfigurationError, match="EXAMPLE_LOG_LEVEL"):
+        load_settings(ExampleSettings, "example")

@@ -5,14 +5,20 @@ A service must refuse to start on missing or malformed configuration with a mess
 the setting; every service maps pydantic's errors to its variable names the same way, here.
 """
 
-from typing import Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BeforeValidator, ValidationError
 from pydantic_settings import BaseSettings
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
 
-__all__ = ["ConfigurationError", "env_name", "load_settings"]
+__all__ = ["ConfigurationError", "LogLevel", "env_name", "load_settings"]
+
+LogLevel = Annotated[
+    Literal["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"],
+    BeforeValidator(lambda value: value.upper() if isinstance(value, str) else value),
+]
+"""A Python logging level, accepted in any case: a typo stops the service at start, named."""
 
 
 class ConfigurationError(Exception):

@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 import service_config
 from contracts.reference.providers import Provider
-from service_config import ConfigurationError
+from service_config import ConfigurationError, LogLevel
 
 __all__ = ["ConfigurationError", "GatewaySettings", "get_settings", "labelled_secrets", "load_settings"]
 
@@ -60,7 +60,7 @@ class GatewaySettings(BaseSettings):
     """TCP port of the HTTP server."""
     max_body_bytes: Annotated[int, Field(ge=1024, le=16 * 1024 * 1024)] = 256 * 1024
     """Largest webhook body accepted; larger bodies get 413 before they are read."""
-    log_level: Literal["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"] = "INFO"
+    log_level: LogLevel = "INFO"
     """Python logging level: CRITICAL, ERROR, WARNING, INFO or DEBUG, any case (DEBUG also logs
     every accepted webhook)."""
     access_log: bool = False
@@ -111,11 +111,6 @@ class GatewaySettings(BaseSettings):
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         return _split(value)
-
-    @field_validator("log_level", mode="before")
-    @classmethod
-    def _upper_case_level(cls, value: Any) -> Any:
-        return value.upper() if isinstance(value, str) else value
 
     @field_validator("kafka_bootstrap_servers")
     @classmethod

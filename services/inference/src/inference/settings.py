@@ -6,7 +6,7 @@ this class by `tests/test_readme.py`.
 
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
@@ -14,15 +14,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 import service_config
 from contracts.reference.currencies import CURRENCIES
-from model_registry.card import NAME_PATTERN
-from service_config import ConfigurationError
+from model_registry.card import ModelName
+from service_config import ConfigurationError, LogLevel
 
 __all__ = ["ConfigurationError", "InferenceSettings", "get_settings", "load_settings"]
 
 ENV_PREFIX = "INFERENCE_"
-
-LogLevel = Literal["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"]
-ModelName = Annotated[str, Field(pattern=NAME_PATTERN)]
 
 
 class InferenceSettings(BaseSettings):
@@ -86,11 +83,6 @@ class InferenceSettings(BaseSettings):
             if not rate > 0 or rate == float("inf"):
                 raise ValueError(f"rate for {code} must be a positive finite number")
         return value
-
-    @field_validator("log_level", mode="before")
-    @classmethod
-    def _upper_case_level(cls, value: Any) -> Any:
-        return value.upper() if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _set_registry_root_exists(self) -> "InferenceSettings":
