@@ -214,29 +214,17 @@ class ModelManager:
                 # keep the other slots from following theirs.
                 try:
                     candidate = await anyio.to_thread.run_sync(self._candidate, slot)
-                except RefusedChampionError as refused:
-                    if isinstance(refused.__cause__, UnreadableModelError | ModelNotFoundError):
-                        # I/O trouble, or a version not visible yet (a copy still arriving): tried
-                        # again next interval, never remembered as refused.
-                        self.metrics.reloads.labels(slot.registry_name, "rejected").inc()
-                        logger.error(
-                            "cannot load new champion of %s yet, still serving the previous model: %s",
-                            slot.key,
-                            refused.__cause__,
-                        )
-                        continue
-                    # A failed check: remembered, so that it is not loaded and refused again every interval.
-                    self._seen[slot.key] = refused.pointer
+                except Exception as error:  # noqa: BLE001 (logged and counted below, per slot)
+                    cause = error.__cause__ if isinstance(error, RefusedChampionError) else error
+                    # A failed check is remembered, so that it is not loaded and refused again every
+                    # interval. I/O trouble, a version not visible yet (a copy still arriving) or an
+                    # unreadable pointer is tried again next interval.
+                    if isinstance(error, RefusedChampionError) and not isinstance(
+                        cause, UnreadableModelError | ModelNotFoundError
+                    ):
+                        self._seen[slot.key] = error.pointer
                     self.metrics.reloads.labels(slot.registry_name, "rejected").inc()
-                    logger.error(
-                        "refused new champion of %s, still serving the previous model: %s", slot.key, refused.__cause__
-                    )
-                    continue
-                except Exception as error:  # noqa: BLE001 (logged and counted; read again next interval)
-                    self.metrics.reloads.labels(slot.registry_name, "rejected").inc()
-                    logger.error(
-                        "cannot read the champion pointer of %s, still serving the previous model: %s", slot.key, error
-                    )
+                    logger.error("new champion of %s refused, still serving the previous model: %s", slot.key, cause)
                     continue
                 if candidate is not None:
                     self._install(slot, *candidate)
