@@ -108,6 +108,7 @@ class StripeAdapter:
         card = payment.card
         ok = payment.succeeded
         code = payment.decline_code
+        amount = _wire(payment, payment.amount_minor)
         if ok:
             outcome: dict[str, Any] = {
                 "network_status": "approved_by_network",
@@ -129,8 +130,8 @@ class StripeAdapter:
         return {
             "id": ref["ch"],
             "object": "charge",
-            "amount": _wire(payment, payment.amount_minor),
-            "amount_captured": _wire(payment, payment.amount_minor) if ok else 0,
+            "amount": amount,
+            "amount_captured": amount if ok else 0,
             "amount_refunded": 0,
             "application": None,
             "application_fee_amount": None,
@@ -167,7 +168,7 @@ class StripeAdapter:
             "payment_method": ref["pm"],
             "payment_method_details": {
                 "card": {
-                    "amount_authorized": _wire(payment, payment.amount_minor) if ok else None,
+                    "amount_authorized": amount if ok else None,
                     "brand": BRANDS[card.brand].stripe,
                     "checks": {
                         "address_line1_check": None,
