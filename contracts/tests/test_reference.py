@@ -106,6 +106,11 @@ def test_every_provider_has_a_decline_table() -> None:
     assert set(DECLINE_CODES) == set(PROVIDERS) == set(Provider)
 
 
+def test_no_two_codes_of_a_provider_differ_only_in_case() -> None:
+    for codes in DECLINE_CODES.values():
+        assert len({code.casefold() for code in codes}) == len(codes)
+
+
 def test_every_category_has_advice_and_unknown_codes_are_conservative() -> None:
     assert set(RETRY_ADVICE) == set(DeclineCategory)
     assert categorize(Provider.STRIPE, "no_such_code") is DeclineCategory.UNKNOWN

@@ -179,14 +179,14 @@ _CASEFOLDED: Final[dict[Provider, dict[str, DeclineCategory]]] = {
     provider: {code.casefold(): category for code, category in codes.items()}
     for provider, codes in DECLINE_CODES.items()
 }
+"""The tables keyed case-insensitively (no two codes of a provider differ only in case)."""
 
 
 def categorize(provider: Provider, code: str | None) -> DeclineCategory:
     """Category of a provider's decline code; `UNKNOWN` for a code the table does not list."""
     if code is None:
         return DeclineCategory.UNKNOWN
-    exact = DECLINE_CODES[provider].get(code)
-    return exact if exact is not None else _CASEFOLDED[provider].get(code.casefold(), DeclineCategory.UNKNOWN)
+    return _CASEFOLDED[provider].get(code.casefold(), DeclineCategory.UNKNOWN)
 
 
 def advice_for(category: DeclineCategory) -> RetryAdvice:
