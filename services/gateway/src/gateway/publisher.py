@@ -143,16 +143,10 @@ class KafkaPublisher:
             raise BodyTooLargeError(
                 "the event is larger than Kafka accepts (GATEWAY_KAFKA_MAX_REQUEST_BYTES, message.max.bytes)"
             ) from exc
-        except KafkaError as exc:
+        except (KafkaError, TimeoutError) as exc:
             log.warning("publish_failed", error=type(exc).__name__, messages=len(messages))
-            if not exc.retriable and not isinstance(exc, KafkaTimeoutError):  # a timeout is an outage
-                self._replace(producer, exc)
-            raise BrokerUnavailableError(
-                f"Kafka did not acknowledge ({type(exc).__name__})",
-                retry_after=self._settings.retry_after_seconds,
-            ) from exc
-        except TimeoutError as exc:
-            log.warning("publish_failed", error=type(exc).__name__, messages=len(messages))
+            if isinstance(exc, KafkaError) and not exc.retriable and not isinstance(exc, KafkaTimeoutError):
+                self._replace(producer, exc)  # it fails every send from now on (a timeout is an outage)
             raise BrokerUnavailableError(
                 f"Kafka did not acknowledge ({type(exc).__name__})",
                 retry_after=self._settings.retry_after_seconds,
