@@ -7,32 +7,22 @@ port, with a message that names the variable.
 from __future__ import annotations
 
 import math
-import sys
 
-import uvicorn
+from service_kit import run_server, settings_or_exit
 
 from gateway.asgi import create_app
-from gateway.settings import ConfigurationError, get_settings
+from gateway.settings import get_settings
 
 
 def main() -> None:
-    try:
-        settings = get_settings()
-    except ConfigurationError as exc:
-        print(f"gateway: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
-    uvicorn.run(
+    settings = settings_or_exit("gateway", get_settings)
+    run_server(
         create_app(settings),
         host=settings.host,
         port=settings.port,
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-        # Requests are logged by the app (GATEWAY_ACCESS_LOG), with signature headers obfuscated.
-        access_log=False,
-        server_header=False,
-        log_level=settings.log_level.lower(),
-        timeout_graceful_shutdown=math.ceil(settings.publish_timeout_seconds) + 5,
+        log_level=settings.log_level,
+        # In-flight webhooks wait for their acknowledgement before the process exits.
+        graceful_shutdown_seconds=math.ceil(settings.publish_timeout_seconds) + 5,
     )
 
 

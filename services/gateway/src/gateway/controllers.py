@@ -9,15 +9,13 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, post
 from litestar.di import NamedDependency
 from litestar.enums import MediaType
 from litestar.openapi.datastructures import ResponseSpec
+from service_kit import ProblemDetails
 
 from contracts.reference.providers import Provider
-from gateway.errors import BrokerUnavailableError
-from gateway.metrics import CONTENT_TYPE, Metrics
-from gateway.publisher import Publisher
 from gateway.webhooks import WebhookService
 
 ADYEN_ACCEPTED = "[accepted]"
@@ -32,21 +30,6 @@ class Acknowledgement:
     envelope_ids: list[UUID]
 
 
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    """Body of every refusal (4xx, 503)."""
-
-    reason: str
-    """Machine-readable reason, e.g. `signature_mismatch`, `timestamp_expired`, `schema_mismatch`."""
-    detail: Any = None
-    """Human-readable detail, or for `schema_mismatch` a list of `{loc, type, msg}`; never input values."""
-
-
-@dataclass(frozen=True, slots=True)
-class Health:
-    status: str
-
-
 def _refusals(*codes: int) -> dict[int, ResponseSpec]:
     descriptions = {
         400: "Malformed body (not JSON / form / base64 / XML)",
@@ -57,12 +40,13 @@ def _refusals(*codes: int) -> dict[int, ResponseSpec]:
         503: "Kafka unavailable: retry after the Retry-After header",
     }
     return {
-        code: ResponseSpec(data_container=Refusal, description=descriptions[code], generate_examples=False)
+        code: ResponseSpec(data_container=ProblemDetails, description=descriptions[code], generate_examples=False)
         for code in codes
     }
 
 
 REFUSALS = _refusals(400, 401, 413, 415, 422, 503)
+"""Every refusal is problem details (`service_kit.ProblemDetails`) with a machine-readable `reason`."""
 
 
 def _acknowledgement(accepted_ids: list[UUID]) -> Acknowledgement:
@@ -129,28 +113,3 @@ class WebhookController(Controller):
     ) -> Acknowledgement:
         accepted = await webhooks.receive(Provider.BRAINTREE, await request.body(), request.headers)
         return _acknowledgement([envelope.envelope_id for envelope in accepted.envelopes])
-
-
-class OperationsController(Controller):
-    """Probes and metrics for the platform, not for providers."""
-
-    tags = ["operations"]
-
-    @get("/healthz", operation_id="health", summary="Liveness: the process serves requests")
-    async def health(self) -> Health:
-        return Health(status="ok")
-
-    @get(
-        "/readyz",
-        operation_id="readiness",
-        summary="Readiness: Kafka answers a metadata request",
-        responses=_refusals(503),
-    )
-    async def ready(self, publisher: NamedDependency[Publisher], retry_after_seconds: NamedDependency[int]) -> Health:
-        if not await publisher.ready():
-            raise BrokerUnavailableError("Kafka is not reachable", retry_after=retry_after_seconds)
-        return Health(status="ready")
-
-    @get("/metrics", operation_id="metrics", summary="Prometheus metrics", media_type=CONTENT_TYPE)
-    async def metrics(self, metrics: NamedDependency[Metrics]) -> Response[bytes]:
-        return Response(metrics.render(), media_type=CONTENT_TYPE)

@@ -1,16 +1,18 @@
 """Why a webhook was refused: a small exception hierarchy, one HTTP status per class.
 
-Verifiers and the intake raise these; one exception handler (`gateway.asgi`) turns them into a
-small JSON body `{"reason": ..., "detail": ...}`. Details never contain secrets, signature header
-values or payload values (a payload may carry card data): only field locations and messages.
+Verifiers and the intake raise these; the shared problem handler (`service_kit`, registered in
+`gateway.asgi`) answers them as problem details with a `reason`. Details never contain secrets,
+signature header values or payload values (a payload may carry card data): only field locations
+and messages.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any
 
 from pydantic import ValidationError
+from service_kit import ServiceError
 
 
 class Reason(StrEnum):
@@ -32,68 +34,41 @@ class Reason(StrEnum):
     INTERNAL_ERROR = "internal_error"
 
 
-class GatewayError(Exception):
+class GatewayError(ServiceError, status=400, reason=Reason.CLIENT_ERROR):
     """Base of every refusal; `status_code` and `reason` are what the caller sees."""
 
-    status_code: ClassVar[int] = 400
-    default_reason: ClassVar[Reason] = Reason.CLIENT_ERROR
 
-    def __init__(self, detail: Any = None, *, reason: Reason | None = None) -> None:
-        self.reason = reason or self.default_reason
-        self.detail = detail
-        super().__init__(f"{self.reason}: {detail}" if detail is not None else str(self.reason))
-
-    def headers(self) -> dict[str, str]:
-        return {}
-
-
-class MalformedRequestError(GatewayError):
+class MalformedRequestError(GatewayError, status=400, reason=Reason.MALFORMED_BODY):
     """The body cannot be read at all: not UTF-8, not JSON, not a form, not base64, not XML."""
 
-    status_code = 400
-    default_reason = Reason.MALFORMED_BODY
 
-
-class SignatureRejectedError(GatewayError):
+class SignatureRejectedError(GatewayError, status=401, reason=Reason.SIGNATURE_MISMATCH):
     """Missing, unparsable, wrong or expired signature: nothing about the body is trusted."""
 
-    status_code = 401
-    default_reason = Reason.SIGNATURE_MISMATCH
+
+class BodyTooLargeError(GatewayError, status=413, reason=Reason.BODY_TOO_LARGE):
+    """Larger than GATEWAY_MAX_BODY_BYTES, or than Kafka takes."""
 
 
-class BodyTooLargeError(GatewayError):
-    status_code = 413
-    default_reason = Reason.BODY_TOO_LARGE
+class UnsupportedMediaTypeError(GatewayError, status=415, reason=Reason.UNSUPPORTED_MEDIA_TYPE):
+    """Not the content type the provider sends."""
 
 
-class UnsupportedMediaTypeError(GatewayError):
-    status_code = 415
-    default_reason = Reason.UNSUPPORTED_MEDIA_TYPE
+class SchemaMismatchError(GatewayError, status=422, reason=Reason.SCHEMA_MISMATCH):
+    """Well-formed, but not the provider's contract model (`errors` lists `{loc, type, msg}`)."""
 
+    DETAIL = "the body does not match the provider's contract model"
 
-class SchemaMismatchError(GatewayError):
-    """Authentic and well-formed, but not the provider's contract model."""
-
-    status_code = 422
-    default_reason = Reason.SCHEMA_MISMATCH
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__(self.DETAIL, errors=errors)
 
     @classmethod
     def from_validation_error(cls, exc: ValidationError, prefix: tuple[str | int, ...] = ()) -> SchemaMismatchError:
         return cls(field_errors(exc, prefix))
 
 
-class BrokerUnavailableError(GatewayError):
-    """Kafka did not acknowledge in time: the provider must retry later."""
-
-    status_code = 503
-    default_reason = Reason.BROKER_UNAVAILABLE
-
-    def __init__(self, detail: Any = None, *, retry_after: int = 5) -> None:
-        super().__init__(detail)
-        self.retry_after = retry_after
-
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
+class BrokerUnavailableError(GatewayError, status=503, reason=Reason.BROKER_UNAVAILABLE):
+    """Kafka did not acknowledge in time: the provider must retry later (`retry_after`)."""
 
 
 MAX_FIELD_ERRORS = 20

@@ -1,26 +1,27 @@
-"""Prometheus metrics, in a registry per app so that tests and benchmarks never share counters."""
+"""The gateway's Prometheus metrics (on top of `service_kit.ServiceMetrics`'s registry per app)."""
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from service_kit import CONTENT_TYPE, ServiceMetrics
 
 from contracts.reference.providers import Provider
 
 __all__ = ["CONTENT_TYPE", "Metrics"]
 
 ACCEPTED = "accepted"
+QUARANTINED = "quarantined"
 
 # Publish latency at sub-millisecond to multi-second resolution (broker trouble shows at the top).
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
 
-class Metrics:
+class Metrics(ServiceMetrics):
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
-        self.registry = registry if registry is not None else CollectorRegistry()
+        super().__init__("gateway", registry)
         self.requests = Counter(
             "gateway_webhook_requests",
-            "Webhook requests by provider and outcome (`accepted` or the refusal reason).",
+            "Webhook requests by provider and outcome (`accepted`, `quarantined` or the refusal reason).",
             ["provider", "outcome"],
             registry=self.registry,
         )
@@ -49,6 +50,3 @@ class Metrics:
 
     def refused(self, provider: str, reason: str) -> None:
         self.requests.labels(provider, reason).inc()
-
-    def render(self) -> bytes:
-        return generate_latest(self.registry)

@@ -191,10 +191,10 @@ async def test_schema_mismatch_lists_field_locations_without_values(client: Clie
     response = await send(client, stripe_request(stripe_event(currency="xyz", amount=-5)))
     assert response.status_code == 422
     body = response.json()
-    locations = [tuple(error["loc"]) for error in body["detail"]]
+    locations = [tuple(error["loc"]) for error in body["errors"]]
     assert any(loc[-1] == "amount" for loc in locations)
     assert any(loc[-1] == "currency" for loc in locations)
-    assert all(set(error) == {"loc", "type", "msg"} for error in body["detail"])
+    assert all(set(error) == {"loc", "type", "msg"} for error in body["errors"])
     assert "-5" not in json.dumps(body)
 
 

@@ -3,24 +3,26 @@
 import asyncio
 import contextlib
 import gc
-import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
 
 import anyio.to_thread
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
+from service_kit import Problem, operations_routes, problem_handler, structlog_plugin
 
-from inference.controllers import ChurnController, FraudController, ModelsController, OpsController, RetryController
+from inference.controllers import ChurnController, FraudController, ModelsController, RetryController
+from inference.errors import NotReadyError
 from inference.feast_client import FeastClient
 from inference.metrics import Metrics
 from inference.models import ModelManager, default_slots
-from inference.problems import InferenceRequest, problem_response
+from inference.problems import InferenceRequest
 from inference.scoring import ScoringService
 from inference.settings import InferenceSettings
 from model_registry import ModelRegistry
 
-logger = logging.getLogger(__name__)
+INFERENCE_SERVICE = "inference"
 
 
 def create_app(settings: InferenceSettings) -> Litestar:
@@ -54,14 +56,29 @@ def create_app(settings: InferenceSettings) -> Litestar:
                 await watcher
             await feast.aclose()
 
+    async def readiness() -> Mapping[str, Any]:
+        """Every model slot loaded."""
+        if not models.ready:
+            raise NotReadyError("models are not loaded yet")
+        return {"models": {key: f"{models.served(key).name} {models.served(key).version}" for key in models.slots}}
+
+    def count_problem(_: Request[Any, Any, Any], problem: Problem) -> None:
+        metrics.problem(problem.status, problem.reason)
+
     return Litestar(
-        route_handlers=[FraudController, ChurnController, RetryController, ModelsController, OpsController],
+        route_handlers=[
+            FraudController,
+            ChurnController,
+            RetryController,
+            ModelsController,
+            *operations_routes(metrics, readiness, include_in_schema=False),
+        ],
         lifespan=[lifespan],
-        exception_handlers={Exception: problem_response},
+        exception_handlers={Exception: problem_handler(INFERENCE_SERVICE, observe=count_problem)},
         request_class=InferenceRequest,
         request_max_body_size=settings.max_body_bytes,
         state=State({"models": models, "metrics": metrics, "settings": settings}),
         openapi_config=OpenAPIConfig(title="inference", version="1.0.0", path="/schema"),
-        logging_config=None,
+        plugins=[structlog_plugin(settings.log_level, access_log=settings.access_log)],
         debug=False,
     )

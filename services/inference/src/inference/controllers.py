@@ -1,14 +1,11 @@
 """HTTP controllers: thin adapters from routes to the scoring, retry and model modules."""
 
-from typing import Any
-
 import anyio.to_thread
 from litestar import Controller, MediaType, Response, get, post
 from litestar.datastructures import ResponseHeader, State
 from litestar.di import NamedDependency, Provide
 from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import TypeAdapter
 
 from contracts.schemas.scoring import (
@@ -22,8 +19,6 @@ from contracts.schemas.scoring import (
     RetryStrategyRequest,
     RetryStrategyResponse,
 )
-from inference.errors import NotReadyError
-from inference.metrics import Metrics
 from inference.models import ModelManager
 from inference.retry import TAXONOMY_NAME, TAXONOMY_VERSION, retry_strategy
 from inference.scoring import ScoringService
@@ -44,11 +39,6 @@ def provide_scoring(state: State) -> ScoringService:
 def provide_models(state: State) -> ModelManager:
     models: ModelManager = state.models
     return models
-
-
-def provide_metrics(state: State) -> Metrics:
-    metrics: Metrics = state.metrics
-    return metrics
 
 
 class FraudController(Controller):
@@ -140,32 +130,3 @@ class ModelsController(Controller):
     async def list_models(self, models: NamedDependency[ModelManager]) -> list[ModelInfo]:
         # Registry reads verify checksums: keep that file I/O off the event loop.
         return await anyio.to_thread.run_sync(models.model_infos)
-
-
-class OpsController(Controller):
-    """Liveness, readiness and Prometheus metrics."""
-
-    path = "/"
-    tags = ["ops"]
-    include_in_schema = False
-    dependencies = {
-        "models": Provide(provide_models, sync_to_thread=False),
-        "metrics": Provide(provide_metrics, sync_to_thread=False),
-    }
-
-    @get("/healthz", operation_id="healthz", summary="Liveness")
-    async def healthz(self) -> dict[str, str]:
-        return {"status": "ok"}
-
-    @get("/readyz", operation_id="readyz", summary="Readiness: every model slot loaded")
-    async def readyz(self, models: NamedDependency[ModelManager]) -> dict[str, Any]:
-        if not models.ready:
-            raise NotReadyError("models are not loaded yet")
-        return {
-            "status": "ready",
-            "models": {key: f"{models.served(key).name} {models.served(key).version}" for key in models.slots},
-        }
-
-    @get("/metrics", operation_id="metrics", summary="Prometheus metrics", media_type=MediaType.TEXT)
-    async def metrics(self, metrics: NamedDependency[Metrics]) -> Response[bytes]:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,11 +1,14 @@
 """Why a request was refused: a small exception hierarchy, one status and one reason per class.
 
-Service modules raise these; one exception handler (`inference.problems`) turns them, and
-Litestar's own exceptions, into problem-details JSON with a machine-readable `reason`.
+Service modules raise these; the shared problem handler (`service_kit`, registered in
+`inference.app`) turns them, and Litestar's own exceptions, into problem-details JSON with a
+machine-readable `reason`.
 """
 
 from enum import StrEnum
-from typing import ClassVar, TypedDict
+from typing import TypedDict
+
+from service_kit import ServiceError
 
 
 class Reason(StrEnum):
@@ -30,78 +33,47 @@ class FieldError(TypedDict):
     message: str
 
 
-class InferenceError(Exception):
+class InferenceError(ServiceError, status=400, reason=Reason.CLIENT_ERROR):
     """Base of every refusal; `status_code`, `reason` and `errors` are what the caller sees."""
 
-    status_code: ClassVar[int] = 400
-    default_reason: ClassVar[Reason] = Reason.CLIENT_ERROR
-
-    def __init__(self, detail: str, *, errors: list[FieldError] | None = None, reason: Reason | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.errors = errors or []
-        self.reason = reason or self.default_reason
-
-    def headers(self) -> dict[str, str]:
-        return {}
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: list[FieldError] | None = None,
+        reason: Reason | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        super().__init__(detail, errors=errors, reason=reason, retry_after=retry_after)
 
 
-class MalformedBodyError(InferenceError):
+class MalformedBodyError(InferenceError, status=400, reason=Reason.MALFORMED_BODY):
     """The body is not JSON at all, so no field can be blamed."""
 
-    status_code = 400
-    default_reason = Reason.MALFORMED_BODY
 
-
-class InvalidRequestError(InferenceError):
+class InvalidRequestError(InferenceError, status=422, reason=Reason.INVALID_REQUEST):
     """Well-formed JSON that is not the contract model; `errors` names each field."""
 
-    status_code = 422
-    default_reason = Reason.INVALID_REQUEST
 
-
-class FeaturesNotFoundError(InferenceError):
+class FeaturesNotFoundError(InferenceError, status=422, reason=Reason.FEATURES_NOT_FOUND):
     """The feature store has no value for some features of these entities; send the features."""
 
-    status_code = 422
-    default_reason = Reason.FEATURES_NOT_FOUND
 
-
-class NoFxRateError(InferenceError):
+class NoFxRateError(InferenceError, status=422, reason=Reason.NO_FX_RATE):
     """`amount_usd` cannot be derived: no USD rate is configured for the context's currency."""
 
-    status_code = 422
-    default_reason = Reason.NO_FX_RATE
 
-
-class FeatureStoreUnavailableError(InferenceError):
+class FeatureStoreUnavailableError(InferenceError, status=503, reason=Reason.FEATURE_STORE_UNAVAILABLE):
     """The Feast server cannot be reached (or timed out) and the request carried no features."""
 
-    status_code = 503
-    default_reason = Reason.FEATURE_STORE_UNAVAILABLE
 
-    def __init__(self, detail: str, *, retry_after_seconds: int) -> None:
-        super().__init__(detail)
-        self.retry_after_seconds = retry_after_seconds
-
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after_seconds)}
-
-
-class FeatureStoreError(InferenceError):
+class FeatureStoreError(InferenceError, status=502, reason=Reason.FEATURE_STORE_ERROR):
     """The Feast server answered, but not with usable features (error status, bad values)."""
 
-    status_code = 502
-    default_reason = Reason.FEATURE_STORE_ERROR
 
-
-class ModelOutputError(InferenceError):
+class ModelOutputError(InferenceError, status=500, reason=Reason.INTERNAL_ERROR):
     """The served model answered with values that are not probabilities (NaN, or outside [0, 1])."""
 
-    status_code = 500
-    default_reason = Reason.INTERNAL_ERROR
 
-
-class NotReadyError(InferenceError):
-    status_code = 503
-    default_reason = Reason.NOT_READY
+class NotReadyError(InferenceError, status=503, reason=Reason.NOT_READY):
+    """A model slot is not loaded yet (readiness)."""

@@ -117,7 +117,7 @@ class FeastClient:
         return FeatureStoreUnavailableError(
             f"feature server at {self.base_url} unreachable ({type(error).__name__}); send `features` "
             "in the request or retry",
-            retry_after_seconds=self.retry_after_seconds,
+            retry_after=self.retry_after_seconds,
         )
 
     async def _post(self, body: Mapping[str, Any], timeout: aiohttp.ClientTimeout) -> tuple[int, bytes]:
@@ -176,7 +176,7 @@ class FeastClient:
             # A proxy or load balancer in front of a Feast that is down: retry later, or send features.
             raise FeatureStoreUnavailableError(
                 f"feature server at {self.base_url} answered {status}; send `features` in the request or retry",
-                retry_after_seconds=self.retry_after_seconds,
+                retry_after=self.retry_after_seconds,
             )
         if status != 200:
             raise FeatureStoreError(

@@ -1,13 +1,16 @@
 """Prometheus metrics, one registry per app so that tests can build many apps in one process."""
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram
+from service_kit import ServiceMetrics
 
 _LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 
 
-class Metrics:
+class Metrics(ServiceMetrics):
+    """`inference_errors` (refusals by status and reason) comes from `ServiceMetrics`."""
+
     def __init__(self) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
+        super().__init__("inference")
         self.predictions = Counter(
             "inference_predictions",
             "Rows scored, by model, version and where the features came from.",
@@ -39,12 +42,6 @@ class Metrics:
             "Age of the oldest online feature used for a prediction.",
             ["feature_service"],
             buckets=(1, 10, 60, 300, 900, 3600, 6 * 3600, 86400, 7 * 86400),
-            registry=self.registry,
-        )
-        self.errors = Counter(
-            "inference_errors",
-            "Refused or failed requests, by HTTP status and reason.",
-            ["status", "reason"],
             registry=self.registry,
         )
         self.model_info = Gauge(

@@ -41,7 +41,8 @@ class InferenceSettings(BaseSettings):
     log_level: LogLevel = "INFO"
     """Python logging level: CRITICAL, ERROR, WARNING, INFO or DEBUG (any case)."""
     access_log: bool = False
-    """Let uvicorn log every request (off by default: it costs latency at thousands of requests/s)."""
+    """Log every request (method, path, status) as a JSON line (off by default: it costs latency at
+    thousands of requests/s)."""
     max_body_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 16 * 1024 * 1024
     """Largest request body accepted (a 10,000-row batch with full feature vectors is ~7 MB)."""
 
