@@ -16,7 +16,6 @@ from inference.settings import ConfigurationError, load_settings
         ("INFERENCE_FRAUD_MODEL", "Fraud", "pattern"),
         ("INFERENCE_CHURN_MODEL", "../churn", "pattern"),
         ("INFERENCE_REGISTRY_ROOT", "/nonexistent/models", "not a directory"),
-        ("INFERENCE_USD_RATES", '{"XYZ": 1}', "ISO 4217"),
     ],
 )
 def test_a_setting_that_cannot_work_is_refused_by_name(

@@ -59,6 +59,9 @@ class FraudScoreResponse(ContractModel):
     feature_set_version: Identifier
     feature_source: FeatureSource
     feature_freshness_seconds: Annotated[float, Field(ge=0)] | None = None
+    features_defaulted: list[str] = Field(default_factory=list)
+    """Features the store had no value for (an entity never seen: NOT_FOUND), scored with their
+    no-history values (`contracts.schemas.no_history`). Empty when every feature was found."""
 
 
 class FraudBatchRequest(ContractModel):
@@ -90,6 +93,9 @@ class ChurnScoreResponse(ContractModel):
     feature_set_version: Identifier
     feature_source: FeatureSource
     feature_freshness_seconds: Annotated[float, Field(ge=0)] | None = None
+    features_defaulted: list[str] = Field(default_factory=list)
+    """Features the store had no value for (an entity never seen: NOT_FOUND), scored with their
+    no-history values (`contracts.schemas.no_history`). Empty when every feature was found."""
 
 
 class RetryStrategyRequest(ContractModel):

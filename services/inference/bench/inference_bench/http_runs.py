@@ -28,7 +28,6 @@ def start_inference(registry: ModelRegistry, work: Path, feast_url: str) -> Serv
         "INFERENCE_REGISTRY_ROOT": str(registry.root),
         "INFERENCE_FEAST_URL": feast_url,
         "INFERENCE_LOG_LEVEL": "WARNING",
-        "INFERENCE_USD_RATES": json.dumps({"USD": 1.0}),
     }
     return start_server(
         [sys.executable, "-m", "inference"],

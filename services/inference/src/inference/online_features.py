@@ -6,63 +6,85 @@ transaction context, never read from the store:
 
 | feature | derivation |
 |---|---|
-| `amount_usd` | `amount_minor` in major units x the configured USD rate of `currency` |
+| `amount_usd` | `amount_minor` in major units x the USD rate of `currency` in the contracts FX table |
 | `hour_of_day` | UTC hour of `occurred_at` |
 | `is_foreign_card` | 1 when `card_country` and `ip_country` are both known and differ, else 0 |
 | `amount_to_customer_avg_ratio` | `amount_usd / customer_avg_amount_usd_30d`; 1 when the customer has no 30-day average |
 
-A stored feature must come back with status PRESENT. Anything else (NOT_FOUND, OUTSIDE_MAX_AGE,
-a null) is reported as a missing feature: no value is made up.
+A stored feature must come back with status PRESENT, or NOT_FOUND: an entity the store has never
+seen (a first-seen card, a new customer) gets the contracts' no-history value of that feature,
+the value the warehouse gives first events, and the response lists it in `features_defaulted`.
+Anything else (OUTSIDE_MAX_AGE, a null) is reported as a missing feature: no value is made up.
 """
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Final
+from typing import Final, NamedTuple
 
 from pydantic import ValidationError
 
-from contracts.reference.currencies import to_major_units
-from contracts.schemas.features import CHURN_FEATURE_NAMES, FRAUD_FEATURE_NAMES, ChurnFeatures, FraudFeatures
+from contracts.reference import fx
+from contracts.schemas.features import ChurnFeatures, FraudFeatures
+from contracts.schemas.no_history import (
+    CHURN_NO_HISTORY,
+    FRAUD_CONTEXT_FEATURES,
+    FRAUD_NO_HISTORY,
+    FRAUD_STORED_FEATURES,
+    RATIO_WITHOUT_AVERAGE,
+)
 from contracts.schemas.scoring import TransactionContext
 from inference.errors import FeaturesNotFoundError, FeatureStoreError, FieldError, NoFxRateError
 from inference.feast_client import FeatureRow
 
-CONTEXT_FEATURES: Final = ("amount_usd", "hour_of_day", "is_foreign_card", "amount_to_customer_avg_ratio")
-STORED_FRAUD_FEATURES: Final = tuple(name for name in FRAUD_FEATURE_NAMES if name not in CONTEXT_FEATURES)
-STORED_CHURN_FEATURES: Final = CHURN_FEATURE_NAMES
+CONTEXT_FEATURES: Final = FRAUD_CONTEXT_FEATURES
+STORED_FRAUD_FEATURES: Final = FRAUD_STORED_FEATURES
+STORED_CHURN_FEATURES: Final = tuple(CHURN_NO_HISTORY)
+NOT_FOUND: Final = "NOT_FOUND"
 _EPOCH_CUTOFF: Final = datetime(1971, 1, 1, tzinfo=UTC)
 
 
-def amount_usd(context: TransactionContext, usd_rates: Mapping[str, float], field_prefix: str = "") -> float:
-    rate = usd_rates.get(context.currency)
-    if rate is None:
+class LookedUp(NamedTuple):
+    """Stored values (found or defaulted), the age in seconds of the oldest found one, and the
+    names that were defaulted because the store has never seen the entity."""
+
+    values: dict[str, float]
+    freshness: float | None
+    defaulted: list[str]
+
+
+def amount_usd(context: TransactionContext, field_prefix: str = "") -> float:
+    try:
+        return float(fx.amount_usd(context.amount_minor, context.currency))
+    except fx.NoFxRateError:
         raise NoFxRateError(
-            f"no USD rate configured for {context.currency}; send `features` or configure INFERENCE_USD_RATES",
+            f"the contracts FX table ({fx.FX_RATES_AS_OF}) has no USD rate for {context.currency}; send `features`",
             errors=[{"field": f"{field_prefix}context.currency", "message": f"no USD rate for {context.currency}"}],
-        )
-    return float(to_major_units(context.amount_minor, context.currency)) * rate
+        ) from None
 
 
 def context_features(
     context: TransactionContext,
     customer_avg_amount_usd_30d: float,
-    usd_rates: Mapping[str, float],
     field_prefix: str = "",
 ) -> dict[str, float]:
-    usd = amount_usd(context, usd_rates, field_prefix)
+    usd = amount_usd(context, field_prefix)
     foreign = context.card_country is not None and context.ip_country is not None
     return {
         "amount_usd": usd,
         "hour_of_day": float(context.occurred_at.astimezone(UTC).hour),
         "is_foreign_card": 1.0 if foreign and context.card_country != context.ip_country else 0.0,
-        "amount_to_customer_avg_ratio": usd / customer_avg_amount_usd_30d if customer_avg_amount_usd_30d > 0 else 1.0,
+        "amount_to_customer_avg_ratio": (
+            usd / customer_avg_amount_usd_30d if customer_avg_amount_usd_30d > 0 else RATIO_WITHOUT_AVERAGE
+        ),
     }
 
 
 def _stored_values(
-    row: FeatureRow, names: tuple[str, ...], feature_service: str, field_prefix: str
-) -> tuple[dict[str, float], float | None]:
-    """Present values of `names`, and the age in seconds of the oldest one."""
+    row: FeatureRow, no_history: Mapping[str, float], feature_service: str, field_prefix: str
+) -> LookedUp:
+    """Values of the features `no_history` names: present ones, or the no-history value of those
+    the store answers NOT_FOUND for (an entity it has never seen)."""
+    names = tuple(no_history)
     not_served = [name for name in names if name not in row]
     if not_served:
         raise FeatureStoreError(
@@ -72,7 +94,7 @@ def _stored_values(
     missing: list[FieldError] = [
         {"field": f"{field_prefix}features.{name}", "message": f"feature store status {row[name].status}"}
         for name in names
-        if not row[name].present
+        if not row[name].present and row[name].status != NOT_FOUND
     ]
     if missing:
         raise FeaturesNotFoundError(
@@ -81,17 +103,21 @@ def _stored_values(
             errors=missing,
         )
     values: dict[str, float] = {}
-    for name in names:
+    defaulted = [name for name in names if row[name].status == NOT_FOUND]
+    for name in defaulted:
+        values[name] = no_history[name]
+    found = [name for name in names if row[name].status != NOT_FOUND]
+    for name in found:
         raw = row[name].value
         if not isinstance(raw, int | float) or isinstance(raw, bool):
             raise FeatureStoreError(f"feature {name!r} from {feature_service!r} is not a number")
         values[name] = float(raw)
-    stamps = [row[name].event_at for name in names]
+    stamps = [row[name].event_at for name in found]
     known = [stamp for stamp in stamps if stamp is not None and stamp > _EPOCH_CUTOFF]
     freshness = None
     if known:
         freshness = max((datetime.now(UTC) - min(known)).total_seconds(), 0.0)
-    return values, freshness
+    return LookedUp(values, freshness, defaulted)
 
 
 def _contract_errors(error: ValidationError, field_prefix: str) -> list[FieldError]:
@@ -104,27 +130,27 @@ def _contract_errors(error: ValidationError, field_prefix: str) -> list[FieldErr
 def fraud_features(
     row: FeatureRow,
     context: TransactionContext,
-    usd_rates: Mapping[str, float],
     feature_service: str,
     field_prefix: str = "",
-) -> tuple[FraudFeatures, float | None]:
-    stored, freshness = _stored_values(row, STORED_FRAUD_FEATURES, feature_service, field_prefix)
-    derived = context_features(context, stored["customer_avg_amount_usd_30d"], usd_rates, field_prefix)
+) -> tuple[FraudFeatures, LookedUp]:
+    looked_up = _stored_values(row, FRAUD_NO_HISTORY, feature_service, field_prefix)
+    stored = looked_up.values
+    derived = context_features(context, stored["customer_avg_amount_usd_30d"], field_prefix)
     try:
         features = FraudFeatures.model_validate(stored | derived)
     except ValidationError as error:
         raise FeatureStoreError(
             f"features from {feature_service!r} break the contract", errors=_contract_errors(error, field_prefix)
         ) from None
-    return features, freshness
+    return features, looked_up
 
 
-def churn_features(row: FeatureRow, feature_service: str, field_prefix: str = "") -> tuple[ChurnFeatures, float | None]:
-    stored, freshness = _stored_values(row, STORED_CHURN_FEATURES, feature_service, field_prefix)
+def churn_features(row: FeatureRow, feature_service: str, field_prefix: str = "") -> tuple[ChurnFeatures, LookedUp]:
+    looked_up = _stored_values(row, CHURN_NO_HISTORY, feature_service, field_prefix)
     try:
-        features = ChurnFeatures.model_validate(stored)
+        features = ChurnFeatures.model_validate(looked_up.values)
     except ValidationError as error:
         raise FeatureStoreError(
             f"features from {feature_service!r} break the contract", errors=_contract_errors(error, field_prefix)
         ) from None
-    return features, freshness
+    return features, looked_up

@@ -30,7 +30,7 @@ from inference.errors import InvalidRequestError, ModelOutputError
 from inference.feast_client import FeastClient
 from inference.metrics import Metrics
 from inference.models import ModelManager, Rows, ServedModel
-from inference.online_features import churn_features, fraud_features
+from inference.online_features import LookedUp, churn_features, fraud_features
 from inference.settings import InferenceSettings
 
 # The same order as `FraudFeatures.as_row()`, read by one C-level getter per row (batches) from
@@ -113,7 +113,7 @@ class ScoringService:
 
     async def _lookup_fraud(
         self, items: Sequence[FraudScoreRequest], prefixes: Sequence[str]
-    ) -> list[tuple[FraudFeatures, float | None]]:
+    ) -> list[tuple[FraudFeatures, LookedUp]]:
         service = self.settings.feast_fraud_feature_service
         entities = {
             "customer_id": [str(item.customer_id) for item in items],
@@ -128,18 +128,20 @@ class ScoringService:
                     "`context` is required without `features`",
                     errors=[{"field": f"{prefix}context", "message": "Field required"}],
                 )
-            features, freshness = fraud_features(row, item.context, self.settings.usd_rates, service, prefix)
-            self._observe_freshness(service, freshness)
-            looked_up.append((features, freshness))
+            features, found = fraud_features(row, item.context, service, prefix)
+            self._observe_freshness(service, found.freshness)
+            looked_up.append((features, found))
         return looked_up
 
     async def score_fraud(self, request: FraudScoreRequest) -> FraudScoreResponse:
         model = self.models.served("fraud")
         freshness: float | None = None
+        defaulted: list[str] = []
         if request.features is not None:
             features, source = request.features, FeatureSource.REQUEST
         else:
-            [(features, freshness)] = await self._lookup_fraud([request], [""])
+            [(features, found)] = await self._lookup_fraud([request], [""])
+            freshness, defaulted = found.freshness, found.defaulted
             source = FeatureSource.FEAST
         score = await self._score_row(model, features.as_row(), source)
         return FraudScoreResponse(
@@ -150,6 +152,7 @@ class ScoringService:
             feature_set_version=model.feature_set_version,
             feature_source=source,
             feature_freshness_seconds=freshness,
+            features_defaulted=defaulted,
         )
 
     async def score_fraud_batch(self, request: FraudBatchRequest) -> bytes:
@@ -165,11 +168,12 @@ class ScoringService:
         items = request.items
         vectors: list[FraudFeatures | None] = [item.features for item in items]
         freshness: list[float | None] = [None] * len(items)
+        defaulted: list[list[str]] = [[] for _ in items]
         lookups = [index for index, item in enumerate(items) if item.features is None]
         if lookups:
             found = await self._lookup_fraud([items[i] for i in lookups], [f"items.{i}." for i in lookups])
-            for index, (features, age) in zip(lookups, found, strict=True):
-                vectors[index], freshness[index] = features, age
+            for index, (features, looked_up) in zip(lookups, found, strict=True):
+                vectors[index], freshness[index], defaulted[index] = features, looked_up.freshness, looked_up.defaulted
         rows = fraud_rows([vector for vector in vectors if vector is not None])
         source_label = "mixed" if lookups and len(lookups) < len(items) else ("feast" if lookups else "request")
         predicted = require_probabilities(self._predict(model, rows), f"{model.name} {model.version}")
@@ -187,8 +191,9 @@ class ScoringService:
                         "feature_set_version": feature_set,
                         "feature_source": request_source if item.features is not None else feast_source,
                         "feature_freshness_seconds": age,
+                        "features_defaulted": names,
                     }
-                    for item, score, age in zip(items, predicted.tolist(), freshness, strict=True)
+                    for item, score, age, names in zip(items, predicted.tolist(), freshness, defaulted, strict=True)
                 ]
             }
         )
@@ -198,13 +203,15 @@ class ScoringService:
     async def score_churn(self, request: ChurnScoreRequest) -> ChurnScoreResponse:
         model = self.models.served("churn")
         freshness: float | None = None
+        defaulted: list[str] = []
         features: ChurnFeatures
         if request.features is not None:
             features, source = request.features, FeatureSource.REQUEST
         else:
             service = self.settings.feast_churn_feature_service
             [row] = await self.feast.get_online_features(service, {"customer_id": [request.customer_id]})
-            features, freshness = churn_features(row, service)
+            features, found = churn_features(row, service)
+            freshness, defaulted = found.freshness, found.defaulted
             self._observe_freshness(service, freshness)
             source = FeatureSource.FEAST
         score = await self._score_row(model, features.as_row(), source)
@@ -216,4 +223,5 @@ class ScoringService:
             feature_set_version=model.feature_set_version,
             feature_source=source,
             feature_freshness_seconds=freshness,
+            features_defaulted=defaulted,
         )

@@ -13,7 +13,6 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 import service_config
-from contracts.reference.currencies import CURRENCIES
 from model_registry.card import ModelName
 from service_config import ConfigurationError, LogLevel
 
@@ -69,21 +68,8 @@ class InferenceSettings(BaseSettings):
     """Feast feature service read for fraud requests that carry entity ids instead of features."""
     feast_churn_feature_service: str = "churn_v1"
     """Feast feature service read for churn requests without features."""
-    usd_rates: dict[str, float] = Field(default_factory=lambda: {"USD": 1.0})
-    """JSON object: US dollars per major unit of each currency, to derive `amount_usd` from a
-    transaction context. A currency without a rate gets 422 `no_fx_rate`."""
     retry_after_seconds: Annotated[int, Field(ge=1, le=3600)] = 2
     """`Retry-After` sent with 503 when the feature server is unavailable."""
-
-    @field_validator("usd_rates")
-    @classmethod
-    def _known_positive_rates(cls, value: dict[str, float]) -> dict[str, float]:
-        for code, rate in value.items():
-            if code not in CURRENCIES:
-                raise ValueError(f"{code!r} is not an ISO 4217 currency")
-            if not rate > 0 or rate == float("inf"):
-                raise ValueError(f"rate for {code} must be a positive finite number")
-        return value
 
     @model_validator(mode="after")
     def _set_registry_root_exists(self) -> "InferenceSettings":

@@ -159,18 +159,21 @@ async def test_batch_mixes_sent_and_looked_up_features(
     assert [item["score"] for item in body] == [float(score) for score in expected]
 
 
-async def test_amounts_in_other_currencies_use_the_configured_rate(feature_server: ServerProcess, serve: Serve) -> None:
-    async with serve(feast_url=feature_server.base_url, usd_rates={"USD": 1.0, "JPY": 0.0065}) as client:
+async def test_amounts_in_other_currencies_use_the_contracts_fx_table(
+    feature_server: ServerProcess, serve: Serve
+) -> None:
+    async with serve(feast_url=feature_server.base_url) as client:
         yen = await client.post("/v1/fraud/score", json=_lookup(currency="JPY", amount_minor=2000))
-        euro = await client.post("/v1/fraud/score", json=_lookup(currency="EUR"))
+        franc = await client.post("/v1/fraud/score", json=_lookup(currency="XOF", amount_minor=2000))
 
     assert yen.status_code == 200, yen.text
-    # 2,000 JPY (exponent 0) at 0.0065 USD/JPY is 13 USD; no champion: the rules baseline scores.
+    # 2,000 JPY (exponent 0) at 0.0066 USD/JPY (contracts FX table) is 13.2 USD; no champion: the
+    # rules baseline scores.
     assert yen.json()["model_version"] == "rules-v1"
-    assert yen.json()["score"] == float(FRAUD_RULES_V1.predict(_expected_fraud_row(13.0))[0])
-    assert euro.status_code == 422
-    assert euro.json()["reason"] == "no_fx_rate"
-    assert euro.json()["errors"] == [{"field": "context.currency", "message": "no USD rate for EUR"}]
+    assert yen.json()["score"] == float(FRAUD_RULES_V1.predict(_expected_fraud_row(2000 * 0.0066))[0])
+    assert franc.status_code == 422
+    assert franc.json()["reason"] == "no_fx_rate"
+    assert franc.json()["errors"] == [{"field": "context.currency", "message": "no USD rate for XOF"}]
 
 
 async def test_churn_score_reads_online_features(
@@ -189,18 +192,73 @@ async def test_churn_score_reads_online_features(
     _assert_fresh(body, datetime.now(UTC) - AGE)
 
 
-async def test_an_unknown_customer_is_a_422_listing_the_missing_features(
+async def test_a_first_seen_card_is_scored_with_no_history_values(
+    feature_server: ServerProcess, serve: Serve, registry: ModelRegistry
+) -> None:
+    booster, rows = train_booster(FRAUD_FEATURE_NAMES, seed=36)
+    register_champion(registry, booster, rows, name="fraud", feature_set_version="fraud_v1", version="f3")
+
+    async with serve(feast_url=feature_server.base_url) as client:
+        response = await client.post("/v1/fraud/score", json=_lookup() | {"card_fingerprint": "card_never_seen"})
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    # Written out by hand: the customer's stored values, the card's at no history (new card: 1,
+    # counts 0), the merchant's stored score, and the context's.
+    values = {
+        **CUSTOMER,
+        "is_new_card_for_customer": 1.0,
+        "card_txn_count_1h": 0.0,
+        "card_distinct_merchants_24h": 0.0,
+        "card_decline_count_24h": 0.0,
+        "merchant_risk_score": 0.3,
+        "amount_usd": 12.5,
+        "hour_of_day": 10.0,
+        "is_foreign_card": 1.0,
+        "amount_to_customer_avg_ratio": 12.5 / 50.0,
+    }
+    row = np.array([[values[name] for name in FRAUD_FEATURE_NAMES]], dtype=np.float32)
+    assert body["score"] == float(booster.inplace_predict(row)[0])
+    assert sorted(body["features_defaulted"]) == sorted(
+        ["is_new_card_for_customer", "card_txn_count_1h", "card_distinct_merchants_24h", "card_decline_count_24h"]
+    )
+    _assert_fresh(body, datetime.now(UTC) - AGE)  # the customer's values were found
+
+
+async def test_an_unknown_customer_is_scored_with_defaults_and_says_so(
     feature_server: ServerProcess, serve: Serve
 ) -> None:
     async with serve(feast_url=feature_server.base_url) as client:
-        response = await client.post("/v1/fraud/score", json=_lookup(customer="cus_unknown"))
+        fraud = await client.post("/v1/fraud/score", json=_lookup(customer="cus_unknown"))
+        churn = await client.post("/v1/churn/score", json={"customer_id": "cus_unknown"})
+        batch = await client.post("/v1/fraud/score:batch", json={"items": [_lookup(), _lookup(customer="cus_unknown")]})
 
-    assert response.status_code == 422, response.text
-    problem = response.json()
-    assert problem["reason"] == "features_not_found"
-    missing = {error["field"] for error in problem["errors"]}
-    assert missing == {f"features.{name}" for name in CUSTOMER} | {"features.is_new_card_for_customer"}
-    assert {error["message"] for error in problem["errors"]} == {"feature store status NOT_FOUND"}
+    assert fraud.status_code == 200, fraud.text
+    defaulted = set(CUSTOMER) | {"is_new_card_for_customer"}
+    assert set(fraud.json()["features_defaulted"]) == defaulted
+    no_history = {
+        "customer_txn_count_1h": 0.0,
+        "customer_txn_count_24h": 0.0,
+        "customer_amount_usd_24h": 0.0,
+        "customer_avg_amount_usd_30d": 0.0,
+        "customer_distinct_cards_7d": 0.0,
+        "customer_tenure_days": 0.0,
+        "customer_dispute_count_90d": 0.0,
+        "is_new_country_for_customer": 1.0,
+        "is_new_card_for_customer": 1.0,
+    }
+    values = {**CARD, **no_history, "merchant_risk_score": 0.3, "amount_usd": 12.5, "hour_of_day": 10.0}
+    values |= {"is_foreign_card": 1.0, "amount_to_customer_avg_ratio": 1.0}  # no 30-day average: 1
+    row = np.array([[values[name] for name in FRAUD_FEATURE_NAMES]], dtype=np.float32)
+    assert fraud.json()["score"] == float(FRAUD_RULES_V1.predict(row)[0])
+
+    assert churn.status_code == 200, churn.text
+    assert set(churn.json()["features_defaulted"]) == set(CHURN)
+    assert churn.json()["feature_freshness_seconds"] is None  # nothing was found
+
+    assert batch.status_code == 200, batch.text
+    items = FraudBatchResponse.model_validate_json(batch.content).items
+    assert [set(item.features_defaulted) for item in items] == [set(), defaulted]
 
 
 async def test_a_closed_feast_port_is_a_503_only_for_requests_without_features(serve: Serve) -> None:

@@ -108,7 +108,7 @@ async def test_server_answers_503_with_a_reason_when_feast_is_unreachable(infere
 
 
 def test_server_refuses_to_start_with_an_invalid_setting(inference_server: StartServer) -> None:
-    with pytest.raises(RuntimeError, match="INFERENCE_USD_RATES"), inference_server(INFERENCE_USD_RATES='{"XYZ": 1}'):
+    with pytest.raises(RuntimeError, match="INFERENCE_FEAST_URL"), inference_server(INFERENCE_FEAST_URL="ftp://feast"):
         pass
 
 
