@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 
 from faust import Worker
 
 from normalizer.app import create_app
+from normalizer.topics import TopicMismatchError, ensure_topics
 from normalizer.settings import ConfigurationError, load_settings
 
 
@@ -14,6 +16,11 @@ def main() -> int:
     try:
         settings = load_settings()
     except ConfigurationError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(ensure_topics(settings.kafka_bootstrap_servers, settings.replication_factor))
+    except TopicMismatchError as exc:
         print(exc, file=sys.stderr)
         return 2
     normalizer = create_app(settings)

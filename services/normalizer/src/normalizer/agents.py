@@ -125,7 +125,11 @@ class ProviderAgent:
             started = time.perf_counter()
             await asyncio.gather(*batch.outputs)  # raises on a send the producer gave up on
             table = self.normalizer.dedupe
-            marks = [table.send_changelog(partition, key, at) for key, (partition, at) in batch.marks.items()]
+            changelog = table.changelog_topic
+            marks = [
+                await changelog.send(key=key, value=at, partition=partition, key_serializer=table.key_serializer, value_serializer=table.value_serializer)
+                for key, (partition, at) in batch.marks.items()
+            ]
             await asyncio.gather(*marks)
             for event in batch.events:
                 await stream.ack(event)
