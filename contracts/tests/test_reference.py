@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from contracts.reference import countries
 from contracts.reference.currencies import (
     CURRENCIES,
     MINOR_UNIT_EXPONENTS,
@@ -156,3 +157,23 @@ def test_do_not_retry_categories_allow_no_attempts() -> None:
             assert advice.max_attempts == 0 and advice.delay_seconds == 0
         else:
             assert advice.max_attempts >= 1
+
+
+# -- countries ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("alpha3", "alpha2"), [("USA", "US"), ("GBR", "GB"), ("DEU", "DE"), ("JPN", "JP"), ("bra", "BR"), ("CIV", "CI")]
+)
+def test_alpha3_maps_to_alpha2(alpha3: str, alpha2: str) -> None:
+    assert countries.alpha2_from_alpha3(alpha3) == alpha2
+
+
+@pytest.mark.parametrize("code", ["", "US", "XXX", "UK", "EU "])
+def test_unknown_alpha3_is_refused(code: str) -> None:
+    with pytest.raises(countries.UnknownCountryError):
+        countries.alpha2_from_alpha3(code)
+
+
+def test_country_table_is_one_to_one() -> None:
+    assert len(countries.ALPHA2_CODES) == len(countries.ALPHA3_TO_ALPHA2) == 249

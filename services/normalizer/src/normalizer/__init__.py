@@ -1,0 +1,1 @@
+"""The normalizer: provider webhook envelopes in, one `NormalizedEvent` per provider event out."""

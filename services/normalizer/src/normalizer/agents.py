@@ -1,0 +1,148 @@
+"""One agent per provider topic: map, dedupe, publish, and only then let the offset be committed.
+
+Per message: decode the envelope, drop it if its provider event id was seen within the window,
+map it, and send the `NormalizedEvent` (keyed by payment id) or a `DeadLetter`. Messages are
+handled in batches; a batch's events are acknowledged to Faust (which commits their offsets) only
+after the broker acknowledged every output of the batch, and after that the dedupe marks of the
+batch are written to the table's changelog and acknowledged too. A crash anywhere before that
+leaves the offsets uncommitted: the messages come again, and whatever did reach the changelog
+drops them as duplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from faust.types import EventT, StreamT
+
+from contracts.reference.providers import Provider
+from contracts.schemas.normalized_event import SourcePosition
+from normalizer.dlq import dead_letter
+from normalizer.mapping import MappingError, decode, map_envelope
+from normalizer.tables import dedupe_key, seen_within
+
+if TYPE_CHECKING:
+    from normalizer.app import Normalizer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Batch:
+    """Events handled but not yet acknowledged, the outputs they are waiting for, their dedupe marks."""
+
+    events: list[EventT] = field(default_factory=list)
+    outputs: list[Awaitable[Any]] = field(default_factory=list)
+    marks: dict[str, tuple[int, float]] = field(default_factory=dict)
+    """dedupe key -> (source partition, first-seen timestamp)."""
+
+
+class ProviderAgent:
+    """The work of one provider's agent; `run` is what Faust runs over the topic's stream."""
+
+    def __init__(self, normalizer: Normalizer, provider: Provider) -> None:
+        self.normalizer = normalizer
+        self.provider = provider
+        self.window = float(normalizer.settings.dedupe_window_seconds)
+        self.batch_size = normalizer.settings.batch_size
+        self.batch_seconds = normalizer.settings.batch_seconds
+        self.worker = f"{normalizer.settings.app_id}-{provider.value}"
+        self._batch = Batch()
+        self._lock = asyncio.Lock()
+
+    async def run(self, stream: StreamT[bytes]) -> None:
+        # The outputs exist before the first send (Faust declares only the topics it reads).
+        await self.normalizer.normalized.maybe_declare()
+        await self.normalizer.dlq.maybe_declare()
+        unacked = stream.noack()
+        flusher = asyncio.create_task(self._flush_when_idle(stream))
+        try:
+            async for event in unacked.events():
+                await self.handle(event)
+                if len(self._batch.events) >= self.batch_size:
+                    await self.flush(stream)
+        finally:
+            flusher.cancel()
+
+    async def _flush_when_idle(self, stream: StreamT[bytes]) -> None:
+        """Flush a batch that stopped growing; a failed flush stops the worker, uncommitted."""
+        while True:
+            await asyncio.sleep(self.batch_seconds)  # the batching interval, not a readiness wait
+            try:
+                await self.flush(stream)
+            except Exception as exc:
+                log.exception("outputs of a %s batch were not acknowledged; stopping", self.provider.value)
+                await self.normalizer.app.crash(exc)
+                raise
+
+    async def handle(self, event: EventT) -> None:
+        message = event.message
+        source = SourcePosition(topic=message.topic, partition=message.partition, offset=message.offset)
+        value: bytes | None = message.value
+        try:
+            envelope = decode(self.provider, value)
+            key = dedupe_key(self.provider, envelope.provider_event_id)
+            timestamp = float(message.timestamp)
+            if seen_within(self.normalizer.dedupe, key, timestamp, self.window):
+                self.normalizer.metrics.count(self.provider.value, "duplicate")
+                self._batch.events.append(event)
+                return
+            normalized = map_envelope(self.provider, envelope, source)
+        except MappingError as exc:
+            await self._dead_letter(event, source, exc)
+            return
+        output = await self.normalizer.normalized.send(
+            key=normalized.payment_id.encode(), value=normalized.model_dump_json().encode()
+        )
+        # Marked at once, so that a copy later in this batch is dropped; written to the changelog
+        # once the output is acknowledged (a crash before that leaves the offset uncommitted).
+        self.normalizer.dedupe.data[key] = timestamp
+        self._batch.outputs.append(output)
+        self._batch.marks[key] = (message.partition, timestamp)
+        self._batch.events.append(event)
+        self.normalizer.metrics.count(self.provider.value, "normalized")
+
+    async def _dead_letter(self, event: EventT, source: SourcePosition, exc: MappingError) -> None:
+        message = event.message
+        letter = dead_letter(source, message.key, message.value, exc.reasons, worker=self.worker)
+        output = await self.normalizer.dlq.send(key=message.key, value=letter.model_dump_json().encode())
+        self._batch.outputs.append(output)
+        self._batch.events.append(event)
+        self.normalizer.metrics.count(self.provider.value, "dead_lettered")
+        log.info("dead-lettered %s: %s", source, exc)
+
+    async def flush(self, stream: StreamT[bytes]) -> None:
+        """Await the batch's outputs, then its dedupe marks, then acknowledge its events."""
+        async with self._lock:
+            batch, self._batch = self._batch, Batch()
+            if not batch.events:
+                return
+            started = time.perf_counter()
+            await asyncio.gather(*batch.outputs)  # raises on a send the producer gave up on
+            table = self.normalizer.dedupe
+            changelog = table.changelog_topic
+            marks = [
+                await changelog.send(key=key, value=at, partition=partition, key_serializer=table.key_serializer, value_serializer=table.value_serializer)
+                for key, (partition, at) in batch.marks.items()
+            ]
+            await asyncio.gather(*marks)
+            for event in batch.events:
+                await stream.ack(event)
+            self.normalizer.metrics.batch_acknowledged(time.perf_counter() - started)
+
+
+def install(normalizer: Normalizer) -> dict[Provider, ProviderAgent]:
+    """One agent per provider topic, each its own consumer of its topic's partitions."""
+    workers: dict[Provider, ProviderAgent] = {}
+    for provider, topic in normalizer.inputs.items():
+        worker = ProviderAgent(normalizer, provider)
+        normalizer.app.agent(topic, name=f"normalize_{provider.value}")(worker.run)
+        workers[provider] = worker
+    return workers
+
+

@@ -1,0 +1,41 @@
+"""Dead letters: what the normalizer could not map, with the reasons and the source position.
+
+The source position is the handle for `redrive`: an excerpt is redacted and truncated, so it can
+never be replayed. Envelopes carry no signature headers (the gateway never puts them there).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from uuid import NAMESPACE_OID, UUID, uuid5
+
+from contracts.schemas.dlq import DeadLetter, RejectReason, redact_excerpt
+from contracts.schemas.normalized_event import SourcePosition
+
+STAGE = "normalizer"
+
+
+def dlq_id_for(source: SourcePosition) -> UUID:
+    """One id per source message: a message dead-lettered twice (after a crash) keeps its id."""
+    return uuid5(NAMESPACE_OID, f"{STAGE}:{source.topic}:{source.partition}:{source.offset}")
+
+
+def dead_letter(
+    source: SourcePosition,
+    key: bytes | None,
+    value: bytes | None,
+    reasons: Sequence[RejectReason],
+    worker: str | None = None,
+    failed_at: datetime | None = None,
+) -> DeadLetter:
+    return DeadLetter(
+        dlq_id=dlq_id_for(source),
+        stage=STAGE,
+        source=source,
+        key=key.decode("utf-8", errors="replace") if key is not None else None,
+        reasons=tuple(reasons),
+        payload_excerpt=redact_excerpt(value or b""),
+        failed_at=failed_at or datetime.now(UTC),
+        worker=worker,
+    )

@@ -1,0 +1,48 @@
+"""The one error a mapping raises: what could not be mapped, field by field."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from pydantic import ValidationError
+
+from contracts.schemas.dlq import RejectReason
+
+__all__ = ["MappingError", "reason", "reasons_from_validation"]
+
+MAX_REASONS = 20
+"""A payload can break many rules at once; a dead letter keeps the first ones, enough to triage."""
+
+
+class MappingError(Exception):
+    """An envelope that does not map to a `NormalizedEvent`; `reasons` name the fields."""
+
+    def __init__(self, reasons: Sequence[RejectReason]) -> None:
+        if not reasons:
+            raise ValueError("a MappingError needs at least one reason")
+        self.reasons: tuple[RejectReason, ...] = tuple(reasons[:MAX_REASONS])
+        super().__init__("; ".join(f"{r.field}: {r.code}: {r.message}" for r in self.reasons))
+
+    @classmethod
+    def one(cls, field: str, code: str, message: str) -> MappingError:
+        return cls([reason(field, code, message)])
+
+
+def reason(field: str, code: str, message: str) -> RejectReason:
+    return RejectReason(field=field, code=code, message=message[:500])
+
+
+def _path(prefix: str, loc: Iterable[int | str]) -> str:
+    parts = [prefix] if prefix else []
+    parts.extend(str(part) for part in loc)
+    return ".".join(parts) or "<root>"
+
+
+def reasons_from_validation(exc: ValidationError, prefix: str = "") -> list[RejectReason]:
+    """One reason per pydantic error: the field path, pydantic's error type, its message.
+
+    The input value is left out on purpose: it may be a card number or an e-mail address."""
+    return [
+        reason(_path(prefix, error["loc"]), error["type"], error["msg"])
+        for error in exc.errors(include_input=False, include_url=False, include_context=False)
+    ]

@@ -1,0 +1,188 @@
+"""Stripe `Event`s to `NormalizedEvent`s.
+
+The payment is the PaymentIntent (the charge when a charge has none); refunds and disputes carry
+the payment they belong to. A declined charge's issuer code is in `outcome.reason`, the charge's
+own `failure_code` is often just `card_declined`: read the former first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contracts.reference.providers import Provider
+from contracts.schemas.normalized_event import (
+    EventType,
+    NormalizedEvent,
+    PaymentStatus,
+    SourcePosition,
+    payment_id_for,
+)
+from contracts.schemas.payment_event import StripeEnvelope
+from contracts.schemas.providers.stripe import (
+    StripeCharge,
+    StripeDispute,
+    StripeEvent,
+    StripePaymentIntent,
+    StripeRefund,
+)
+from normalizer.mapping.common import (
+    MappingError,
+    build,
+    decline,
+    from_epoch,
+    lifted,
+    provider_amount,
+    require,
+    unsupported,
+)
+
+PROVIDER = Provider.STRIPE
+OBJECT = "payload.data.object"
+
+_INTENT_EVENTS: dict[str, tuple[EventType, PaymentStatus]] = {
+    "payment_intent.succeeded": (EventType.PAYMENT_SUCCEEDED, PaymentStatus.SUCCEEDED),
+    "payment_intent.payment_failed": (EventType.PAYMENT_FAILED, PaymentStatus.FAILED),
+    "payment_intent.canceled": (EventType.PAYMENT_CANCELED, PaymentStatus.CANCELED),
+    "payment_intent.amount_capturable_updated": (EventType.PAYMENT_AUTHORIZED, PaymentStatus.AUTHORIZED),
+}
+
+_CLOSED_DISPUTES: dict[str, tuple[EventType, PaymentStatus]] = {
+    "won": (EventType.DISPUTE_WON, PaymentStatus.SUCCEEDED),
+    # An inquiry closed, or a dispute prevented before it became one: the merchant keeps the money.
+    "warning_closed": (EventType.DISPUTE_WON, PaymentStatus.SUCCEEDED),
+    "prevented": (EventType.DISPUTE_WON, PaymentStatus.SUCCEEDED),
+    "lost": (EventType.DISPUTE_LOST, PaymentStatus.CHARGED_BACK),
+}
+
+
+def normalize(envelope: StripeEnvelope, source: SourcePosition | None = None) -> NormalizedEvent:
+    event = envelope.payload
+    obj = event.data.object
+    if isinstance(obj, StripePaymentIntent):
+        fields = _intent(event, obj)
+    elif isinstance(obj, StripeCharge):
+        fields = _charge(event, obj)
+    elif isinstance(obj, StripeRefund):
+        fields = _refund(event, obj)
+    else:
+        fields = _dispute(event, obj)
+    fields["occurred_at"] = from_epoch(event.created, "payload.created")
+    return build(PROVIDER, envelope.provider_event_id, source, fields)
+
+
+def _expect(event: StripeEvent, prefixes: tuple[str, ...]) -> None:
+    if not event.type.startswith(prefixes):
+        raise MappingError.one(
+            "payload.type", "object_mismatch", f"event type {event.type!r} does not carry a {event.data.object.object}"
+        )
+
+
+def _party(metadata: dict[str, str], customer: str | None) -> dict[str, Any]:
+    meta = lifted(metadata)
+    meta["merchant_id"] = require(meta.get("merchant_id"), f"{OBJECT}.metadata.merchant_id", "the platform merchant id")
+    if customer and "customer_id" not in meta:
+        meta["customer_id"] = customer
+    return meta
+
+
+def _intent(event: StripeEvent, intent: StripePaymentIntent) -> dict[str, Any]:
+    _expect(event, ("payment_intent.",))
+    try:
+        event_type, status = _INTENT_EVENTS[event.type]
+    except KeyError:
+        raise unsupported("payload.type", event.type, "Stripe event type") from None
+    fields: dict[str, Any] = {
+        "event_type": event_type,
+        "status": status,
+        "payment_id": payment_id_for(PROVIDER, intent.id),
+        "amount_minor": provider_amount(PROVIDER, intent.amount, intent.currency, f"{OBJECT}.amount"),
+        "currency": intent.currency,
+        **_party(intent.metadata, intent.customer),
+    }
+    if event_type is EventType.PAYMENT_FAILED:
+        error = intent.last_payment_error
+        fields.update(decline(PROVIDER, error and (error.decline_code or error.code)))
+    return fields
+
+
+def _card(charge: StripeCharge) -> dict[str, Any] | None:
+    details = charge.payment_method_details
+    card = details.card if details is not None else None
+    if card is None or not card.fingerprint:
+        return None
+    country = card.country.upper() if card.country else None
+    return {"fingerprint": card.fingerprint, "bin": card.iin, "last4": card.last4, "brand": card.brand, "country": country}
+
+
+def _charge(event: StripeEvent, charge: StripeCharge) -> dict[str, Any]:
+    _expect(event, ("charge.",))
+    payment = charge.payment_intent or charge.id
+    fields: dict[str, Any] = {
+        "payment_id": payment_id_for(PROVIDER, payment),
+        "currency": charge.currency,
+        "card": _card(charge),
+        **_party(charge.metadata, charge.customer),
+    }
+    amount = charge.amount
+    if event.type == "charge.succeeded":
+        captured = charge.captured
+        fields["event_type"] = EventType.PAYMENT_SUCCEEDED if captured else EventType.PAYMENT_AUTHORIZED
+        fields["status"] = PaymentStatus.SUCCEEDED if captured else PaymentStatus.AUTHORIZED
+    elif event.type == "charge.failed":
+        fields["event_type"], fields["status"] = EventType.PAYMENT_FAILED, PaymentStatus.FAILED
+        outcome_reason = charge.outcome.reason if charge.outcome is not None else None
+        fields.update(decline(PROVIDER, outcome_reason or charge.failure_code))
+    elif event.type == "charge.captured":
+        fields["event_type"], fields["status"] = EventType.PAYMENT_CAPTURED, PaymentStatus.SUCCEEDED
+        amount = charge.amount_captured
+    elif event.type == "charge.refunded":
+        fields["event_type"] = EventType.REFUND_SUCCEEDED
+        fields["status"] = PaymentStatus.REFUNDED if charge.refunded else PaymentStatus.PARTIALLY_REFUNDED
+        amount = charge.amount_refunded
+    else:
+        raise unsupported("payload.type", event.type, "Stripe event type")
+    fields["amount_minor"] = provider_amount(PROVIDER, amount, charge.currency, f"{OBJECT}.amount")
+    return fields
+
+
+def _refund(event: StripeEvent, refund: StripeRefund) -> dict[str, Any]:
+    _expect(event, ("refund.",))
+    if refund.status == "succeeded":
+        event_type, status = EventType.REFUND_SUCCEEDED, PaymentStatus.REFUNDED
+    elif refund.status in ("failed", "canceled"):
+        event_type, status = EventType.REFUND_FAILED, PaymentStatus.SUCCEEDED
+    else:  # pending, requires_action: not an outcome yet
+        raise unsupported(f"{OBJECT}.status", refund.status, "Stripe refund status")
+    payment = require(refund.payment_intent or refund.charge, f"{OBJECT}.payment_intent", "the refunded payment")
+    return {
+        "event_type": event_type,
+        "status": status,
+        "payment_id": payment_id_for(PROVIDER, payment),
+        "refund_id": refund.id,
+        "amount_minor": provider_amount(PROVIDER, refund.amount, refund.currency, f"{OBJECT}.amount"),
+        "currency": refund.currency,
+        **_party(refund.metadata, None),
+    }
+
+
+def _dispute(event: StripeEvent, dispute: StripeDispute) -> dict[str, Any]:
+    _expect(event, ("charge.dispute.",))
+    if event.type == "charge.dispute.created":
+        event_type, status = EventType.DISPUTE_OPENED, PaymentStatus.DISPUTED
+    elif event.type == "charge.dispute.closed":
+        try:
+            event_type, status = _CLOSED_DISPUTES[dispute.status]
+        except KeyError:
+            raise unsupported(f"{OBJECT}.status", dispute.status, "status of a closed Stripe dispute") from None
+    else:
+        raise unsupported("payload.type", event.type, "Stripe event type")
+    return {
+        "event_type": event_type,
+        "status": status,
+        "payment_id": payment_id_for(PROVIDER, dispute.payment_intent or dispute.charge),
+        "dispute_id": dispute.id,
+        "dispute_reason": dispute.reason,
+        "amount_minor": provider_amount(PROVIDER, dispute.amount, dispute.currency, f"{OBJECT}.amount"),
+        "currency": dispute.currency,
+        **_party(dispute.metadata, None),
+    }

@@ -1,0 +1,71 @@
+"""The normalizer's configuration: `NORMALIZER_*` environment variables, validated once at start."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Annotated, Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+import service_config
+from service_config import ConfigurationError, LogLevel
+
+__all__ = ["ConfigurationError", "NormalizerSettings", "get_settings", "load_settings"]
+
+ENV_PREFIX = "NORMALIZER_"
+DAY_SECONDS = 24 * 3600
+
+
+class NormalizerSettings(BaseSettings):
+    """Configuration read from `NORMALIZER_*` variables (field `x` is `NORMALIZER_X`)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        case_sensitive=False,
+        frozen=True,
+        extra="ignore",
+        # The docstring under each field is its description (README table, error messages).
+        use_attribute_docstrings=True,
+    )
+
+    kafka_bootstrap_servers: Annotated[str, Field(min_length=1)]
+    """Kafka brokers, `host:port[,host:port...]`. Required."""
+    app_id: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")] = "normalizer"
+    """Consumer group and prefix of the dedupe table's changelog topic: workers with one id share the work."""
+    dedupe_window_seconds: Annotated[int, Field(ge=1, le=90 * DAY_SECONDS)] = 7 * DAY_SECONDS
+    """How long a `provider_event_id` seen once is dropped when seen again (default 7 days, the
+    webhook topics' retention)."""
+    web_host: str = "127.0.0.1"
+    """Interface of the health, readiness and metrics server (the container image sets 0.0.0.0)."""
+    web_port: Annotated[int, Field(ge=1, le=65535)] = 6066
+    """TCP port of `/healthz`, `/readyz` and `/metrics`."""
+    data_dir: str = "/tmp/normalizer"  # noqa: S108 (Faust's scratch folder; the state is in Kafka)
+    """Faust's local folder. Tables live in memory and are rebuilt from their changelog topics."""
+    replication_factor: Annotated[int, Field(ge=1, le=5)] = 1
+    """Replication of the topics the normalizer creates (outputs, changelog) when they are missing."""
+    session_timeout_seconds: Annotated[float, Field(ge=1, le=300)] = 30.0
+    """Kafka consumer session timeout: how long a silent worker keeps its partitions."""
+    heartbeat_interval_seconds: Annotated[float, Field(ge=0.1, le=60)] = 3.0
+    """Kafka consumer heartbeat interval (well under the session timeout)."""
+    rebalance_timeout_seconds: Annotated[float, Field(ge=1, le=300)] = 60.0
+    """How long a group rebalance may take before late members are dropped."""
+    commit_interval_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
+    """How often processed offsets are committed (only ever those whose outputs were acknowledged)."""
+    batch_size: Annotated[int, Field(ge=1, le=10_000)] = 500
+    """Most messages an agent maps before it awaits the broker's acknowledgements of their outputs."""
+    batch_seconds: Annotated[float, Field(gt=0, le=10)] = 0.05
+    """Longest an agent waits to fill a batch."""
+    log_level: LogLevel = "INFO"
+    """Python logging level: CRITICAL, ERROR, WARNING, INFO or DEBUG, any case."""
+
+
+def load_settings(**overrides: Any) -> NormalizerSettings:
+    """Read and validate the environment; raise `ConfigurationError` naming the bad variables."""
+    return service_config.load_settings(NormalizerSettings, "normalizer", **overrides)
+
+
+@cache
+def get_settings() -> NormalizerSettings:
+    """The process-wide settings, read once."""
+    return load_settings()

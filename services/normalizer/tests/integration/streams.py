@@ -1,0 +1,136 @@
+"""Test-side Kafka: produce envelopes, wait for a consumer group to commit, read topics to their end."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.structs import ConsumerRecord
+from mapping.golden import GOLDEN
+
+from contracts.reference.providers import Provider
+from contracts.schemas.dlq import DeadLetter
+from contracts.schemas.normalized_event import NormalizedEvent, event_id_for
+from contracts.topics import DLQ, NORMALIZED, WEBHOOK_TOPICS, Topic
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """One message for a provider topic."""
+
+    topic: str
+    key: bytes
+    value: bytes
+    timestamp_ms: int | None = None
+
+
+def variant(name: str, tag: str, n: int) -> Envelope:
+    """Golden envelope `name` as a new provider event: its own provider event id."""
+    golden = GOLDEN[name]
+    document = golden.document()
+    document["provider_event_id"] = f"{tag}-{n}-{golden.provider_event_id}"
+    document["envelope_id"] = str(uuid.uuid4())
+    return Envelope(golden.topic, document["provider_event_id"].encode(), json.dumps(document).encode())
+
+
+def unmappable(name: str, tag: str, n: int) -> Envelope:
+    """An envelope that decodes but cannot be mapped (an event type with no normalized meaning)."""
+    golden = GOLDEN[name]
+    document = golden.document()
+    document["provider_event_id"] = f"{tag}-bad-{n}"
+    provider = golden.provider.value
+    if provider == "stripe":
+        document["payload"]["type"] = "charge.expired"
+    elif provider == "square":
+        document["payload"]["data"]["object"]["payment"]["status"] = "PENDING"
+    elif provider == "adyen":
+        document["payload"]["eventCode"] = "REPORT_AVAILABLE"
+    else:
+        document["payload"]["kind"] = "subscription_charged_successfully"
+    return Envelope(golden.topic, document["provider_event_id"].encode(), json.dumps(document).encode())
+
+
+def garbage(tag: str, n: int) -> Envelope:
+    """Not an envelope at all, with a card number in it that the dead letter must not carry."""
+    topic = WEBHOOK_TOPICS[sorted(WEBHOOK_TOPICS)[n % len(WEBHOOK_TOPICS)]].name
+    return Envelope(topic, f"{tag}-garbage-{n}".encode(), b'{"card": "4242 4242 4242 4242", "cut": ')
+
+
+def event_id_of(envelope: Envelope) -> uuid.UUID:
+    return event_id_for(Provider(envelope.topic.split(".")[1]), envelope.key.decode())
+
+
+async def _produce(bootstrap: str, envelopes: Sequence[Envelope]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    await producer.start()
+    try:
+        futures = [
+            await producer.send(e.topic, e.value, key=e.key, timestamp_ms=e.timestamp_ms) for e in envelopes
+        ]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+def produce(bootstrap: str, envelopes: Sequence[Envelope]) -> None:
+    asyncio.run(_produce(bootstrap, envelopes))
+
+
+async def _ends(consumer: AIOKafkaConsumer, topics: Iterable[Topic]) -> dict[TopicPartition, int]:
+    """Current end offsets; the partition counts are the contracts' (the worker creates the topics)."""
+    partitions = [TopicPartition(topic.name, p) for topic in topics for p in range(topic.partitions)]
+    return dict(await consumer.end_offsets(partitions))
+
+
+async def _committed_reaches_end(bootstrap: str, group: str, timeout_seconds: float) -> None:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        ends = await _ends(consumer, WEBHOOK_TOPICS.values())
+        deadline = time.monotonic() + timeout_seconds
+        while True:
+            behind = {tp: end for tp, end in ends.items() if end and ((await consumer.committed(tp)) or 0) < end}
+            if not behind:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"group {group} has not committed up to {behind}")
+            await asyncio.sleep(0.2)  # polling interval of the committed offsets
+    finally:
+        await consumer.stop()
+
+
+def wait_until_committed(bootstrap: str, group: str, timeout_seconds: float = 180) -> None:
+    """Return once `group` committed every input partition to its current end (outputs acknowledged)."""
+    asyncio.run(_committed_reaches_end(bootstrap, group, timeout_seconds))
+
+
+async def _read_all(bootstrap: str, topic: Topic) -> list[ConsumerRecord[bytes, bytes]]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        ends = await _ends(consumer, [topic])
+        consumer.assign(list(ends))
+        await consumer.seek_to_beginning(*ends)
+        records: list[ConsumerRecord[bytes, bytes]] = []
+        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+            batch = await consumer.getmany(timeout_ms=1000)
+            for tp, messages in batch.items():
+                records.extend(m for m in messages if m.offset < ends[tp])
+        return records
+    finally:
+        await consumer.stop()
+
+
+def normalized_events(bootstrap: str) -> list[tuple[bytes, NormalizedEvent]]:
+    records = asyncio.run(_read_all(bootstrap, NORMALIZED))
+    return [(r.key or b"", NormalizedEvent.model_validate_json(r.value or b"")) for r in records]
+
+
+def dead_letters(bootstrap: str) -> list[DeadLetter]:
+    return [DeadLetter.model_validate_json(r.value or b"") for r in asyncio.run(_read_all(bootstrap, DLQ))]
+
