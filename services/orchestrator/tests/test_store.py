@@ -81,7 +81,9 @@ def test_a_dead_letter_is_opened_once_and_resolved(store: PaymentsStore) -> None
     row = store.dead_letter(str(letter.dlq_id))
     assert row is not None
     assert (row.status, row.reasons, row.source_offset) == ("open", "data.object.amount:missing", 7)
-    store.resolve_dead_letter(str(letter.dlq_id), "discarded", "analyst_1", "duplicate", datetime(2026, 5, 2, tzinfo=UTC))
+    store.resolve_dead_letter(
+        str(letter.dlq_id), "discarded", "analyst_1", "duplicate", datetime(2026, 5, 2, tzinfo=UTC)
+    )
     row = store.dead_letter(str(letter.dlq_id))
     assert row is not None
     assert (row.status, row.resolved_by, row.resolution_note) == ("discarded", "analyst_1", "duplicate")

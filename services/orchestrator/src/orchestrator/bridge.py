@@ -12,6 +12,7 @@ it has seen, and a triage workflow that exists is not started again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
@@ -20,7 +21,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import (  # type: ignore[import-untyped]  # no py.typed
+    AIOKafkaConsumer,
+    AIOKafkaProducer,
+    ConsumerRecord,
+    TopicPartition,
+)
 from pydantic import ValidationError
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -75,7 +81,8 @@ class Bridge:
         self.dlq_producer = dlq_producer
 
     async def start_triage(self, letter: DeadLetter) -> None:
-        try:
+        # Already triaged (and resolved): a redelivered dead letter changes nothing.
+        with contextlib.suppress(WorkflowAlreadyStartedError):
             await self.client.start_workflow(
                 DeadLetterTriageWorkflow.run,
                 DeadLetterTriageInput(dead_letter=letter),
@@ -84,8 +91,6 @@ class Bridge:
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             )
-        except WorkflowAlreadyStartedError:
-            pass  # triaged before (and resolved): a redelivered dead letter changes nothing
 
     async def _reject(self, record: ConsumerRecord[bytes, bytes], error: ValidationError) -> None:
         """A message that is not a contract event goes to the DLQ with its reasons, durably."""
@@ -121,7 +126,9 @@ class Bridge:
                 letter = DeadLetter.model_validate_json(record.value or b"")
             except ValidationError as error:
                 # Not ours to fix and nowhere further to send it: logged with its position.
-                log.error("unreadable dead letter at %s/%d/%d: %s", record.topic, record.partition, record.offset, error)
+                log.error(
+                    "unreadable dead letter at %s/%d/%d: %s", record.topic, record.partition, record.offset, error
+                )
                 return
             await self.start_triage(letter)
 

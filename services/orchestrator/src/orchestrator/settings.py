@@ -98,9 +98,7 @@ class OrchestratorSettings(BaseSettings):
     @model_validator(mode="after")
     def _thresholds_in_order(self) -> "OrchestratorSettings":
         if self.review_threshold > self.decline_threshold:
-            raise ValueError(
-                f"{ENV_PREFIX}REVIEW_THRESHOLD must not be above {ENV_PREFIX}DECLINE_THRESHOLD"
-            )
+            raise ValueError(f"{ENV_PREFIX}REVIEW_THRESHOLD must not be above {ENV_PREFIX}DECLINE_THRESHOLD")
         return self
 
 

@@ -193,9 +193,7 @@ class PaymentsStore:
         )
         with self.engine.begin() as conn:
             if not self._insert_new(conn, self.decisions, row):
-                stored = conn.execute(
-                    select(self.decisions).where(self.decisions.c.event_id == row.event_id)
-                ).one()
+                stored = conn.execute(select(self.decisions).where(self.decisions.c.event_id == row.event_id)).one()
                 if stored.decision != row.decision or stored.fraud_score != row.fraud_score:
                     return decision.model_copy(
                         update={"decision": type(decision.decision)(stored.decision), "fraud_score": stored.fraud_score}
@@ -243,7 +241,9 @@ class PaymentsStore:
             conn.execute(
                 update(self.dead_letters)
                 .where(self.dead_letters.c.dlq_id == dlq_id)
-                .values(status=status, resolved_by=resolved_by, resolution_note=note, resolved_at=_naive_utc(resolved_at))
+                .values(
+                    status=status, resolved_by=resolved_by, resolution_note=note, resolved_at=_naive_utc(resolved_at)
+                )
             )
 
     # -- reads --------------------------------------------------------------------------------
@@ -253,10 +253,14 @@ class PaymentsStore:
         return rows[0] if rows else None
 
     def payment_events(self, payment_id: str) -> list[PaymentEventRow]:
-        return self._rows(PaymentEventRow, self.events, self.events.c.payment_id == payment_id, self.events.c.occurred_at)
+        return self._rows(
+            PaymentEventRow, self.events, self.events.c.payment_id == payment_id, self.events.c.occurred_at
+        )
 
     def payment_decisions(self, payment_id: str) -> list[DecisionRow]:
-        return self._rows(DecisionRow, self.decisions, self.decisions.c.payment_id == payment_id, self.decisions.c.decided_at)
+        return self._rows(
+            DecisionRow, self.decisions, self.decisions.c.payment_id == payment_id, self.decisions.c.decided_at
+        )
 
     def dead_letter(self, dlq_id: str) -> DeadLetterRow | None:
         rows = self._rows(DeadLetterRow, self.dead_letters, self.dead_letters.c.dlq_id == dlq_id)
@@ -271,7 +275,7 @@ class PaymentsStore:
         return [model.model_validate(_aware_row(row)) for row in result]
 
 
-def _aware_row(row: Mapping[str, Any]) -> dict[str, Any]:
+def _aware_row(row: Mapping[Any, Any]) -> dict[str, Any]:
     return {key: _aware(value) for key, value in row.items()}
 
 

@@ -7,7 +7,7 @@ first event and a redelivered one take the same path and a duplicate event id is
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
@@ -56,8 +56,9 @@ RETRYABLE_ACTIONS = frozenset({RetryAction.RETRY_NOW, RetryAction.RETRY_LATER})
 # Store and Kafka: short calls, retried with backoff for as long as it takes (the store or broker
 # coming back is the only way forward; Temporal keeps the workflow meanwhile).
 IO_TIMEOUT = timedelta(seconds=30)
-IO_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), backoff_coefficient=2.0,
-                       maximum_interval=timedelta(seconds=30))
+IO_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200), backoff_coefficient=2.0, maximum_interval=timedelta(seconds=30)
+)
 # Inference: a call has a few seconds; an unavailable service is waited for, never replaced by an
 # invented score. A request inference refuses as invalid is not retried.
 INFERENCE_TIMEOUT = timedelta(seconds=10)
@@ -127,10 +128,8 @@ class PaymentWorkflow:
         self._seen.update(carried.seen_event_ids)
         self._state = carried.model_copy(update={"inbox": ()})
         while True:
-            try:
+            with contextlib.suppress(TimeoutError):  # the pending retry is due
                 await workflow.wait_condition(lambda: bool(self._inbox), timeout=self._until_retry_due())
-            except asyncio.TimeoutError:
-                pass
             await self._publish_due_retry()
             while self._inbox:
                 await self._handle(self._inbox.pop(0), input)
@@ -212,7 +211,7 @@ class PaymentWorkflow:
                 await workflow.wait_condition(
                     lambda: self._verdict is not None, timeout=timedelta(seconds=policy.review_timeout_seconds)
                 )
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 outcome, triggered = Decision.DECLINE, (*triggered, "review_timed_out")
             else:
                 assert self._verdict is not None

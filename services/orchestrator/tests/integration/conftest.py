@@ -94,6 +94,5 @@ async def client(settings: OrchestratorSettings) -> Client:
 @pytest.fixture()
 async def worker(client: Client, settings: OrchestratorSettings) -> AsyncIterator[Client]:
     """A worker in this test's event loop, on this test's task queue; yields the client."""
-    async with payment_activities(settings) as activities:
-        async with build_worker(client, settings, activities):
-            yield client
+    async with payment_activities(settings) as activities, build_worker(client, settings, activities):
+        yield client

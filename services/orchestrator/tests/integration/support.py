@@ -10,13 +10,13 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # type: ignore[import-untyped]  # no py.typed
 from pydantic import BaseModel
 
 from contracts.schemas.normalized_event import NormalizedEvent
@@ -98,10 +98,18 @@ def start_feature_store(root: Path) -> ServerProcess:
             written_at,
         ),
         OnlineTable(
-            "merchant_risk", ("merchant_id",), ("merchant_risk_score",), [{"merchant_id": "mer_1", "merchant_risk_score": 0.0}], written_at
+            "merchant_risk",
+            ("merchant_id",),
+            ("merchant_risk_score",),
+            [{"merchant_id": "mer_1", "merchant_risk_score": 0.0}],
+            written_at,
         ),
         OnlineTable(
-            "customer_churn", ("customer_id",), tuple(CHURN), [{"customer_id": c, **CHURN} for c in CUSTOMERS], written_at
+            "customer_churn",
+            ("customer_id",),
+            tuple(CHURN),
+            [{"customer_id": c, **CHURN} for c in CUSTOMERS],
+            written_at,
         ),
     ]
     services = {
@@ -166,7 +174,9 @@ async def read_topic(
     bootstrap: str, topic: str, model: type[ModelT], until: Callable[[list[ModelT]], bool], timeout: float = 60.0
 ) -> list[ModelT]:
     """Every message of `topic` from the start, decoded, once `until(messages)` holds."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
+    )
     await consumer.start()
     messages: list[ModelT] = []
     deadline = time.monotonic() + timeout

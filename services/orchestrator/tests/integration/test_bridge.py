@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # type: ignore[import-untyped]  # no py.typed
 from events import make_event, new_payment_id
 from temporalio.client import Client
 
@@ -39,7 +39,7 @@ async def committed_offsets(settings: OrchestratorSettings, topic: str) -> dict[
     try:
         partitions = consumer.partitions_for_topic(topic) or set()
         if not partitions:
-            await consumer._client.force_metadata_update()  # noqa: SLF001 (no public metadata refresh)
+            await consumer._client.force_metadata_update()  # (no public metadata refresh)
             partitions = consumer.partitions_for_topic(topic) or set()
         return {p: await consumer.committed(TopicPartition(topic, p)) for p in sorted(partitions)}
     finally:
@@ -51,7 +51,9 @@ async def test_every_payment_gets_one_workflow_and_one_decision_and_offsets_foll
 ) -> None:
     payments = [new_payment_id() for _ in range(3)]
     events = [make_event(p, customer_id="cus_safe", card_fingerprint=card_of("cus_safe")) for p in payments]
-    captured = make_event(payments[0], EventType.PAYMENT_CAPTURED, minutes=1, customer_id="cus_safe", card_fingerprint=card_of("cus_safe"))
+    captured = make_event(
+        payments[0], EventType.PAYMENT_CAPTURED, minutes=1, customer_id="cus_safe", card_fingerprint=card_of("cus_safe")
+    )
     # A duplicate as a redelivering producer would send it.
     await produce(settings.kafka_bootstrap_servers, str(settings.normalized_topic), [*events, captured, events[1]])
     decisions = await read_topic(
@@ -85,17 +87,23 @@ async def test_a_malformed_event_is_dead_lettered_and_triaged_while_the_bridge_k
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
     await producer.start()
     try:
-        await producer.send_and_wait(str(settings.normalized_topic), b'{"event_id": "nope", "card": "4242 4242 4242 4242"}', key=b"k1")
+        await producer.send_and_wait(
+            str(settings.normalized_topic), b'{"event_id": "nope", "card": "4242 4242 4242 4242"}', key=b"k1"
+        )
     finally:
         await producer.stop()
-    letters = await read_topic(settings.kafka_bootstrap_servers, str(settings.dlq_topic), DeadLetter, lambda got: bool(got))
+    letters = await read_topic(
+        settings.kafka_bootstrap_servers, str(settings.dlq_topic), DeadLetter, lambda got: bool(got)
+    )
     letter = letters[0]
     assert letter.stage == "orchestrator"
     assert letter.source.topic == settings.normalized_topic
     assert "event_id" in {reason.field for reason in letter.reasons}
     assert "4242 4242" not in letter.payload_excerpt and "<pan>" in letter.payload_excerpt
     # The bridge reads the DLQ too: the dead letter gets its triage workflow and store row.
-    handle = running_bridge.get_workflow_handle_for(DeadLetterTriageWorkflow.run, bridge.dead_letter_workflow_id(letter.dlq_id))
+    handle = running_bridge.get_workflow_handle_for(
+        DeadLetterTriageWorkflow.run, bridge.dead_letter_workflow_id(letter.dlq_id)
+    )
     store = PaymentsStore.from_dsn(settings.store_dsn)
     row = await eventually(lambda: store.dead_letter(str(letter.dlq_id)), what="triage row")
     assert (row.status, row.stage) == ("open", "orchestrator")

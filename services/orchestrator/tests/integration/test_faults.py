@@ -11,8 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka import AIOKafkaConsumer, TopicPartition  # type: ignore[import-untyped]  # no py.typed
+from aiokafka.errors import KafkaError  # type: ignore[import-untyped]  # no py.typed
 from events import make_event, new_payment_id
 from temporalio.api.enums.v1 import EventType as HistoryEventType
 from temporalio.client import Client
@@ -33,10 +33,10 @@ BOTH_STORES = pytest.mark.parametrize("store_dsn", ["sqlite", "postgresql"], ind
 
 @contextmanager
 def service(module: str, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    argv = [sys.executable, "-m", module]
+    environment = child_env(child_settings_env(env))
     with log.open("ab") as out:
-        process = subprocess.Popen(  # noqa: S603 (our own module)
-            [sys.executable, "-m", module], stdout=out, stderr=subprocess.STDOUT, env=child_env(child_settings_env(env))
-        )
+        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=environment)  # noqa: S603
     try:
         yield process
     finally:

@@ -8,11 +8,11 @@ from events import make_dead_letter, make_event, new_payment_id
 from temporalio.client import Client, WorkflowHandle
 
 from contracts.schemas.decision import Decision, PaymentDecision
-from contracts.schemas.normalized_event import EventType
+from contracts.schemas.normalized_event import EventType, NormalizedEvent
 from contracts.schemas.retry_due import RetryDue
 from integration.support import EXPECTED_CHURN, EXPECTED_FRAUD, card_of, eventually, read_topic
 from orchestrator.bridge import dead_letter_workflow_id, payment_workflow_id, signal_payment
-from orchestrator.messages import DeadLetterResolution, DeadLetterTriageInput, ReviewVerdict
+from orchestrator.messages import DeadLetterResolution, DeadLetterTriageInput, PaymentState, ReviewVerdict
 from orchestrator.settings import OrchestratorSettings, decision_policy
 from orchestrator.store import PaymentsStore
 from orchestrator.workflows import DeadLetterTriageWorkflow, PaymentWorkflow
@@ -20,13 +20,14 @@ from orchestrator.workflows import DeadLetterTriageWorkflow, PaymentWorkflow
 pytestmark = pytest.mark.anyio
 
 
-async def _send(client: Client, settings: OrchestratorSettings, event: object) -> WorkflowHandle[PaymentWorkflow, object]:
-    assert hasattr(event, "payment_id")
-    await signal_payment(client, settings.task_queue, decision_policy(settings), event)  # type: ignore[arg-type]
-    return client.get_workflow_handle_for(PaymentWorkflow.run, payment_workflow_id(event.payment_id))  # type: ignore[attr-defined]
+async def _send(
+    client: Client, settings: OrchestratorSettings, event: NormalizedEvent
+) -> WorkflowHandle[PaymentWorkflow, PaymentState]:
+    await signal_payment(client, settings.task_queue, decision_policy(settings), event)
+    return client.get_workflow_handle_for(PaymentWorkflow.run, payment_workflow_id(event.payment_id))
 
 
-async def _decided(handle: WorkflowHandle[PaymentWorkflow, object]) -> PaymentDecision:
+async def _decided(handle: WorkflowHandle[PaymentWorkflow, PaymentState]) -> PaymentDecision:
     async def check() -> PaymentDecision | None:
         return await handle.query(PaymentWorkflow.decision)
 
@@ -87,7 +88,9 @@ async def test_a_review_is_approved_by_the_analysts_signal(worker: Client, setti
 
     await eventually(awaiting_review, what="awaiting_review")
     assert await handle.query(PaymentWorkflow.decision) is None
-    await handle.signal(PaymentWorkflow.review, ReviewVerdict(analyst_id="analyst_7", verdict="approve", note="known customer"))
+    await handle.signal(
+        PaymentWorkflow.review, ReviewVerdict(analyst_id="analyst_7", verdict="approve", note="known customer")
+    )
     decision = await _decided(handle)
     assert decision.decision is Decision.APPROVE
     assert decision.reviewed_by == "analyst_7"
@@ -145,8 +148,22 @@ async def test_a_dispute_lost_after_approval_updates_the_same_workflow_and_the_s
     handle = await _send(worker, settings, paid)
     first = await _decided(handle)
     assert first.decision is Decision.APPROVE
-    opened = make_event(payment_id, EventType.DISPUTE_OPENED, minutes=60, customer_id="cus_safe", card_fingerprint=card_of("cus_safe"), dispute_id="dp_1")
-    lost = make_event(payment_id, EventType.DISPUTE_LOST, minutes=120, customer_id="cus_safe", card_fingerprint=card_of("cus_safe"), dispute_id="dp_1")
+    opened = make_event(
+        payment_id,
+        EventType.DISPUTE_OPENED,
+        minutes=60,
+        customer_id="cus_safe",
+        card_fingerprint=card_of("cus_safe"),
+        dispute_id="dp_1",
+    )
+    lost = make_event(
+        payment_id,
+        EventType.DISPUTE_LOST,
+        minutes=120,
+        customer_id="cus_safe",
+        card_fingerprint=card_of("cus_safe"),
+        dispute_id="dp_1",
+    )
     await _send(worker, settings, opened)
     await _send(worker, settings, lost)
     await _send(worker, settings, lost)  # redelivered: ignored
@@ -159,7 +176,11 @@ async def test_a_dispute_lost_after_approval_updates_the_same_workflow_and_the_s
     assert [h.event_type for h in history] == ["payment.succeeded", "dispute.opened", "dispute.lost"]
     assert await handle.query(PaymentWorkflow.decision) == first
     store = _store(settings)
-    assert [e.event_type for e in store.payment_events(payment_id)] == ["payment.succeeded", "dispute.opened", "dispute.lost"]
+    assert [e.event_type for e in store.payment_events(payment_id)] == [
+        "payment.succeeded",
+        "dispute.opened",
+        "dispute.lost",
+    ]
     payment = store.payment(payment_id)
     assert payment is not None and (payment.status, payment.decision) == ("charged_back", "approve")
     assert len(store.payment_decisions(payment_id)) == 1
