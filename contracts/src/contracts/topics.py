@@ -14,6 +14,7 @@ from contracts.schemas.decision import PaymentDecision
 from contracts.schemas.dlq import DeadLetter
 from contracts.schemas.normalized_event import NormalizedEvent
 from contracts.schemas.payment_event import ENVELOPES
+from contracts.schemas.retry_due import RetryDue
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,14 @@ DECISIONS = Topic(
     partitions=6,
 )
 
-ALL_TOPICS: tuple[Topic, ...] = (*WEBHOOK_TOPICS.values(), NORMALIZED, DLQ, DECISIONS)
+RETRIES = Topic(
+    name="payments.retries.v1",
+    key="payment_id",
+    value=RetryDue,
+    partitions=6,
+)
+
+ALL_TOPICS: tuple[Topic, ...] = (*WEBHOOK_TOPICS.values(), NORMALIZED, DLQ, DECISIONS, RETRIES)
 
 
 def webhook_topic(provider: Provider) -> Topic:

@@ -7,7 +7,8 @@ from contracts.schemas.dlq import DeadLetter
 from contracts.schemas.features import ChurnFeatures, FraudFeatures
 from contracts.schemas.normalized_event import NormalizedEvent
 from contracts.schemas.payment_event import ENVELOPES
-from contracts.schemas.records import DecisionRow, PaymentEventRow, PaymentRow
+from contracts.schemas.records import DeadLetterRow, DecisionRow, PaymentEventRow, PaymentRow
+from contracts.schemas.retry_due import RetryDue
 from contracts.schemas.scoring import (
     ChurnScoreRequest,
     ChurnScoreResponse,
@@ -39,6 +40,8 @@ GOVERNED: tuple[type[BaseModel], ...] = (
     PaymentRow,
     PaymentEventRow,
     DecisionRow,
+    DeadLetterRow,
+    RetryDue,
 )
 
 

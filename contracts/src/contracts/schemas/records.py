@@ -87,7 +87,30 @@ class DecisionRow(RowModel):
     recorded_at: datetime
 
 
-STORE_ROWS: tuple[type[RowModel], ...] = (PaymentRow, PaymentEventRow, DecisionRow)
+class DeadLetterRow(RowModel):
+    """A dead letter under triage: `status` is `open`, `redriven` or `discarded`."""
+
+    contract_name = "dead_letter_row"
+    table: ClassVar[str] = "dead_letters"
+    primary_key: ClassVar[str] = "dlq_id"
+
+    dlq_id: str
+    stage: str
+    source_topic: str
+    source_partition: int
+    source_offset: int
+    message_key: str | None
+    reasons: str
+    payload_excerpt: str
+    failed_at: datetime
+    status: str
+    resolved_by: str | None
+    resolution_note: str | None
+    resolved_at: datetime | None
+    recorded_at: datetime
+
+
+STORE_ROWS: tuple[type[RowModel], ...] = (PaymentRow, PaymentEventRow, DecisionRow, DeadLetterRow)
 
 BRONZE_TABLES: dict[str, type[RowModel]] = {
     "bronze_payments": PaymentRow,

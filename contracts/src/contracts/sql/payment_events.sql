@@ -68,6 +68,24 @@ CREATE TABLE IF NOT EXISTS decisions (
 
 CREATE INDEX IF NOT EXISTS decisions_recorded_at ON decisions (recorded_at);
 
+-- Dead letters waiting for triage: one row per dlq id, resolved (redriven or discarded) by someone.
+CREATE TABLE IF NOT EXISTS dead_letters (
+    dlq_id TEXT PRIMARY KEY,
+    stage TEXT NOT NULL,
+    source_topic TEXT NOT NULL,
+    source_partition BIGINT NOT NULL,
+    source_offset BIGINT NOT NULL,
+    message_key TEXT,
+    reasons TEXT NOT NULL,
+    payload_excerpt TEXT NOT NULL,
+    failed_at TIMESTAMP NOT NULL,
+    status TEXT NOT NULL,
+    resolved_by TEXT,
+    resolution_note TEXT,
+    resolved_at TIMESTAMP,
+    recorded_at TIMESTAMP NOT NULL
+);
+
 -- section: warehouse
 
 CREATE TABLE IF NOT EXISTS bronze_payments (

@@ -1,0 +1,200 @@
+"""The Kafka -> Temporal bridge: a consumer group on `payments.normalized.v1` and `payments.dlq.v1`.
+
+Each normalized event is signal-with-started into its payment's `PaymentWorkflow` (workflow id
+from the payment id); each dead letter starts its own `DeadLetterTriageWorkflow` (id from the dlq
+id). Offsets are committed only after Temporal accepted every message of the batch, so a crash
+before the commit means redelivery, and redelivery is harmless: the workflow ignores an event id
+it has seen, and a triage workflow that exists is not started again.
+
+`python -m orchestrator.bridge` (the `:bridge` pex).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from aiokafka import (  # type: ignore[import-untyped]  # no py.typed
+    AIOKafkaConsumer,
+    AIOKafkaProducer,
+    ConsumerRecord,
+    TopicPartition,
+)
+from pydantic import ValidationError
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from contracts.schemas.dlq import DeadLetter, RejectReason, redact_excerpt
+from contracts.schemas.normalized_event import NormalizedEvent, SourcePosition
+from contracts.topics import DLQ, NORMALIZED
+from orchestrator.messages import DeadLetterTriageInput, DecisionPolicy, PaymentWorkflowInput
+from orchestrator.settings import ConfigurationError, OrchestratorSettings, decision_policy, load_settings
+from orchestrator.temporal_client import connect
+from orchestrator.workflows import DeadLetterTriageWorkflow, PaymentWorkflow
+
+log = logging.getLogger("orchestrator.bridge")
+
+
+def payment_workflow_id(payment_id: str) -> str:
+    """Searchable in the Temporal UI by the payment id."""
+    return f"payment-{payment_id}"
+
+
+def dead_letter_workflow_id(dlq_id: uuid.UUID | str) -> str:
+    return f"dead-letter-{dlq_id}"
+
+
+async def signal_payment(client: Client, task_queue: str, policy: DecisionPolicy, event: NormalizedEvent) -> None:
+    """Deliver `event` to its payment's workflow, starting the workflow if it does not run."""
+    await client.start_workflow(
+        PaymentWorkflow.run,
+        PaymentWorkflowInput(payment_id=event.payment_id, policy=policy),
+        id=payment_workflow_id(event.payment_id),
+        task_queue=task_queue,
+        start_signal="event",
+        start_signal_args=[event],
+    )
+
+
+class Bridge:
+    def __init__(
+        self,
+        client: Client,
+        settings: OrchestratorSettings,
+        consumer: AIOKafkaConsumer,
+        dlq_producer: AIOKafkaProducer,
+    ) -> None:
+        self.client = client
+        self.task_queue = settings.task_queue
+        self.policy: DecisionPolicy = decision_policy(settings)
+        self.normalized_topic = settings.normalized_topic or NORMALIZED.name
+        self.dlq_topic = settings.dlq_topic or DLQ.name
+        self.consumer = consumer
+        self.dlq_producer = dlq_producer
+
+    async def start_triage(self, letter: DeadLetter) -> None:
+        # Already triaged (and resolved): a redelivered dead letter changes nothing.
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await self.client.start_workflow(
+                DeadLetterTriageWorkflow.run,
+                DeadLetterTriageInput(dead_letter=letter),
+                id=dead_letter_workflow_id(letter.dlq_id),
+                task_queue=self.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
+
+    async def _reject(self, record: ConsumerRecord[bytes, bytes], error: ValidationError) -> None:
+        """A message that is not a contract event goes to the DLQ with its reasons, durably."""
+        letter = DeadLetter(
+            dlq_id=uuid.uuid5(uuid.NAMESPACE_URL, f"{record.topic}/{record.partition}/{record.offset}"),
+            stage="orchestrator",
+            source=SourcePosition(topic=record.topic, partition=record.partition, offset=record.offset),
+            key=record.key.decode(errors="replace") if record.key else None,
+            reasons=tuple(
+                RejectReason(
+                    field=".".join(str(part) for part in item["loc"]) or "$",
+                    code=item["type"],
+                    message=item["msg"],
+                )
+                for item in error.errors(include_url=False, include_input=False)
+            )
+            or (RejectReason(field="$", code="invalid", message=str(error)),),
+            payload_excerpt=redact_excerpt(record.value or b""),
+            failed_at=datetime.now(UTC),
+        )
+        await self.dlq_producer.send_and_wait(self.dlq_topic, letter.model_dump_json().encode(), key=record.key)
+
+    async def _handle(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        if record.topic == self.normalized_topic:
+            try:
+                event = NormalizedEvent.model_validate_json(record.value or b"")
+            except ValidationError as error:
+                await self._reject(record, error)
+                return
+            await signal_payment(self.client, self.task_queue, self.policy, event)
+        else:
+            try:
+                letter = DeadLetter.model_validate_json(record.value or b"")
+            except ValidationError as error:
+                # Not ours to fix and nowhere further to send it: logged with its position.
+                log.error(
+                    "unreadable dead letter at %s/%d/%d: %s", record.topic, record.partition, record.offset, error
+                )
+                return
+            await self.start_triage(letter)
+
+    async def _handle_in_key_order(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
+        for record in records:
+            await self._handle(record)
+
+    async def process(self, batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
+        """Hand every message to Temporal, then commit. Messages of one key (one payment) go in
+        order; different keys go concurrently."""
+        by_key: dict[tuple[str, int, bytes | None], list[ConsumerRecord[bytes, bytes]]] = defaultdict(list)
+        for partition, records in batch.items():
+            for record in records:
+                by_key[(partition.topic, partition.partition, record.key)].append(record)
+        await asyncio.gather(*(self._handle_in_key_order(records) for records in by_key.values()))
+        offsets = {partition: records[-1].offset + 1 for partition, records in batch.items() if records}
+        if offsets:
+            await self.consumer.commit(offsets)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            batch = await self.consumer.getmany(timeout_ms=200, max_records=500)
+            if batch:
+                await self.process(batch)
+
+
+def make_consumer(settings: OrchestratorSettings) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
+        settings.normalized_topic or NORMALIZED.name,
+        settings.dlq_topic or DLQ.name,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=settings.kafka_group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+    )
+
+
+async def run(settings: OrchestratorSettings, client: Client | None = None, stop: asyncio.Event | None = None) -> None:
+    """Consume until SIGTERM/SIGINT (or `stop`); `client` lets tests hand in theirs."""
+    client = client or await connect(settings)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    consumer = make_consumer(settings)
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True)
+    await producer.start()
+    await consumer.start()
+    try:
+        log.info("bridge consuming %s into %s", settings.normalized_topic or NORMALIZED.name, settings.task_queue)
+        await Bridge(client, settings, consumer, producer).run(stop)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+def main() -> None:
+    try:
+        settings = load_settings()
+    except ConfigurationError as error:
+        print(error, file=sys.stderr)
+        raise SystemExit(2) from None
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    asyncio.run(run(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""The orchestrator's configuration: `ORCHESTRATOR_*` environment variables, validated once.
+
+Every field's docstring is its description; the README's configuration table is checked against
+this class by `tests/test_readme.py`. The worker and the bridge read the same class.
+"""
+
+from functools import cache
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+import service_config
+from orchestrator import TASK_QUEUE
+from orchestrator.messages import DecisionPolicy
+from service_config import ConfigurationError, LogLevel
+
+__all__ = ["ConfigurationError", "OrchestratorSettings", "decision_policy", "get_settings", "load_settings"]
+
+ENV_PREFIX = "ORCHESTRATOR_"
+
+
+class OrchestratorSettings(BaseSettings):
+    """Configuration read from `ORCHESTRATOR_*` variables (field `x` is `ORCHESTRATOR_X`)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        case_sensitive=False,
+        frozen=True,
+        extra="ignore",
+        use_attribute_docstrings=True,
+    )
+
+    # -- Temporal -----------------------------------------------------------------------------
+    temporal_address: str = "127.0.0.1:7233"
+    """host:port of the Temporal frontend."""
+    temporal_namespace: str = "default"
+    """Temporal namespace of the workflows."""
+    task_queue: str = TASK_QUEUE
+    """Task queue the worker polls and the bridge starts workflows on."""
+
+    # -- decision -----------------------------------------------------------------------------
+    review_threshold: Annotated[float, Field(ge=0, le=1)] = 0.5
+    """Fraud score from which a payment goes to human review."""
+    decline_threshold: Annotated[float, Field(ge=0, le=1)] = 0.85
+    """Fraud score from which a payment is declined outright."""
+    review_timeout_seconds: Annotated[float, Field(gt=0)] = 24 * 3600.0
+    """How long a REVIEW waits for an analyst's `review` signal before it is declined."""
+    retry_delay_scale: Annotated[float, Field(gt=0, le=1)] = 1.0
+    """Factor on inference's retry delay before the retry-due event (1 in production; tests shorten it)."""
+    history_event_limit: Annotated[int, Field(ge=100, le=50_000)] = 2_000
+    """History length past which a payment's workflow continues as new (state carried over)."""
+
+    # -- stores and services ------------------------------------------------------------------
+    store_dsn: str = "sqlite:///.state/orchestrator/payments.db"
+    """SQLAlchemy URL of the payments store: a SQLite file, or `postgresql+psycopg://...`."""
+    inference_url: str = "http://127.0.0.1:8001"
+    """Base URL of the inference service."""
+    inference_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
+    """Deadline of one inference call; past it the activity fails and Temporal retries it."""
+
+    # -- Kafka --------------------------------------------------------------------------------
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    """Kafka brokers (comma-separated host:port)."""
+    kafka_group_id: str = "orchestrator-bridge"
+    """Consumer group of the bridge."""
+    normalized_topic: str | None = None
+    """Override of the input topic (default: contracts' `payments.normalized.v1`); tests use their own."""
+    dlq_topic: str | None = None
+    """Override of the dead-letter topic (default: contracts' `payments.dlq.v1`)."""
+    decisions_topic: str | None = None
+    """Override of the decisions topic (default: contracts' `payments.decisions.v1`)."""
+    retries_topic: str | None = None
+    """Override of the retry-due topic (default: contracts' `payments.retries.v1`)."""
+
+    # -- process ------------------------------------------------------------------------------
+    log_level: LogLevel = "INFO"
+    """Python logging level: CRITICAL, ERROR, WARNING, INFO or DEBUG (any case)."""
+    max_concurrent_activities: Annotated[int, Field(ge=1, le=10_000)] = 200
+    """Activities one worker runs at once."""
+
+    @field_validator("inference_url")
+    @classmethod
+    def _http_base_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+            raise ValueError("must be an http(s) base URL such as http://inference:8001")
+        return value.rstrip("/")
+
+    @field_validator("store_dsn")
+    @classmethod
+    def _supported_store(cls, value: str) -> str:
+        if not (value.startswith("sqlite:///") or value.startswith("postgresql+psycopg://")):
+            raise ValueError("must be sqlite:///<file> or postgresql+psycopg://<user>@<host>/<db>")
+        return value
+
+    @model_validator(mode="after")
+    def _thresholds_in_order(self) -> "OrchestratorSettings":
+        if self.review_threshold > self.decline_threshold:
+            raise ValueError(f"{ENV_PREFIX}REVIEW_THRESHOLD must not be above {ENV_PREFIX}DECLINE_THRESHOLD")
+        return self
+
+
+def decision_policy(settings: OrchestratorSettings) -> DecisionPolicy:
+    """The part of the settings a payment's workflow carries (recorded in its history)."""
+    return DecisionPolicy(
+        review_threshold=settings.review_threshold,
+        decline_threshold=settings.decline_threshold,
+        review_timeout_seconds=settings.review_timeout_seconds,
+        retry_delay_scale=settings.retry_delay_scale,
+        history_event_limit=settings.history_event_limit,
+    )
+
+
+def load_settings(**overrides: Any) -> OrchestratorSettings:
+    """Read and validate the environment; raise `ConfigurationError` naming the bad variables."""
+    return service_config.load_settings(OrchestratorSettings, "orchestrator", **overrides)
+
+
+@cache
+def get_settings() -> OrchestratorSettings:
+    """The process-wide settings, read once."""
+    return load_settings()

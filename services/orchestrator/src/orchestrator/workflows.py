@@ -1,0 +1,339 @@
+"""`PaymentWorkflow` (one per payment, id from the payment id) and `DeadLetterTriageWorkflow`
+(one per dead letter). Deterministic: no I/O, clocks or randomness here; activities do the work.
+
+Every event of a payment arrives as an `event` signal (the bridge signal-with-starts), so the
+first event and a redelivered one take the same path and a duplicate event id is ignored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from contracts.reference.decline_codes import RetryAction
+    from contracts.schemas.decision import Decision, PaymentDecision
+    from contracts.schemas.normalized_event import EventType, NormalizedEvent
+    from contracts.schemas.retry_due import RetryDue
+    from contracts.schemas.scoring import ChurnScoreResponse, RetryStrategyResponse
+    from orchestrator.activities import NON_RETRYABLE_ERRORS, PaymentActivities
+    from orchestrator.messages import (
+        DeadLetterResolution,
+        DeadLetterTriageInput,
+        EventSummary,
+        PaymentState,
+        PaymentStatusView,
+        PaymentWorkflowInput,
+        PublishDecisionInput,
+        PublishRetryDueInput,
+        RecordDeadLetterInput,
+        RecordEventInput,
+        ResolveDeadLetterInput,
+        RetryStrategyInput,
+        ReviewVerdict,
+        ScoreChurnInput,
+        ScoreFraudInput,
+        Scores,
+        StoreDecisionInput,
+    )
+    from orchestrator.rules import decide, evaluate_rules
+
+DECIDING_EVENTS: frozenset[EventType] = frozenset(
+    {
+        EventType.PAYMENT_AUTHORIZED,
+        EventType.PAYMENT_CAPTURED,
+        EventType.PAYMENT_SUCCEEDED,
+        EventType.PAYMENT_FAILED,
+    }
+)
+"""Events that carry a payment attempt: the first of them is scored and decided."""
+
+RETRYABLE_ACTIONS = frozenset({RetryAction.RETRY_NOW, RetryAction.RETRY_LATER})
+
+# Store and Kafka: short calls, retried with backoff for as long as it takes (the store or broker
+# coming back is the only way forward; Temporal keeps the workflow meanwhile).
+IO_TIMEOUT = timedelta(seconds=30)
+IO_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200), backoff_coefficient=2.0, maximum_interval=timedelta(seconds=30)
+)
+# Inference: a call has a few seconds; an unavailable service is waited for, never replaced by an
+# invented score. A request inference refuses as invalid is not retried.
+INFERENCE_TIMEOUT = timedelta(seconds=10)
+INFERENCE_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=500),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    non_retryable_error_types=list(NON_RETRYABLE_ERRORS),
+)
+
+
+@workflow.defn
+class PaymentWorkflow:
+    def __init__(self) -> None:
+        self._state: PaymentState | None = None
+        self._inbox: list[NormalizedEvent] = []
+        self._seen: set[str] = set()
+        self._verdict: ReviewVerdict | None = None
+
+    # -- signals and queries ------------------------------------------------------------------
+
+    @workflow.signal
+    def event(self, event: NormalizedEvent) -> None:
+        """One event of this payment; a repeated event id (redelivery) is ignored."""
+        key = str(event.event_id)
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        self._inbox.append(event)
+
+    @workflow.signal
+    def review(self, verdict: ReviewVerdict) -> None:
+        """An analyst's verdict; only the first one while the payment awaits review counts."""
+        if self._state is not None and self._state.stage == "awaiting_review" and self._verdict is None:
+            self._verdict = verdict
+
+    @workflow.query
+    def status(self) -> PaymentStatusView:
+        state = self._current()
+        return PaymentStatusView(
+            stage=state.stage,
+            payment_status=state.payment_status,
+            fraud_label=state.fraud_label,
+            retries_published=state.retries_published,
+        )
+
+    @workflow.query
+    def decision(self) -> PaymentDecision | None:
+        return self._current().decision
+
+    @workflow.query
+    def scores(self) -> Scores:
+        return self._current().scores
+
+    @workflow.query
+    def history(self) -> list[EventSummary]:
+        return list(self._current().history)
+
+    # -- the run ------------------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, input: PaymentWorkflowInput) -> PaymentState:
+        policy = input.policy
+        carried = input.state or PaymentState(payment_id=input.payment_id)
+        # Signals may have arrived before the first task ran: keep them after the carried ones.
+        self._inbox = [*carried.inbox, *self._inbox]
+        self._seen.update(carried.seen_event_ids)
+        self._state = carried.model_copy(update={"inbox": ()})
+        while True:
+            with contextlib.suppress(TimeoutError):  # the pending retry is due
+                await workflow.wait_condition(lambda: bool(self._inbox), timeout=self._until_retry_due())
+            await self._publish_due_retry()
+            while self._inbox:
+                await self._handle(self._inbox.pop(0), input)
+            info = workflow.info()
+            if info.is_continue_as_new_suggested() or info.get_current_history_length() > policy.history_event_limit:
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(
+                    PaymentWorkflowInput(
+                        payment_id=input.payment_id,
+                        policy=policy,
+                        state=self._current().model_copy(
+                            update={"inbox": tuple(self._inbox), "seen_event_ids": tuple(sorted(self._seen))}
+                        ),
+                    )
+                )
+
+    def _current(self) -> PaymentState:
+        if self._state is None:  # a query before the first task: nothing known yet
+            return PaymentState(payment_id=workflow.info().workflow_id)
+        return self._state
+
+    def _update(self, **changes: object) -> PaymentState:
+        self._state = self._current().model_copy(update=changes)
+        return self._state
+
+    def _until_retry_due(self) -> timedelta | None:
+        pending = self._current().pending_retry
+        if pending is None:
+            return None
+        return max(pending.due_at - workflow.now(), timedelta(0))
+
+    async def _handle(self, event: NormalizedEvent, input: PaymentWorkflowInput) -> None:
+        await workflow.execute_activity_method(
+            PaymentActivities.record_event,
+            RecordEventInput(event=event),
+            start_to_close_timeout=IO_TIMEOUT,
+            retry_policy=IO_RETRY,
+        )
+        state = self._current()
+        summary = EventSummary(
+            event_id=str(event.event_id),
+            event_type=event.event_type.value,
+            status=event.status.value,
+            occurred_at=event.occurred_at,
+        )
+        failures = state.failures + (1 if event.event_type is EventType.PAYMENT_FAILED else 0)
+        self._update(
+            payment_status=event.status.value,
+            history=(*state.history, summary),
+            failures=failures,
+            fraud_label=state.fraud_label or event.event_type is EventType.DISPUTE_LOST,
+        )
+        if event.event_type not in DECIDING_EVENTS:
+            return
+        if state.decision is None:
+            await self._decide(event, input)
+        elif event.event_type is EventType.PAYMENT_FAILED:
+            # A later attempt failed too: plan its retry as well.
+            retry = await self._retry_strategy(event, failures)
+            self._schedule_retry(event, retry, failures, input)
+
+    async def _decide(self, event: NormalizedEvent, input: PaymentWorkflowInput) -> None:
+        policy = input.policy
+        self._update(stage="deciding")
+        rules = evaluate_rules(event)
+        fraud = await workflow.execute_activity_method(
+            PaymentActivities.score_fraud,
+            ScoreFraudInput(event=event),
+            start_to_close_timeout=INFERENCE_TIMEOUT,
+            retry_policy=INFERENCE_RETRY,
+        )
+        self._update(scores=Scores(fraud=fraud))
+        outcome = decide(fraud.score, rules, policy.review_threshold, policy.decline_threshold)
+        triggered = rules.triggered
+        reviewed_by: str | None = None
+        if outcome is Decision.REVIEW:
+            self._update(stage="awaiting_review")
+            try:
+                await workflow.wait_condition(
+                    lambda: self._verdict is not None, timeout=timedelta(seconds=policy.review_timeout_seconds)
+                )
+            except TimeoutError:
+                outcome, triggered = Decision.DECLINE, (*triggered, "review_timed_out")
+            else:
+                assert self._verdict is not None
+                outcome = Decision(self._verdict.verdict)
+                reviewed_by = self._verdict.analyst_id
+        retry: RetryStrategyResponse | None = None
+        if event.event_type is EventType.PAYMENT_FAILED:
+            retry = await self._retry_strategy(event, self._current().failures)
+        churn: ChurnScoreResponse | None = None
+        if event.customer_id is not None:
+            churn = await workflow.execute_activity_method(
+                PaymentActivities.score_churn,
+                ScoreChurnInput(customer_id=event.customer_id),
+                start_to_close_timeout=INFERENCE_TIMEOUT,
+                retry_policy=INFERENCE_RETRY,
+            )
+        self._update(scores=Scores(fraud=fraud, churn=churn))
+        decision = PaymentDecision(
+            event_id=event.event_id,
+            payment_id=event.payment_id,
+            provider=event.provider,
+            amount_minor=event.amount_minor,
+            currency=event.currency,
+            decision=outcome,
+            fraud_score=fraud.score,
+            fraud_model_version=fraud.model_version,
+            churn_score=churn.score if churn else None,
+            churn_model_version=churn.model_version if churn else None,
+            rules_triggered=triggered,
+            reviewed_by=reviewed_by,
+            retry=retry,
+            decided_at=workflow.now(),
+        )
+        stored = await workflow.execute_activity_method(
+            PaymentActivities.store_decision,
+            StoreDecisionInput(decision=decision),
+            start_to_close_timeout=IO_TIMEOUT,
+            retry_policy=IO_RETRY,
+        )
+        await workflow.execute_activity_method(
+            PaymentActivities.publish_decision,
+            PublishDecisionInput(decision=stored),
+            start_to_close_timeout=IO_TIMEOUT,
+            retry_policy=IO_RETRY,
+        )
+        self._update(stage="decided", decision=stored)
+        if retry is not None:
+            self._schedule_retry(event, retry, self._current().failures, input)
+
+    async def _retry_strategy(self, event: NormalizedEvent, attempt: int) -> RetryStrategyResponse:
+        return await workflow.execute_activity_method(
+            PaymentActivities.get_retry_strategy,
+            RetryStrategyInput(event=event, attempt=min(max(attempt, 1), 100)),
+            start_to_close_timeout=INFERENCE_TIMEOUT,
+            retry_policy=INFERENCE_RETRY,
+        )
+
+    def _schedule_retry(
+        self, event: NormalizedEvent, retry: RetryStrategyResponse, failures: int, input: PaymentWorkflowInput
+    ) -> None:
+        if retry.action not in RETRYABLE_ACTIONS or retry.attempts_remaining < 1:
+            return
+        delay = timedelta(seconds=retry.delay_seconds * input.policy.retry_delay_scale)
+        self._update(
+            pending_retry=RetryDue(
+                event_id=event.event_id,
+                payment_id=event.payment_id,
+                provider=event.provider,
+                amount_minor=event.amount_minor,
+                currency=event.currency,
+                action=retry.action,
+                category=retry.category,
+                attempt=failures + 1,
+                due_at=workflow.now() + delay,
+            )
+        )
+
+    async def _publish_due_retry(self) -> None:
+        pending = self._current().pending_retry
+        if pending is None or pending.due_at > workflow.now():
+            return
+        await workflow.execute_activity_method(
+            PaymentActivities.publish_retry_due,
+            PublishRetryDueInput(retry=pending),
+            start_to_close_timeout=IO_TIMEOUT,
+            retry_policy=IO_RETRY,
+        )
+        self._update(pending_retry=None, retries_published=self._current().retries_published + 1)
+
+
+@workflow.defn
+class DeadLetterTriageWorkflow:
+    """Records one dead letter for triage and waits for someone to resolve it."""
+
+    def __init__(self) -> None:
+        self._resolution: DeadLetterResolution | None = None
+
+    @workflow.signal
+    def resolve(self, resolution: DeadLetterResolution) -> None:
+        if self._resolution is None:
+            self._resolution = resolution
+
+    @workflow.query
+    def resolution(self) -> DeadLetterResolution | None:
+        return self._resolution
+
+    @workflow.run
+    async def run(self, input: DeadLetterTriageInput) -> DeadLetterResolution:
+        await workflow.execute_activity_method(
+            PaymentActivities.record_dead_letter,
+            RecordDeadLetterInput(dead_letter=input.dead_letter),
+            start_to_close_timeout=IO_TIMEOUT,
+            retry_policy=IO_RETRY,
+        )
+        await workflow.wait_condition(lambda: self._resolution is not None)
+        assert self._resolution is not None
+        await workflow.execute_activity_method(
+            PaymentActivities.resolve_dead_letter,
+            ResolveDeadLetterInput(
+                dlq_id=str(input.dead_letter.dlq_id), resolution=self._resolution, resolved_at=workflow.now()
+            ),
+            start_to_close_timeout=IO_TIMEOUT,
+            retry_policy=IO_RETRY,
+        )
+        return self._resolution

@@ -1,0 +1,119 @@
+"""The bridge: consumer group -> signal-with-start, offsets committed after Temporal accepted;
+malformed input dead-lettered; dead letters triaged. Real Kafka, Temporal and inference."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # type: ignore[import-untyped]  # no py.typed
+from events import make_event, new_payment_id
+from temporalio.client import Client
+
+from contracts.schemas.decision import Decision, PaymentDecision
+from contracts.schemas.dlq import DeadLetter
+from contracts.schemas.normalized_event import EventType
+from integration.support import card_of, eventually, produce, read_topic
+from orchestrator import bridge
+from orchestrator.bridge import payment_workflow_id
+from orchestrator.settings import OrchestratorSettings
+from orchestrator.store import PaymentsStore
+from orchestrator.workflows import DeadLetterTriageWorkflow, PaymentWorkflow
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture()
+async def running_bridge(worker: Client, settings: OrchestratorSettings) -> AsyncIterator[Client]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(bridge.run(settings, worker, stop))
+    yield worker
+    stop.set()
+    await task
+
+
+async def committed_offsets(settings: OrchestratorSettings, topic: str) -> dict[int, int | None]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=settings.kafka_group_id)
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        if not partitions:
+            await consumer._client.force_metadata_update()  # (no public metadata refresh)
+            partitions = consumer.partitions_for_topic(topic) or set()
+        return {p: await consumer.committed(TopicPartition(topic, p)) for p in sorted(partitions)}
+    finally:
+        await consumer.stop()
+
+
+async def test_every_payment_gets_one_workflow_and_one_decision_and_offsets_follow(
+    running_bridge: Client, settings: OrchestratorSettings
+) -> None:
+    payments = [new_payment_id() for _ in range(3)]
+    events = [make_event(p, customer_id="cus_safe", card_fingerprint=card_of("cus_safe")) for p in payments]
+    captured = make_event(
+        payments[0], EventType.PAYMENT_CAPTURED, minutes=1, customer_id="cus_safe", card_fingerprint=card_of("cus_safe")
+    )
+    # A duplicate as a redelivering producer would send it.
+    await produce(settings.kafka_bootstrap_servers, str(settings.normalized_topic), [*events, captured, events[1]])
+    decisions = await read_topic(
+        settings.kafka_bootstrap_servers,
+        str(settings.decisions_topic),
+        PaymentDecision,
+        lambda got: {d.payment_id for d in got} == set(payments),
+    )
+    assert sorted(d.payment_id for d in decisions) == sorted(payments)
+    assert all(d.decision is Decision.APPROVE for d in decisions)
+    handle = running_bridge.get_workflow_handle_for(PaymentWorkflow.run, payment_workflow_id(payments[0]))
+
+    async def both_events() -> bool:
+        return len(await handle.query(PaymentWorkflow.history)) == 2
+
+    await eventually(both_events, what="capture reaches the same workflow")
+    store = PaymentsStore.from_dsn(settings.store_dsn)
+    assert [len(store.payment_decisions(p)) for p in payments] == [1, 1, 1]
+    assert len(store.payment_events(payments[1])) == 1
+
+    async def all_committed() -> bool:
+        committed = await committed_offsets(settings, str(settings.normalized_topic))
+        return sum(offset or 0 for offset in committed.values()) == 5
+
+    await eventually(all_committed, what="offsets committed")
+
+
+async def test_a_malformed_event_is_dead_lettered_and_triaged_while_the_bridge_keeps_serving(
+    running_bridge: Client, settings: OrchestratorSettings
+) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            str(settings.normalized_topic), b'{"event_id": "nope", "card": "4242 4242 4242 4242"}', key=b"k1"
+        )
+    finally:
+        await producer.stop()
+    letters = await read_topic(
+        settings.kafka_bootstrap_servers, str(settings.dlq_topic), DeadLetter, lambda got: bool(got)
+    )
+    letter = letters[0]
+    assert letter.stage == "orchestrator"
+    assert letter.source.topic == settings.normalized_topic
+    assert "event_id" in {reason.field for reason in letter.reasons}
+    assert "4242 4242" not in letter.payload_excerpt and "<pan>" in letter.payload_excerpt
+    # The bridge reads the DLQ too: the dead letter gets its triage workflow and store row.
+    handle = running_bridge.get_workflow_handle_for(
+        DeadLetterTriageWorkflow.run, bridge.dead_letter_workflow_id(letter.dlq_id)
+    )
+    store = PaymentsStore.from_dsn(settings.store_dsn)
+    row = await eventually(lambda: store.dead_letter(str(letter.dlq_id)), what="triage row")
+    assert (row.status, row.stage) == ("open", "orchestrator")
+    assert (await handle.describe()).status is not None
+    # And it still serves good events.
+    event = make_event(new_payment_id(), customer_id="cus_safe", card_fingerprint=card_of("cus_safe"))
+    await produce(settings.kafka_bootstrap_servers, str(settings.normalized_topic), [event])
+    await read_topic(
+        settings.kafka_bootstrap_servers,
+        str(settings.decisions_topic),
+        PaymentDecision,
+        lambda got: any(d.payment_id == event.payment_id for d in got),
+    )

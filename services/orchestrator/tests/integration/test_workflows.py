@@ -1,0 +1,208 @@
+"""PaymentWorkflow end to end: real Temporal, real inference (rules-v1 over real Feast features),
+the SQLite store and real Kafka. Expected scores are worked by hand in `support.py`."""
+
+from __future__ import annotations
+
+import pytest
+from events import make_dead_letter, make_event, new_payment_id
+from temporalio.client import Client, WorkflowHandle
+
+from contracts.schemas.decision import Decision, PaymentDecision
+from contracts.schemas.normalized_event import EventType, NormalizedEvent
+from contracts.schemas.retry_due import RetryDue
+from integration.support import EXPECTED_CHURN, EXPECTED_FRAUD, card_of, eventually, read_topic
+from orchestrator.bridge import dead_letter_workflow_id, payment_workflow_id, signal_payment
+from orchestrator.messages import DeadLetterResolution, DeadLetterTriageInput, PaymentState, ReviewVerdict
+from orchestrator.settings import OrchestratorSettings, decision_policy
+from orchestrator.store import PaymentsStore
+from orchestrator.workflows import DeadLetterTriageWorkflow, PaymentWorkflow
+
+pytestmark = pytest.mark.anyio
+
+
+async def _send(
+    client: Client, settings: OrchestratorSettings, event: NormalizedEvent
+) -> WorkflowHandle[PaymentWorkflow, PaymentState]:
+    await signal_payment(client, settings.task_queue, decision_policy(settings), event)
+    return client.get_workflow_handle_for(PaymentWorkflow.run, payment_workflow_id(event.payment_id))
+
+
+async def _decided(handle: WorkflowHandle[PaymentWorkflow, PaymentState]) -> PaymentDecision:
+    async def check() -> PaymentDecision | None:
+        return await handle.query(PaymentWorkflow.decision)
+
+    decision: PaymentDecision = await eventually(check, what="decision")
+    return decision
+
+
+async def _published(settings: OrchestratorSettings, payment_id: str) -> list[PaymentDecision]:
+    return await read_topic(
+        settings.kafka_bootstrap_servers,
+        str(settings.decisions_topic),
+        PaymentDecision,
+        lambda got: any(d.payment_id == payment_id for d in got),
+    )
+
+
+def _store(settings: OrchestratorSettings) -> PaymentsStore:
+    return PaymentsStore.from_dsn(settings.store_dsn)
+
+
+async def test_a_safe_customer_is_approved_scored_stored_and_published(
+    worker: Client, settings: OrchestratorSettings
+) -> None:
+    event = make_event(new_payment_id(), customer_id="cus_safe", card_fingerprint=card_of("cus_safe"))
+    handle = await _send(worker, settings, event)
+    decision = await _decided(handle)
+    assert decision.decision is Decision.APPROVE
+    assert decision.fraud_score == pytest.approx(EXPECTED_FRAUD["cus_safe"], abs=1e-5)
+    assert decision.fraud_model_version == "rules-v1"
+    assert decision.churn_score == pytest.approx(EXPECTED_CHURN, abs=1e-5)
+    assert decision.event_id == event.event_id
+    scores = await handle.query(PaymentWorkflow.scores)
+    assert scores.fraud is not None and scores.fraud.feature_source.value == "feast"
+    published = [d for d in await _published(settings, event.payment_id) if d.payment_id == event.payment_id]
+    assert published == [decision]
+    store = _store(settings)
+    rows = store.payment_decisions(event.payment_id)
+    assert [(r.decision, r.event_id) for r in rows] == [("approve", str(event.event_id))]
+    payment = store.payment(event.payment_id)
+    assert payment is not None and (payment.status, payment.decision) == ("succeeded", "approve")
+    assert [e.event_id for e in store.payment_events(event.payment_id)] == [str(event.event_id)]
+
+
+async def test_a_risky_customer_is_declined(worker: Client, settings: OrchestratorSettings) -> None:
+    event = make_event(new_payment_id(), customer_id="cus_risky", card_fingerprint=card_of("cus_risky"))
+    decision = await _decided(await _send(worker, settings, event))
+    assert decision.decision is Decision.DECLINE
+    assert decision.fraud_score == pytest.approx(EXPECTED_FRAUD["cus_risky"], abs=1e-5)
+    assert [r.decision for r in _store(settings).payment_decisions(event.payment_id)] == ["decline"]
+
+
+async def test_a_review_is_approved_by_the_analysts_signal(worker: Client, settings: OrchestratorSettings) -> None:
+    event = make_event(new_payment_id(), customer_id="cus_medium", card_fingerprint=card_of("cus_medium"))
+    handle = await _send(worker, settings, event)
+
+    async def awaiting_review() -> bool:
+        return (await handle.query(PaymentWorkflow.status)).stage == "awaiting_review"
+
+    await eventually(awaiting_review, what="awaiting_review")
+    assert await handle.query(PaymentWorkflow.decision) is None
+    await handle.signal(
+        PaymentWorkflow.review, ReviewVerdict(analyst_id="analyst_7", verdict="approve", note="known customer")
+    )
+    decision = await _decided(handle)
+    assert decision.decision is Decision.APPROVE
+    assert decision.reviewed_by == "analyst_7"
+    assert decision.fraud_score == pytest.approx(EXPECTED_FRAUD["cus_medium"], abs=1e-5)
+    rows = _store(settings).payment_decisions(event.payment_id)
+    assert [(r.decision, r.reviewed_by) for r in rows] == [("approve", "analyst_7")]
+
+
+async def test_a_review_without_an_answer_is_declined_when_its_timer_fires(
+    worker: Client, settings: OrchestratorSettings
+) -> None:
+    event = make_event(new_payment_id(), customer_id="cus_medium", card_fingerprint=card_of("cus_medium"))
+    decision = await _decided(await _send(worker, settings, event))
+    assert decision.decision is Decision.DECLINE
+    assert decision.reviewed_by is None
+    assert "review_timed_out" in decision.rules_triggered
+    # The timer is durable: the decision came at least the configured 3 s after scoring began.
+    assert settings.review_timeout_seconds == 3
+
+
+async def test_a_failed_payment_gets_a_retry_plan_and_a_retry_due_event(
+    worker: Client, settings: OrchestratorSettings
+) -> None:
+    event = make_event(
+        new_payment_id(),
+        EventType.PAYMENT_FAILED,
+        customer_id="cus_safe",
+        card_fingerprint=card_of("cus_safe"),
+        decline_code="insufficient_funds",
+    )
+    handle = await _send(worker, settings, event)
+    decision = await _decided(handle)
+    assert decision.retry is not None
+    # contracts RETRY_ADVICE: insufficient funds -> retry later, after 3 days, at most 4 attempts.
+    assert (decision.retry.action.value, decision.retry.delay_seconds) == ("retry_later", 3 * 86400)
+    retries = await read_topic(
+        settings.kafka_bootstrap_servers,
+        str(settings.retries_topic),
+        RetryDue,
+        lambda got: any(r.payment_id == event.payment_id for r in got),
+    )
+    retry = next(r for r in retries if r.payment_id == event.payment_id)
+    assert (retry.event_id, retry.attempt, retry.action.value) == (event.event_id, 2, "retry_later")
+    assert retry.due_at >= decision.decided_at
+    status = await handle.query(PaymentWorkflow.status)
+    assert status.retries_published == 1
+    assert _store(settings).payment_decisions(event.payment_id)[0].retry_action == "retry_later"
+
+
+async def test_a_dispute_lost_after_approval_updates_the_same_workflow_and_the_store(
+    worker: Client, settings: OrchestratorSettings
+) -> None:
+    payment_id = new_payment_id()
+    paid = make_event(payment_id, customer_id="cus_safe", card_fingerprint=card_of("cus_safe"))
+    handle = await _send(worker, settings, paid)
+    first = await _decided(handle)
+    assert first.decision is Decision.APPROVE
+    opened = make_event(
+        payment_id,
+        EventType.DISPUTE_OPENED,
+        minutes=60,
+        customer_id="cus_safe",
+        card_fingerprint=card_of("cus_safe"),
+        dispute_id="dp_1",
+    )
+    lost = make_event(
+        payment_id,
+        EventType.DISPUTE_LOST,
+        minutes=120,
+        customer_id="cus_safe",
+        card_fingerprint=card_of("cus_safe"),
+        dispute_id="dp_1",
+    )
+    await _send(worker, settings, opened)
+    await _send(worker, settings, lost)
+    await _send(worker, settings, lost)  # redelivered: ignored
+
+    async def labelled() -> bool:
+        return (await handle.query(PaymentWorkflow.status)).fraud_label
+
+    await eventually(labelled, what="fraud label")
+    history = await handle.query(PaymentWorkflow.history)
+    assert [h.event_type for h in history] == ["payment.succeeded", "dispute.opened", "dispute.lost"]
+    assert await handle.query(PaymentWorkflow.decision) == first
+    store = _store(settings)
+    assert [e.event_type for e in store.payment_events(payment_id)] == [
+        "payment.succeeded",
+        "dispute.opened",
+        "dispute.lost",
+    ]
+    payment = store.payment(payment_id)
+    assert payment is not None and (payment.status, payment.decision) == ("charged_back", "approve")
+    assert len(store.payment_decisions(payment_id)) == 1
+    # One workflow run received all of it.
+    runs = [run async for run in worker.list_workflows(f'WorkflowId = "{handle.id}"')]
+    assert len(runs) == 1
+
+
+async def test_a_dead_letter_is_recorded_and_waits_for_its_resolution(
+    worker: Client, settings: OrchestratorSettings
+) -> None:
+    letter = make_dead_letter()
+    handle = await worker.start_workflow(
+        DeadLetterTriageWorkflow.run,
+        DeadLetterTriageInput(dead_letter=letter),
+        id=dead_letter_workflow_id(letter.dlq_id),
+        task_queue=settings.task_queue,
+    )
+    store = _store(settings)
+    row = await eventually(lambda: store.dead_letter(str(letter.dlq_id)), what="triage row")
+    assert row.status == "open"
+    await handle.signal(DeadLetterTriageWorkflow.resolve, DeadLetterResolution(outcome="redriven", resolved_by="ops_1"))
+    assert (await handle.result()).outcome == "redriven"
+    row = store.dead_letter(str(letter.dlq_id))
+    assert row is not None and (row.status, row.resolved_by) == ("redriven", "ops_1")
