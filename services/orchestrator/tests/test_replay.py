@@ -15,7 +15,7 @@ from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from orchestrator.activities import PaymentActivities
-from orchestrator.messages import PaymentWorkflowInput, ScoreChurnInput
+from orchestrator.messages import PaymentState, PaymentWorkflowInput, ScoreChurnInput
 from orchestrator.workflows import INFERENCE_RETRY, DeadLetterTriageWorkflow, PaymentWorkflow
 
 pytestmark = pytest.mark.anyio
@@ -59,7 +59,7 @@ class ChurnFirstPaymentWorkflow(PaymentWorkflow):
     """A deliberately non-deterministic change: one more activity before the first recorded one."""
 
     @workflow.run
-    async def run(self, input: PaymentWorkflowInput) -> object:
+    async def run(self, input: PaymentWorkflowInput) -> PaymentState:
         await workflow.execute_activity_method(
             PaymentActivities.score_churn,
             ScoreChurnInput(customer_id="cus_safe"),
