@@ -8,11 +8,11 @@ import sys
 from faust import Worker
 
 from normalizer.app import create_app
-from normalizer.topics import TopicMismatchError, ensure_topics
 from normalizer.settings import ConfigurationError, load_settings
+from normalizer.topics import TopicMismatchError, ensure_topics
 
 
-def main() -> int:
+def main() -> int:  # returns only on bad configuration; the worker exits the process itself
     try:
         settings = load_settings()
     except ConfigurationError as exc:
@@ -26,7 +26,6 @@ def main() -> int:
     normalizer = create_app(settings)
     worker = Worker(normalizer.app, loglevel=settings.log_level.lower())
     worker.execute_from_commandline()  # exits the process with the worker's status
-    return 0
 
 
 if __name__ == "__main__":

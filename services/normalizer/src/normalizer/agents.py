@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 class Batch:
     """Events handled but not yet acknowledged, the outputs they are waiting for, their dedupe marks."""
 
-    events: list[EventT] = field(default_factory=list)
+    events: list[EventT[bytes]] = field(default_factory=list)
     outputs: list[Awaitable[Any]] = field(default_factory=list)
     marks: dict[str, tuple[int, float]] = field(default_factory=dict)
     """dedupe key -> (source partition, first-seen timestamp)."""
@@ -59,7 +59,7 @@ class ProviderAgent:
         # The outputs exist before the first send (Faust declares only the topics it reads).
         await self.normalizer.normalized.maybe_declare()
         await self.normalizer.dlq.maybe_declare()
-        unacked = stream.noack()
+        unacked = stream.noack()  # type: ignore[attr-defined]  # Stream has it, StreamT does not declare it
         flusher = asyncio.create_task(self._flush_when_idle(stream))
         try:
             async for event in unacked.events():
@@ -80,7 +80,7 @@ class ProviderAgent:
                 await self.normalizer.app.crash(exc)
                 raise
 
-    async def handle(self, event: EventT) -> None:
+    async def handle(self, event: EventT[bytes]) -> None:
         message = event.message
         source = SourcePosition(topic=message.topic, partition=message.partition, offset=message.offset)
         value: bytes | None = message.value
@@ -107,7 +107,7 @@ class ProviderAgent:
         self._batch.events.append(event)
         self.normalizer.metrics.count(self.provider.value, "normalized")
 
-    async def _dead_letter(self, event: EventT, source: SourcePosition, exc: MappingError) -> None:
+    async def _dead_letter(self, event: EventT[bytes], source: SourcePosition, exc: MappingError) -> None:
         message = event.message
         letter = dead_letter(source, message.key, message.value, exc.reasons, worker=self.worker)
         output = await self.normalizer.dlq.send(key=message.key, value=letter.model_dump_json().encode())
@@ -127,7 +127,13 @@ class ProviderAgent:
             table = self.normalizer.dedupe
             changelog = table.changelog_topic
             marks = [
-                await changelog.send(key=key, value=at, partition=partition, key_serializer=table.key_serializer, value_serializer=table.value_serializer)
+                await changelog.send(
+                    key=key,
+                    value=at,
+                    partition=partition,
+                    key_serializer=table.key_serializer,
+                    value_serializer=table.value_serializer,
+                )
                 for key, (partition, at) in batch.marks.items()
             ]
             await asyncio.gather(*marks)
@@ -144,5 +150,3 @@ def install(normalizer: Normalizer) -> dict[Provider, ProviderAgent]:
         normalizer.app.agent(topic, name=f"normalize_{provider.value}")(worker.run)
         workers[provider] = worker
     return workers
-
-

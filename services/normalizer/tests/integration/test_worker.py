@@ -10,9 +10,10 @@ import urllib.request
 import uuid
 from collections import Counter
 
+from mapping.golden import GOLDEN
+
 from integration.conftest import StartWorker
 from integration.streams import (
-    wait_until_committed,
     Envelope,
     dead_letters,
     event_id_of,
@@ -21,9 +22,8 @@ from integration.streams import (
     produce,
     unmappable,
     variant,
+    wait_until_committed,
 )
-from mapping.golden import GOLDEN
-
 from testing.kafka import KafkaServer
 
 HOUR_MS = 3600 * 1000
