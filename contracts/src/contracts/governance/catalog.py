@@ -9,6 +9,8 @@ from contracts.schemas.normalized_event import NormalizedEvent
 from contracts.schemas.payment_event import ENVELOPES
 from contracts.schemas.records import DeadLetterRow, DecisionRow, PaymentEventRow, PaymentRow
 from contracts.schemas.retry_due import RetryDue
+from contracts.schemas.quarantine import QuarantinedWebhook
+from contracts.schemas.records import DecisionRow, PaymentEventRow, PaymentRow
 from contracts.schemas.scoring import (
     ChurnScoreRequest,
     ChurnScoreResponse,
@@ -37,6 +39,7 @@ GOVERNED: tuple[type[BaseModel], ...] = (
     ModelInfo,
     PaymentDecision,
     DeadLetter,
+    QuarantinedWebhook,
     PaymentRow,
     PaymentEventRow,
     DecisionRow,

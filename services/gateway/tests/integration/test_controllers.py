@@ -21,7 +21,6 @@ from webhook_samples import (
     adyen_item,
     adyen_request,
     braintree_request,
-    braintree_xml,
     square_event,
     square_request,
     stripe_event,
@@ -149,8 +148,6 @@ def _tamper_adyen_amount(request: SignedRequest) -> SignedRequest:
         ),
         (stripe_request(body=b"{not json"), 400, "malformed_body"),
         (stripe_request(body=b"\xff\xfe"), 400, "malformed_body"),
-        (stripe_request(body=b"[]"), 422, "schema_mismatch"),
-        (stripe_request(stripe_event(amount=25.99)), 422, "schema_mismatch"),
         (_tamper(square_request()), 401, "signature_mismatch"),
         (square_request(secret="wrong"), 401, "signature_mismatch"),
         (square_request(url="https://other.example.com/hook"), 401, "signature_mismatch"),
@@ -158,11 +155,9 @@ def _tamper_adyen_amount(request: SignedRequest) -> SignedRequest:
         (adyen_request(key_hex="AB" * 32), 401, "signature_mismatch"),
         (SignedRequest("/webhooks/adyen", b"nope", {"content-type": "application/json"}), 400, "malformed_body"),
         (SignedRequest("/webhooks/adyen", b"[1]", {"content-type": "application/json"}), 422, "schema_mismatch"),
-        (adyen_request([adyen_item(eventDate="yesterday")]), 422, "schema_mismatch"),
         (braintree_request(pairs=[("bt_public_current", "wrong")]), 401, "signature_mismatch"),
         (braintree_request(pairs=[("unknown_public", "x")]), 401, "signature_mismatch"),
         (braintree_request(xml="<notification>"), 400, "malformed_body"),
-        (braintree_request(xml=braintree_xml().replace("<amount>10.00", "<amount>ten")), 422, "schema_mismatch"),
         (
             SignedRequest(
                 "/webhooks/braintree", b"bt_signature=a|b", {"content-type": "application/x-www-form-urlencoded"}
@@ -185,17 +180,6 @@ async def test_refusals_have_status_and_reason_and_publish_nothing(
     assert response.headers["content-type"].startswith("application/json")
     assert response.json()["reason"] == reason
     assert await reader.new_records() == []
-
-
-async def test_schema_mismatch_lists_field_locations_without_values(client: Client) -> None:
-    response = await send(client, stripe_request(stripe_event(currency="xyz", amount=-5)))
-    assert response.status_code == 422
-    body = response.json()
-    locations = [tuple(error["loc"]) for error in body["errors"]]
-    assert any(loc[-1] == "amount" for loc in locations)
-    assert any(loc[-1] == "currency" for loc in locations)
-    assert all(set(error) == {"loc", "type", "msg"} for error in body["errors"])
-    assert "-5" not in json.dumps(body)
 
 
 @pytest.mark.parametrize(
