@@ -14,8 +14,8 @@ from contracts.schemas.decision import PaymentDecision
 from contracts.schemas.dlq import DeadLetter
 from contracts.schemas.normalized_event import NormalizedEvent
 from contracts.schemas.payment_event import ENVELOPES
-from contracts.schemas.retry_due import RetryDue
 from contracts.schemas.quarantine import QuarantinedWebhook
+from contracts.schemas.retry_due import RetryDue
 
 
 @dataclass(frozen=True)
@@ -79,8 +79,7 @@ RETRIES = Topic(
     partitions=6,
 )
 
-ALL_TOPICS: tuple[Topic, ...] = (*WEBHOOK_TOPICS.values(), NORMALIZED, DLQ, DECISIONS, RETRIES)
-ALL_TOPICS: tuple[Topic, ...] = (*WEBHOOK_TOPICS.values(), QUARANTINE, NORMALIZED, DLQ, DECISIONS)
+ALL_TOPICS: tuple[Topic, ...] = (*WEBHOOK_TOPICS.values(), QUARANTINE, NORMALIZED, DLQ, DECISIONS, RETRIES)
 
 
 def webhook_topic(provider: Provider) -> Topic:
