@@ -56,7 +56,9 @@ async def produce(bootstrap: str, count: int, tag: str) -> None:
             fixture = fixtures[n % len(fixtures)]
             document = json.loads(fixture["value"])
             document["provider_event_id"] = f"{tag}-{n}"
-            pending.append(await producer.send(fixture["topic"], json.dumps(document).encode(), key=f"{tag}-{n}".encode()))
+            pending.append(
+                await producer.send(fixture["topic"], json.dumps(document).encode(), key=f"{tag}-{n}".encode())
+            )
         await asyncio.gather(*pending)
     finally:
         await producer.stop()
@@ -110,7 +112,7 @@ def _processed(url: str) -> int:
             text = response.read().decode()
     except OSError:
         return 0
-    return sum(int(n) for n in re.findall(r'normalizer_messages_total\{[^}]*\} ([0-9]+)', text))
+    return sum(int(n) for n in re.findall(r"normalizer_messages_total\{[^}]*\} ([0-9]+)", text))
 
 
 async def _committed(bootstrap: str, group: str, ends: dict[Any, int]) -> int:
@@ -142,7 +144,12 @@ def worker_run(bootstrap: str, total: int, ends: dict[Any, int]) -> tuple[int, f
     )
     log = Path(env["NORMALIZER_DATA_DIR"]) / "worker.log"
     with log.open("wb") as out:
-        worker = subprocess.Popen([sys.executable, "-m", "normalizer"], stdout=out, stderr=subprocess.STDOUT, env=env)  # noqa: S603
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "normalizer"],  # noqa: S603 (our own module, no shell)
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
     try:
         started = 0.0
         deadline = time.monotonic() + 600
@@ -193,10 +200,15 @@ def main(argv: list[str] | None = None) -> int:
     total = sum(ends.values())
     print(f"messages in the webhook topics (all of them are processed by both): {total:,}", flush=True)
     bare_n, bare_s = asyncio.run(bare_loop(args.bootstrap))
-    print(f"bare aiokafka consume->produce loop: {bare_n / bare_s:,.0f} events/s ({bare_n:,} in {bare_s:.2f} s)", flush=True)
+    print(
+        f"bare aiokafka consume->produce loop: {bare_n / bare_s:,.0f} events/s ({bare_n:,} in {bare_s:.2f} s)",
+        flush=True,
+    )
     norm_n, norm_s = worker_run(args.bootstrap, total, ends)
     print(f"normalizer, one worker:              {norm_n / norm_s:,.0f} events/s ({norm_n:,} in {norm_s:.2f} s)")
-    print(f"ratio normalizer / bare loop:        {(norm_n / norm_s) / (bare_n / bare_s):.2f}x (aim: >= 0.30x, >= 5,000 events/s)")
+    print(
+        f"ratio normalizer / bare loop:        {(norm_n / norm_s) / (bare_n / bare_s):.2f}x (aim: >= 0.30x, >= 5,000 events/s)"
+    )
     print(f"host: {calibration()}")
     return 0
 

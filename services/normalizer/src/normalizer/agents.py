@@ -98,7 +98,9 @@ class ProviderAgent:
         except MappingError as exc:
             await self._dead_letter(event, source, exc)
             return
-        output = await self._send(NORMALIZED.name, normalized.payment_id.encode(), normalized.model_dump_json().encode())
+        output = await self._send(
+            NORMALIZED.name, normalized.payment_id.encode(), normalized.model_dump_json().encode()
+        )
         # Marked at once, so that a copy later in this batch is dropped; written to the changelog
         # once the output is acknowledged (a crash before that leaves the offset uncommitted).
         self.normalizer.dedupe.data[key] = timestamp

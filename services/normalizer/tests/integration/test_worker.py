@@ -12,6 +12,7 @@ from collections import Counter
 
 from mapping.golden import GOLDEN
 
+from contracts.topics import WEBHOOK_TOPICS
 from integration.conftest import StartWorker
 from integration.streams import (
     Envelope,
@@ -24,7 +25,6 @@ from integration.streams import (
     variant,
     wait_until_committed,
 )
-from contracts.topics import WEBHOOK_TOPICS
 from testing.kafka import KafkaServer
 
 HOUR_MS = 3600 * 1000
