@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import structlog
 
@@ -22,13 +22,15 @@ class WebhookService:
         self.metrics = metrics
         self.log_accepted = log_accepted
         """Log every accepted webhook (at DEBUG level only: thousands a second otherwise)."""
+        self.clock: Callable[[], float] = time.time
+        """Wall clock for signature timestamp checks: the seam tests use to step time forward."""
 
     async def receive(self, provider: Provider, body: bytes, headers: Mapping[str, str]) -> Accepted:
         """Verify, validate and publish; return only after Kafka acknowledged every envelope.
 
         Raises a `GatewayError` for any refusal; nothing is published for a refused request.
         """
-        accepted = self.intake.receive(provider, Delivery.at_now(body, headers))
+        accepted = self.intake.receive(provider, Delivery.at_now(body, headers, self.clock))
         started = time.perf_counter()
         await self.publisher.publish(accepted.messages())
         elapsed = time.perf_counter() - started
