@@ -61,8 +61,9 @@ class Delivery:
     """`time.time()` at receipt, for timestamp tolerance checks."""
 
     @classmethod
-    def at_now(cls, body: bytes, headers: Mapping[str, str]) -> Delivery:
-        now = time.time()
+    def at_now(cls, body: bytes, headers: Mapping[str, str], clock: Callable[[], float] = time.time) -> Delivery:
+        """Received now by `clock` (wall-clock seconds; tests pass their own to skip waiting)."""
+        now = clock()
         return cls(body, headers, datetime.fromtimestamp(now, UTC), now)
 
 

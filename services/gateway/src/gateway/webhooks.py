@@ -7,7 +7,7 @@ instead (and answered 2xx only once that is acknowledged), for a later redrive.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import structlog
 
@@ -27,6 +27,8 @@ class WebhookService:
         self.metrics = metrics
         self.log_accepted = log_accepted
         """Log every accepted webhook (at DEBUG level only: thousands a second otherwise)."""
+        self.clock: Callable[[], float] = time.time
+        """Wall clock for signature timestamp checks: the seam tests use to step time forward."""
 
     async def receive(
         self, provider: Provider, body: bytes, headers: Mapping[str, str]
@@ -36,7 +38,7 @@ class WebhookService:
 
         Raises a `GatewayError` for any refusal; nothing is published for a refused request.
         """
-        result = self.intake.receive(provider, Delivery.at_now(body, headers))
+        result = self.intake.receive(provider, Delivery.at_now(body, headers, self.clock))
         if isinstance(result, Unfit):
             return await self._quarantine(result)
         accepted = result

@@ -64,3 +64,9 @@ async def reader(broker: KafkaServer) -> AsyncIterator[TopicReader]:
     topics = [*(t.name for t in WEBHOOK_TOPICS.values()), QUARANTINE.name]
     async with TopicReader(broker.bootstrap_servers, topics) as reader:
         yield reader
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Print how many examples each property test really ran (and how many were filtered out),
+    so that a shrinking number of examples shows in every run instead of passing silently."""
+    config.option.hypothesis_show_statistics = True
