@@ -1,7 +1,7 @@
 """Store -> bronze on a real SQLite store and a real DuckDB file."""
 
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import duckdb
@@ -83,7 +83,7 @@ def test_new_store_rows_are_copied_on_the_next_ingest(stack: Stack) -> None:
         SyntheticConfig(
             payments=200,
             days=5,
-            start=max(r.updated_at for r in stack.rows.payments).replace(tzinfo=None) + timedelta(days=1),
+            start=max(r.updated_at for r in stack.rows.payments).replace(tzinfo=UTC) + timedelta(days=1),
             seed=99,
         )
     )
