@@ -3,9 +3,9 @@
 from pathlib import Path
 
 import pytest
+from conftest import Stack
 from dagster import AssetKey
 
-from conftest import Stack
 from pipelines.settings import load_pipelines_settings
 from service_config import ConfigurationError
 

@@ -11,11 +11,12 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetSelection, AssetsDefinition, materialize
+from dagster import AssetsDefinition, AssetSelection, materialize
 
 from pipelines.definitions import build_definitions
 from pipelines.settings import PipelinesSettings
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--payments", type=int, default=20_000)
     parser.add_argument("--days", type=int, default=180)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--out", type=Path, default=Path("/tmp/pipelines-report"))
+    parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "pipelines-report")
     parser.add_argument("--dbt-project-dir", type=Path, default=Path("dbt"))
     args = parser.parse_args(argv)
     out: Path = args.out.resolve()
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         result = materialize(assets, selection=selection, resources=dict(defs.resources or {}))
         timings[name] = time.perf_counter() - started
         for event in result.get_asset_materialization_events():
-            results[event.asset_key.to_user_string()] = {
+            results[event.materialization.asset_key.to_user_string()] = {
                 key: value.value for key, value in event.materialization.metadata.items() if key != "pr_curve"
             }
     pipeline_seconds = sum(v for k, v in timings.items() if "not a pipeline stage" not in k)

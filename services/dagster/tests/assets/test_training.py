@@ -5,9 +5,9 @@ from datetime import UTC
 import duckdb
 import numpy as np
 import pytest
-from dagster import AssetSelection, AssetsDefinition, materialize
-
 from conftest import Stack, make_settings
+from dagster import AssetsDefinition, AssetSelection, materialize
+
 from model_registry import ModelRegistry, TrainingWindow, dataset_hash
 from pipelines.assets.training import FRAUD_MODEL_NAME
 from pipelines.assets.training.dataset import FEATURE_SET_VERSION, build_training_set, load_training_data
@@ -42,7 +42,9 @@ def register_weak_champion(stack: Stack) -> str:
         load_booster(weak.model_ubj),
         name=FRAUD_MODEL_NAME,
         feature_set_version=FEATURE_SET_VERSION,
-        training_window=TrainingWindow(start=data.train.start.replace(tzinfo=UTC), end=data.validation.end.replace(tzinfo=UTC)),
+        training_window=TrainingWindow(
+            start=data.train.start.replace(tzinfo=UTC), end=data.validation.end.replace(tzinfo=UTC)
+        ),
         data_hash=dataset_hash(data.train.x),
         code_version="test",
         version="weak-stump",
@@ -75,7 +77,9 @@ def test_a_better_candidate_replaces_the_champion(trained_stack: Stack) -> None:
     assert promotion["promoted"] is True and promotion["previous"] == weak
     evaluation = metadata_of(result, "fraud_model_evaluation")
     assert evaluation["candidate.pr_auc"] > evaluation["champion.pr_auc"]  # type: ignore[operator]
-    assert ModelRegistry(trained_stack.settings.registry_root).champion(FRAUD_MODEL_NAME) == promotion["champion_version"]
+    assert (
+        ModelRegistry(trained_stack.settings.registry_root).champion(FRAUD_MODEL_NAME) == promotion["champion_version"]
+    )
 
 
 def test_a_worse_candidate_is_not_promoted(trained_stack: Stack) -> None:
@@ -135,7 +139,7 @@ def test_immature_data_blocks_training(trained_stack: Stack) -> None:
     )
 
     assert checks_of(result)["label_coverage"] is False
-    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    materialized = {e.materialization.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert materialized == {"fraud_training_set"}
     assert ModelRegistry(settings.registry_root).champion(FRAUD_MODEL_NAME) is None
 

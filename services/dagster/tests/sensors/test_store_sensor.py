@@ -2,9 +2,9 @@
 
 from datetime import UTC, timedelta
 
+from conftest import Stack
 from dagster import DagsterInstance, RunRequest, SkipReason, build_sensor_context
 
-from conftest import Stack
 from pipelines.resources import SqlPaymentsStore
 from pipelines.sensors import store_new_rows_sensor
 from pipelines.synthetic import SyntheticConfig, synthetic_rows, write_store
@@ -17,7 +17,9 @@ def test_sensor_requests_ingest_only_when_the_store_has_new_rows(stack: Stack) -
         assert isinstance(first, RunRequest)
         cursor = first.run_key
 
-        quiet = store_new_rows_sensor(build_sensor_context(instance=instance, cursor=cursor, resources={"store": store}))
+        quiet = store_new_rows_sensor(
+            build_sensor_context(instance=instance, cursor=cursor, resources={"store": store})
+        )
         assert isinstance(quiet, SkipReason)
 
         later = synthetic_rows(
@@ -35,7 +37,7 @@ def test_sensor_requests_ingest_only_when_the_store_has_new_rows(stack: Stack) -
         assert context.cursor == again.run_key
 
         # The requested run really ingests, on this instance.
-        job = stack.defs.get_job_def("ingest_job")
-        run = job.execute_in_process(instance=instance, tags={"dagster/run_key": again.run_key})
+        job = stack.defs.resolve_job_def("ingest_job")
+        run = job.execute_in_process(instance=instance, tags={"dagster/run_key": str(again.run_key)})
         assert run.success
         assert instance.get_runs_count() == 1
