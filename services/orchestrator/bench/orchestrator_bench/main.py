@@ -52,7 +52,8 @@ class Result:
         p99 = lat[min(len(lat) - 1, int(0.99 * len(lat)))] if lat else float("nan")
         return (
             f"{self.label:<34} sent={self.sent:5d} decided={self.decided:5d} "
-            f"throughput={self.decided / self.seconds:7.1f}/s p50={p50:7.1f} ms p99={p99:7.1f} ms"
+            f"throughput={self.decided / self.seconds:7.1f}/s p50={p50:7.1f} ms p99={p99:7.1f} ms "
+            f"load1={os.getloadavg()[0]:.1f}"
         )
 
 
