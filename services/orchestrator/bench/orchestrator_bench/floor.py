@@ -95,6 +95,7 @@ async def serve() -> None:
             workflows=[FloorPaymentWorkflow],
             activities=[noop, publisher.publish_decision],
             max_concurrent_activities=settings.max_concurrent_activities,
+            max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         ):
             await stop.wait()
     finally:

@@ -79,6 +79,9 @@ class OrchestratorSettings(BaseSettings):
     """Python logging level: CRITICAL, ERROR, WARNING, INFO or DEBUG (any case)."""
     max_concurrent_activities: Annotated[int, Field(ge=1, le=10_000)] = 200
     """Activities one worker runs at once."""
+    max_concurrent_workflow_tasks: Annotated[int, Field(ge=2, le=1_000)] = 16
+    """Workflow tasks one worker runs at once. Kept low: on a starved CPU, a hundred new workflows
+    at once each outlive Temporal's 10 s workflow-task timeout and are retried, over and over."""
 
     @field_validator("inference_url")
     @classmethod

@@ -60,6 +60,7 @@ def build_worker(client: Client, settings: OrchestratorSettings, activities: Pay
         workflows=[PaymentWorkflow, DeadLetterTriageWorkflow],
         activities=activities.all(),
         max_concurrent_activities=settings.max_concurrent_activities,
+        max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
     )
 
 
