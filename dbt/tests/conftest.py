@@ -27,13 +27,16 @@ class Warehouse:
         return document
 
 
-@pytest.fixture(scope="session")
-def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
-    work = tmp_path_factory.mktemp("warehouse")
+def build_warehouse(work: Path, data: fixture.Dataset) -> Warehouse:
+    """Load `data` into a new bronze file under `work` and run `dbt build` on it."""
     path = work / "warehouse.duckdb"
     bronze.create_bronze(path)
-    data = fixture.fixture_dataset()
     for table in bronze.BRONZE_TABLES:
         bronze.load(path, table, fixture.rows(data, table))
     run.dbt(["build"], duckdb_path=path, work_dir=work)
     return Warehouse(path, work, data)
+
+
+@pytest.fixture(scope="session")
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
+    return build_warehouse(tmp_path_factory.mktemp("warehouse"), fixture.fixture_dataset())
