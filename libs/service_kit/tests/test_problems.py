@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 from litestar import Litestar, Request, get, post
+from litestar.exceptions import InternalServerException
 from litestar.testing import AsyncTestClient
 from pydantic import BaseModel
-from service_kit import PROBLEM_MEDIA_TYPE, Problem, ServiceError, problem_handler, structlog_plugin
+from service_kit import PROBLEM_MEDIA_TYPE, Problem, ServiceError, problem_for, problem_handler, structlog_plugin
 
 pytestmark = pytest.mark.anyio
 
@@ -149,3 +150,9 @@ def test_status_reason_and_retry_after_are_declared_and_raised() -> None:
     assert (error.status_code, error.reason, error.headers()) == (429, "slow_down", {"Retry-After": "7"})
     assert SlowDownError("now", reason="other").headers() == {}
     assert ServiceError.status_code == 400  # the base keeps its own
+
+
+def test_a_client_that_went_away_mid_body_is_a_client_error_not_a_bug() -> None:
+    gone = problem_for(InternalServerException("client disconnected prematurely"))  # Litestar's words
+    assert (gone.status, gone.reason, gone.expected) == (400, "client_disconnected", True)
+    assert problem_for(InternalServerException("something else")).reason == "internal_error"

@@ -13,6 +13,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -299,5 +300,30 @@ def braintree_request(
         "/webhooks/braintree",
         body,
         {"content-type": "application/x-www-form-urlencoded"},
-        [f"transaction_settled:{tid}:2024-05-01T10:00:00+00:00"],
+        braintree_event_ids(xml),
     )
+
+
+def braintree_event_ids(xml: str) -> list[str]:
+    """The contract's id for a notification (kind, subject id, timestamp and a digest of its
+    content), read with the Braintree SDK's own XML parser rather than the gateway's; none for
+    a notification that the SDK or the contract cannot read (the refusal and quarantine cases)."""
+    from xml.parsers.expat import ExpatError
+
+    from braintree.util.xml_util import XmlUtil  # type: ignore[import-untyped]
+    from pydantic import ValidationError
+
+    from contracts.schemas.providers.braintree import BraintreeNotification
+
+    def as_utc(node: Any) -> Any:  # the SDK reads Braintree's `...Z` times as naive UTC datetimes
+        if isinstance(node, dict):
+            return {key: as_utc(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [as_utc(value) for value in node]
+        return node.replace(tzinfo=UTC) if isinstance(node, datetime) and node.tzinfo is None else node
+
+    try:
+        tree = as_utc(XmlUtil.dict_from_xml(xml.encode()))
+        return [BraintreeNotification.model_validate(tree["notification"]).provider_event_id()]
+    except (ExpatError, ValidationError, KeyError, TypeError):
+        return []

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import structlog
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, InternalServerException, ValidationException
 
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
@@ -32,6 +32,9 @@ log = structlog.get_logger("service_kit.problems")
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 BODY_ARGUMENT = "data"
 """Litestar's name for a handler's request body."""
+CLIENT_DISCONNECTED_DETAIL = "client disconnected prematurely"
+"""What Litestar's `Request.stream()` raises (as a 500) when the client goes away mid-body: also
+what a malformed chunked body becomes, since the server drops such a connection."""
 
 
 class CommonReason:
@@ -43,6 +46,7 @@ class CommonReason:
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     CLIENT_ERROR = "client_error"
+    CLIENT_DISCONNECTED = "client_disconnected"
     NOT_READY = "not_ready"
     INTERNAL_ERROR = "internal_error"
 
@@ -133,6 +137,9 @@ def problem_for(exc: Exception) -> Problem:
             # Litestar reads an empty body as no `data` argument at all.
             return Problem(400, CommonReason.MALFORMED_BODY, "request body is empty: a JSON document is required")
         return Problem(422, CommonReason.INVALID_REQUEST, "the request does not match the contract", errors)
+    if isinstance(exc, InternalServerException) and exc.detail == CLIENT_DISCONNECTED_DETAIL:
+        # The client's doing, not a bug: no traceback, and the answer (if it still listens) is 400.
+        return Problem(400, CommonReason.CLIENT_DISCONNECTED, "the client disconnected before the body was complete")
     if isinstance(exc, HTTPException):
         status = exc.status_code
         headers = dict(exc.headers or {})

@@ -31,6 +31,7 @@ class Reason(StrEnum):
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     CLIENT_ERROR = "client_error"
+    CLIENT_DISCONNECTED = "client_disconnected"
     INTERNAL_ERROR = "internal_error"
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import math
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -176,6 +178,7 @@ class Decoder:
         return self.braintree(delivery, _braintree_payload(_parse_form(delivery.body)), key_ids[0])
 
     def stripe(self, delivery: Delivery, key_id: str) -> Accepted:
+        _require_finite_numbers(delivery.body)
         event = _validate_json(self.models.stripe, delivery.body)
         envelope = _envelope(
             StripeEnvelope,
@@ -190,6 +193,7 @@ class Decoder:
         return Accepted(Provider.STRIPE, [envelope], [delivery.body])
 
     def square(self, delivery: Delivery, key_id: str) -> Accepted:
+        _require_finite_numbers(delivery.body)
         event = _validate_json(self.models.square, delivery.body)
         envelope = _envelope(
             SquareEnvelope,
@@ -211,6 +215,7 @@ class Decoder:
             additional = raw.get("additionalData")
             if isinstance(additional, dict):
                 additional.pop(adyen.SIGNATURE_FIELD, None)
+        _require_finite_numbers(delivery.body, document)
         notification = _validate(self.models.adyen, document)
         live = notification.live == "true"
         envelopes: list[Envelope] = []
@@ -360,6 +365,37 @@ def _envelope(model: type[EnvelopeT], **fields: Any) -> EnvelopeT:
         return model(**fields)
     except ValidationError as exc:
         raise SchemaMismatchError.from_validation_error(exc, ("envelope",)) from None
+
+
+_MAYBE_OUT_OF_RANGE = re.compile(rb"[:\[,]\s*-?(?:[0-9]+(?:\.[0-9]*)?[eE]\+?0*[1-9][0-9]{2}|[0-9]{300})")
+"""A number JSON allows but a float cannot hold (`1e999`, 400 digits) needs a 3-digit exponent
+or 300+ digits: a cheap test on the raw body before the full check below, which few bodies need."""
+
+
+def _require_finite_numbers(body: bytes, document: Any = None) -> None:
+    """Refuse (quarantine, once verified) a body with a number that parses to infinity.
+
+    Valid JSON, but every consumer would read it as `inf`, and re-serialized it is `Infinity`,
+    which is not JSON: a record on a webhook topic must parse with a strict parser.
+    """
+    if not _MAYBE_OUT_OF_RANGE.search(body):
+        return
+    location = _non_finite(_parse_json(body) if document is None else document, ())
+    if location is not None:
+        raise SchemaMismatchError(
+            [{"loc": list(location), "type": "finite_number", "msg": "Input should be a finite number"}]
+        )
+
+
+def _non_finite(value: Any, loc: tuple[str | int, ...]) -> tuple[str | int, ...] | None:
+    if isinstance(value, float):
+        return None if math.isfinite(value) else loc
+    children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in children:
+        found = _non_finite(child, (*loc, key))
+        if found is not None:
+            return found
+    return None
 
 
 def _parse_json(body: bytes) -> Any:

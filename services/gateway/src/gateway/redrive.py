@@ -79,17 +79,21 @@ async def _read_all(
     try:
         consumer.assign(partitions)
         end = await consumer.end_offsets(partitions)
-        await consumer.seek_to_beginning(*partitions)
+        begin = await consumer.beginning_offsets(partitions)
+        for tp in partitions:
+            consumer.seek(tp, begin[tp])
+        remaining = {tp for tp in partitions if end[tp] > begin[tp]}
         records: list[tuple[str, int, int, bytes, bytes]] = []
         async with asyncio.timeout(timeout):
-            while any([await consumer.position(tp) < end[tp] for tp in partitions]):
-                batches = await consumer.getmany(timeout_ms=500)
+            while remaining:
+                batches = await consumer.getmany(*remaining, timeout_ms=500)
                 for tp, messages in batches.items():
                     records.extend(
                         (tp.topic, tp.partition, m.offset, m.key or b"", m.value or b"")
                         for m in messages
                         if m.offset < end[tp]
                     )
+                remaining = {tp for tp in remaining if await consumer.position(tp) < end[tp]}
         return records
     finally:
         await consumer.stop()

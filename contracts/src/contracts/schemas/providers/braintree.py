@@ -4,6 +4,8 @@ Braintree sends amounts as decimal strings in major units ("10.00"); `amount_min
 the currency's ISO exponent so that JPY and KWD come out right.
 """
 
+import hashlib
+import json
 from decimal import Decimal
 from typing import Annotated
 
@@ -54,7 +56,9 @@ class BraintreeTransaction(ProviderModel):
     refunded_transaction_id: str | None = None
     credit_card: BraintreeCreditCard | None = None
     custom_fields: dict[str, str] = Field(default_factory=dict)
-    created_at: UtcDatetime
+    created_at: UtcDatetime | None = None
+    """Optional: the Braintree SDK's own samples (`transaction_settled`,
+    `transaction_settlement_declined`) omit `<created-at>`, and the SDK parses them."""
     updated_at: UtcDatetime | None = None
 
     @field_validator("custom_fields", mode="before")
@@ -100,7 +104,16 @@ class BraintreeNotification(ProviderModel):
     subject: BraintreeSubject
 
     def provider_event_id(self) -> str:
-        """Braintree has no event id: kind + subject id + timestamp identifies a notification."""
+        """Braintree sends no event id. Kind, subject id and timestamp (to the second) say what a
+        notification is about but not which one: two `subscription_charged_unsuccessfully` in
+        one second would share them. A digest of the whole notification's content tells every
+        two different notifications apart, while a redelivery of the same one (the same
+        content, however its XML was wrapped) keeps its id."""
         subject = self.subject.transaction or self.subject.dispute
         subject_id = subject.id if subject is not None else "none"
-        return f"{self.kind}:{subject_id}:{self.timestamp.isoformat()}"
+        return f"{self.kind}:{subject_id}:{self.timestamp.isoformat()}:{self.content_digest()}"
+
+    def content_digest(self) -> str:
+        """128 bits of SHA-256 over the notification as canonical JSON (sorted keys)."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:32]

@@ -251,7 +251,7 @@ class BraintreeAdapter:
             xml = xml[: len(xml) // 2]
         payload = base64.encodebytes(xml)
         subject_id = str(inner["id"])
-        provider_event_id = f"{notification_kind}:{subject_id}:{timestamp[:-1]}+00:00"
+        provider_event_id = _provider_event_id(xml, f"{notification_kind}:{subject_id}:{timestamp[:-1]}+00:00")
         return Rendered(
             self.provider, notification_kind, provider_event_id, event.at + 1, payload, fault, event.seq, txn_id
         )
@@ -283,3 +283,18 @@ def decode_form(body: bytes) -> tuple[str | None, bytes]:
     fields = parse_qs(body.decode("ascii"), keep_blank_values=True)
     signature = fields.get("bt_signature", [None])[0]
     return signature, fields["bt_payload"][0].encode("ascii")
+
+
+def _provider_event_id(xml: bytes, about: str) -> str:
+    """The id the contract derives (`BraintreeNotification.provider_event_id`, which ends in a
+    digest of the notification's content); for a faulty notification the contract cannot read,
+    what it is about plus a digest of its XML."""
+    from pydantic import ValidationError
+
+    from contracts.schemas.providers.braintree import BraintreeNotification
+    from simulator.checks import braintree_xml_to_dict  # imports this module: import at call time
+
+    try:
+        return BraintreeNotification.model_validate(braintree_xml_to_dict(xml)["notification"]).provider_event_id()
+    except (ValueError, ValidationError, KeyError):
+        return f"{about}:{hashlib.sha256(xml).hexdigest()[:32]}"
