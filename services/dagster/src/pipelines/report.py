@@ -16,8 +16,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetsDefinition, AssetSelection, materialize
+from dagster import AssetsDefinition, AssetSelection, DagsterInstance, materialize
 
+from model_registry import ModelRegistry
+from pipelines.assets.training import FRAUD_MODEL_NAME
 from pipelines.definitions import build_definitions
 from pipelines.settings import PipelinesSettings
 from pipelines.synthetic import SyntheticConfig, synthetic_rows, write_store
@@ -65,9 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     defs = build_definitions(settings)
     assets = [a for a in defs.assets or [] if isinstance(a, AssetsDefinition)]
     results: dict[str, Any] = {}
+    # One persistent instance: a stage reads the outputs the stage before it stored.
+    instance = DagsterInstance.get()
     for name, selection in STAGES:
         started = time.perf_counter()
-        result = materialize(assets, selection=selection, resources=dict(defs.resources or {}))
+        result = materialize(assets, selection=selection, resources=dict(defs.resources or {}), instance=instance)
         timings[name] = time.perf_counter() - started
         for event in result.get_asset_materialization_events():
             results[event.materialization.asset_key.to_user_string()] = {
@@ -78,8 +82,12 @@ def main(argv: list[str] | None = None) -> int:
     for name, seconds in timings.items():
         print(f"{name:40s} {seconds:8.1f} s")
     print(f"{'pipeline total':40s} {pipeline_seconds:8.1f} s")
-    print(json.dumps(results.get("fraud_model_evaluation", {}), indent=2, default=str))
-    print(json.dumps(results.get("fraud_model_champion", {}), indent=2, default=str))
+    print(json.dumps(results, indent=2, default=str))
+    champion = ModelRegistry(settings.registry_root).champion_pointer(FRAUD_MODEL_NAME)
+    if champion is not None:
+        card = ModelRegistry(settings.registry_root).card(FRAUD_MODEL_NAME, champion.version)
+        print(f"champion {card.version}: " + json.dumps(card.metrics, indent=2))
+    print(f"PR-curve PNGs: {settings.warehouse_path.parent / 'reports'}")
     print("rules baseline: not evaluated (the rules live in services/inference, not in contracts or libs)")
     return 0
 
