@@ -24,7 +24,7 @@ from faust.types import EventT, StreamT
 from contracts.reference.providers import Provider
 from contracts.schemas.normalized_event import SourcePosition
 from contracts.topics import DLQ, NORMALIZED
-from normalizer.dlq import dead_letter
+from normalizer.dlq import dead_letter, worker_name
 from normalizer.mapping import MappingError, decode, map_envelope
 from normalizer.tables import dedupe_key, seen_within
 
@@ -53,7 +53,7 @@ class ProviderAgent:
         self.window = float(normalizer.settings.dedupe_window_seconds)
         self.batch_size = normalizer.settings.batch_size
         self.batch_seconds = normalizer.settings.batch_seconds
-        self.worker = f"{normalizer.settings.app_id}-{provider.value}"
+        self.worker = worker_name(normalizer.settings.app_id, provider)
         self._batch = Batch()
         self._lock = asyncio.Lock()
 
