@@ -24,7 +24,7 @@ from faust.types import EventT, StreamT
 from contracts.reference.providers import Provider
 from contracts.schemas.normalized_event import SourcePosition
 from contracts.topics import DLQ, NORMALIZED
-from normalizer.dlq import dead_letter
+from normalizer.dlq import dead_letter, worker_name
 from normalizer.mapping import MappingError, decode, map_envelope
 from normalizer.tables import dedupe_key, seen_within
 
@@ -53,9 +53,11 @@ class ProviderAgent:
         self.window = float(normalizer.settings.dedupe_window_seconds)
         self.batch_size = normalizer.settings.batch_size
         self.batch_seconds = normalizer.settings.batch_seconds
-        self.worker = f"{normalizer.settings.app_id}-{provider.value}"
+        self.worker = worker_name(normalizer.settings.app_id, provider)
         self._batch = Batch()
         self._lock = asyncio.Lock()
+        self._in_flight: asyncio.Task[None] | None = None
+        """The previous batch, awaiting its acknowledgements while the next one is mapped."""
 
     async def run(self, stream: StreamT[bytes]) -> None:
         # The outputs exist before the first send (Faust declares only the topics it reads).
@@ -70,17 +72,14 @@ class ProviderAgent:
                     await self.flush(stream)
         finally:
             flusher.cancel()
+            if self._in_flight is not None:  # never acknowledged if it did not complete: it comes again
+                self._in_flight.cancel()
 
     async def _flush_when_idle(self, stream: StreamT[bytes]) -> None:
         """Flush a batch that stopped growing; a failed flush stops the worker, uncommitted."""
         while True:
             await asyncio.sleep(self.batch_seconds)  # the batching interval, not a readiness wait
-            try:
-                await self.flush(stream)
-            except Exception as exc:
-                log.exception("outputs of a %s batch were not acknowledged; stopping", self.provider.value)
-                await self.normalizer.app.crash(exc)
-                raise
+            await self.flush(stream)
 
     async def handle(self, event: EventT[bytes]) -> None:
         message = event.message
@@ -126,13 +125,25 @@ class ProviderAgent:
         return await self.normalizer.app.producer.send(topic, key, value, partition, None, None)
 
     async def flush(self, stream: StreamT[bytes]) -> None:
-        """Await the batch's outputs, then its dedupe marks, then acknowledge its events."""
+        """Hand the batch over to be completed, and go on mapping the next one meanwhile.
+
+        One batch at most awaits its acknowledgements while the next is mapped: a full batch waits
+        for the previous one to complete first, so events are acknowledged in order and the
+        producer's round trips overlap the mapping instead of stopping it."""
         async with self._lock:
             batch, self._batch = self._batch, Batch()
             if not batch.events:
                 return
+            if self._in_flight is not None:
+                await self._in_flight  # raises if the previous batch failed (the worker is stopping)
+            self._in_flight = asyncio.create_task(self._complete(batch, stream))
+
+    async def _complete(self, batch: Batch, stream: StreamT[bytes]) -> None:
+        """Await the batch's outputs, then write and await its dedupe marks, then acknowledge its
+        events. A send the producer gave up on stops the worker with the batch unacknowledged."""
+        try:
             started = time.perf_counter()
-            await asyncio.gather(*batch.outputs)  # raises on a send the producer gave up on
+            await asyncio.gather(*batch.outputs)
             table = self.normalizer.dedupe
             # The table's own encoding (json key and value), so that recovery reads the marks back.
             changelog = table.changelog_topic.get_topic_name()
@@ -144,6 +155,10 @@ class ProviderAgent:
             for event in batch.events:
                 await stream.ack(event)
             self.normalizer.metrics.batch_acknowledged(time.perf_counter() - started)
+        except Exception as exc:
+            log.exception("outputs of a %s batch were not acknowledged; stopping", self.provider.value)
+            await self.normalizer.app.crash(exc)
+            raise
 
 
 def install(normalizer: Normalizer) -> dict[Provider, ProviderAgent]:

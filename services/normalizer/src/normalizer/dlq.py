@@ -10,10 +10,22 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from uuid import NAMESPACE_OID, UUID, uuid5
 
+from contracts.reference.providers import PROVIDERS, Provider
 from contracts.schemas.dlq import DeadLetter, RejectReason, redact_excerpt
 from contracts.schemas.normalized_event import SourcePosition
 
 STAGE = "normalizer"
+
+
+def worker_name(app_id: str, provider: Provider) -> str:
+    """The `worker` a dead letter names: the app (consumer group) and the provider agent."""
+    return f"{app_id}-{provider.value}"
+
+
+def written_by(letter: DeadLetter, app_id: str) -> bool:
+    """True for a dead letter one of this app's agents wrote (a normalizer of another app id, a
+    test's or another deployment's sharing the topic, or another stage, is not ours to redrive)."""
+    return letter.stage == STAGE and letter.worker in {worker_name(app_id, provider) for provider in PROVIDERS}
 
 
 def dlq_id_for(source: SourcePosition) -> UUID:

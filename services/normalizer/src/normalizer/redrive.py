@@ -1,8 +1,11 @@
 """`redrive`: process dead-lettered messages again with the current code, once per dead letter.
 
 A dead letter's excerpt is redacted and cannot be replayed; its source position can. `redrive`
-reads the normalizer's dead letters from `payments.dlq.v1` that its consumer group has not
-handled yet, re-reads each one's source message from the provider topic, and maps it again:
+reads the dead letters that this app's workers wrote (stage `normalizer`, `worker`
+`<NORMALIZER_APP_ID>-<provider>`) to `payments.dlq.v1` and that its consumer group has not handled
+yet. The dead-letter topic is shared: other stages, other normalizer deployments and tests write
+to it too, and a new group starts at the topic's beginning, so without the `worker` filter a first
+run would redrive every normalizer dead letter ever written. It re-reads each one's source message from the provider topic, and maps it again:
 a `NormalizedEvent` (same deterministic `event_id` as a first-time success) goes to
 `payments.normalized.v1`, a message that still fails goes back to the dead-letter topic with the
 same `dlq_id` and one more attempt. The group's offsets on the dead-letter topic are committed
@@ -29,7 +32,7 @@ from pydantic import ValidationError
 from contracts.reference.providers import Provider
 from contracts.schemas.dlq import DeadLetter
 from contracts.topics import DLQ, NORMALIZED, WEBHOOK_TOPICS
-from normalizer.dlq import STAGE
+from normalizer.dlq import written_by
 from normalizer.mapping import MappingError, normalize
 from normalizer.settings import ConfigurationError, NormalizerSettings, load_settings
 
@@ -67,8 +70,8 @@ class SourceReader:
                 raise TimeoutError(f"no message from {topic}[{partition}] at {offset} within {FETCH_TIMEOUT_MS} ms")
 
 
-async def _dead_letters(consumer: AIOKafkaConsumer) -> list[DeadLetter]:
-    """The normalizer's dead letters from the group's position to the current end."""
+async def _dead_letters(consumer: AIOKafkaConsumer, app_id: str) -> list[DeadLetter]:
+    """This app's dead letters from the group's position to the current end."""
     partitions = [TopicPartition(DLQ.name, p) for p in range(DLQ.partitions)]
     ends = await consumer.end_offsets(partitions)
     letters: list[DeadLetter] = []
@@ -82,7 +85,7 @@ async def _dead_letters(consumer: AIOKafkaConsumer) -> list[DeadLetter]:
                     letter = DeadLetter.model_validate_json(record.value or b"")
                 except ValidationError:
                     continue  # not ours to judge: another stage's or a foreign record
-                if letter.stage == STAGE:
+                if written_by(letter, app_id):
                     letters.append(letter)
     for tp in partitions:  # never read past the snapshot's end
         consumer.seek(tp, ends[tp])
@@ -90,7 +93,7 @@ async def _dead_letters(consumer: AIOKafkaConsumer) -> list[DeadLetter]:
 
 
 async def redrive(settings: NormalizerSettings, group: str, dry_run: bool = False) -> Counter[str]:
-    """Redrive the group's unhandled dead letters; returns counts by outcome."""
+    """Redrive the app's dead letters the group has not handled yet; returns counts by outcome."""
     outcomes: Counter[str] = Counter()
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
@@ -108,7 +111,7 @@ async def redrive(settings: NormalizerSettings, group: str, dry_run: bool = Fals
         consumer.assign(partitions)
         seen: set[str] = set()
         sends: list[Awaitable[Any]] = []
-        for letter in await _dead_letters(consumer):
+        for letter in await _dead_letters(consumer, settings.app_id):
             if str(letter.dlq_id) in seen:
                 outcomes["skipped_copy"] += 1
                 continue

@@ -1,19 +1,22 @@
 """`redrive` on the real broker: a dead letter whose message the current code maps is recovered,
-once; one that still fails goes back with one more attempt, for the next run after a fix."""
+once; one that still fails goes back with one more attempt, for the next run after a fix; dead
+letters of other apps and stages on the shared topic are left alone."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import Counter
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]
 
-from contracts.schemas.dlq import RejectReason
+from contracts.reference.providers import Provider
+from contracts.schemas.dlq import DeadLetter, RejectReason
 from contracts.schemas.normalized_event import SourcePosition
 from contracts.topics import DLQ
 from integration.streams import dead_letters, event_id_of, normalized_events, unmappable, variant
-from normalizer.dlq import dead_letter
+from normalizer.dlq import dead_letter, worker_name
 from normalizer.redrive import redrive
 from normalizer.settings import load_settings
 from testing.kafka import KafkaServer
@@ -32,6 +35,19 @@ async def _produce_and_locate(bootstrap: str, messages: list[tuple[str, bytes, b
         await producer.stop()
 
 
+def _publish(bootstrap: str, letters: list[DeadLetter]) -> None:
+    asyncio.run(
+        _produce_and_locate(
+            bootstrap,
+            [(DLQ.name, (letter.key or "").encode(), letter.model_dump_json().encode()) for letter in letters],
+        )
+    )
+
+
+# What an older normalizer wrote: it could not map the message (say it knew no alpha-3 country).
+OLD_REASON = (RejectReason(field="payload.subject.transaction.credit_card", code="unknown_country", message="x"),)
+
+
 def test_redrive_recovers_a_dead_letter_once_after_a_fix(broker: KafkaServer) -> None:
     bootstrap = broker.bootstrap_servers
     tag = uuid.uuid4().hex[:10]
@@ -40,31 +56,24 @@ def test_redrive_recovers_a_dead_letter_once_after_a_fix(broker: KafkaServer) ->
     fixed_at, broken_at = asyncio.run(
         _produce_and_locate(bootstrap, [(e.topic, e.key, e.value) for e in (fixed, broken)])
     )
-    # What an older normalizer wrote: it could not map either (say it knew no alpha-3 country).
-    old_reason = (RejectReason(field="payload.subject.transaction.credit_card", code="unknown_country", message="x"),)
+    app = f"redrive-test-{tag}"
+    braintree, adyen = worker_name(app, Provider.BRAINTREE), worker_name(app, Provider.ADYEN)
     letters = [
-        dead_letter(fixed_at, fixed.key, fixed.value, old_reason, failed_at=datetime.now(UTC)),
-        dead_letter(fixed_at, fixed.key, fixed.value, old_reason),  # dead-lettered twice (a crash)
-        dead_letter(broken_at, broken.key, broken.value, old_reason),
+        dead_letter(fixed_at, fixed.key, fixed.value, OLD_REASON, worker=braintree, failed_at=datetime.now(UTC)),
+        dead_letter(fixed_at, fixed.key, fixed.value, OLD_REASON, worker=braintree),  # twice (a crash)
+        dead_letter(broken_at, broken.key, broken.value, OLD_REASON, worker=adyen),
     ]
-    asyncio.run(
-        _produce_and_locate(
-            bootstrap,
-            [(DLQ.name, (letter.key or "").encode(), letter.model_dump_json().encode()) for letter in letters],
-        )
-    )
-    settings = load_settings(kafka_bootstrap_servers=bootstrap)
-    group = f"redrive-test-{tag}"
+    _publish(bootstrap, letters)
+    settings = load_settings(kafka_bootstrap_servers=bootstrap, app_id=app)
+    group = f"{app}-redrive"
 
     first = asyncio.run(redrive(settings, group))
     again = asyncio.run(redrive(settings, group))
 
-    assert first["recovered"] >= 1, first
-    assert first["skipped_copy"] >= 1, first
-    assert first["still_failing"] >= 1, first
+    # Exactly this test's three letters, whatever else the shared dead-letter topic holds.
+    assert first == Counter(recovered=1, skipped_copy=1, still_failing=1)
     # Every dead letter is redriven once: the second run sees only what the first one dead-lettered again.
-    assert again.get("recovered", 0) == 0
-    assert again.get("skipped_copy", 0) == 0
+    assert again == Counter(still_failing=1)
     mine = [event for _, event in normalized_events(bootstrap) if event.provider_event_id.startswith(tag)]
     assert [event.event_id for event in mine] == [event_id_of(fixed)]
     assert mine[0].source == fixed_at
@@ -72,3 +81,33 @@ def test_redrive_recovers_a_dead_letter_once_after_a_fix(broker: KafkaServer) ->
     assert [letter.attempts for letter in retried] == [1, 2, 3]
     assert {letter.dlq_id for letter in retried} == {letters[2].dlq_id}
     assert [(r.field, r.code) for r in retried[1].reasons] == [("payload.eventCode", "unsupported")]
+
+
+def test_redrive_leaves_other_apps_dead_letters_alone_on_a_new_group(broker: KafkaServer) -> None:
+    """A first run (a new group starts at the topic's beginning) redrives this app's dead letters
+    only: a mappable message another app's normalizer dead-lettered on the same topic is not
+    published again. (Before the `worker` filter this run recovered both, and every normalizer dead
+    letter any earlier test or deployment had written to the broker.)"""
+    bootstrap = broker.bootstrap_servers
+    tag = uuid.uuid4().hex[:10]
+    mine, theirs = variant("braintree.transaction_settled.payment.succeeded", tag, 0), variant(
+        "stripe.charge.succeeded.payment.succeeded", tag, 1
+    )
+    mine_at, theirs_at = asyncio.run(
+        _produce_and_locate(bootstrap, [(e.topic, e.key, e.value) for e in (mine, theirs)])
+    )
+    app, other = f"redrive-mine-{tag}", f"redrive-other-{tag}"
+    _publish(
+        bootstrap,
+        [
+            dead_letter(theirs_at, theirs.key, theirs.value, OLD_REASON, worker=worker_name(other, Provider.STRIPE)),
+            dead_letter(theirs_at, theirs.key, theirs.value, OLD_REASON),  # no worker: not attributable
+            dead_letter(mine_at, mine.key, mine.value, OLD_REASON, worker=worker_name(app, Provider.BRAINTREE)),
+        ],
+    )
+
+    outcomes = asyncio.run(redrive(load_settings(kafka_bootstrap_servers=bootstrap, app_id=app), f"{app}-redrive"))
+
+    assert outcomes == Counter(recovered=1)
+    published = [event for _, event in normalized_events(bootstrap) if event.provider_event_id.startswith(tag)]
+    assert [(event.event_id, event.source) for event in published] == [(event_id_of(mine), mine_at)]
