@@ -14,7 +14,7 @@ from collections import Counter
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, TopicPartition  # type: ignore[import-untyped]  # no py.typed
-from conftest import RunningGateway
+from integration.conftest import RunningGateway
 
 from contracts.reference.providers import Provider
 from contracts.topics import WEBHOOK_TOPICS
