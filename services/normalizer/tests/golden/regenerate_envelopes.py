@@ -26,7 +26,7 @@ from typing import Any
 
 from contracts.reference.currencies import PROVIDER_EXPONENTS
 from contracts.reference.providers import Provider
-from gateway.intake import Delivery, Intake
+from gateway.intake import Delivery, Intake, Unfit
 from gateway.settings import load_settings
 
 
@@ -62,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
         provider = Provider(request["provider"])
         kind = (provider.value, request["event_type"], expected[request["provider_event_id"]])
         accepted = intake.receive(provider, _delivery(request))
+        if isinstance(accepted, Unfit):
+            # Golden envelopes are what the gateway publishes, never what it quarantines.
+            raise SystemExit(f"the gateway quarantines {request['provider_event_id']}: {accepted.errors}")
         for envelope, message in zip(accepted.envelopes, accepted.messages(), strict=True):
             currency = json.loads(message.value)["payload"]
             keys: list[tuple[str, ...]] = [kind]
