@@ -16,7 +16,10 @@ from service_kit.metrics import CONTENT_TYPE, ServiceMetrics
 from service_kit.ops import Readiness, operations_routes
 from service_kit.problems import (
     PROBLEM_MEDIA_TYPE,
+    BodyTooLargeError,
     CommonReason,
+    MalformedBodyError,
+    NotReadyError,
     Problem,
     ProblemDetails,
     ServiceError,
@@ -29,7 +32,10 @@ __all__ = [
     "CONTENT_TYPE",
     "PROBLEM_MEDIA_TYPE",
     "SECRET_HEADERS",
+    "BodyTooLargeError",
     "CommonReason",
+    "MalformedBodyError",
+    "NotReadyError",
     "Problem",
     "ProblemDetails",
     "Readiness",

@@ -19,7 +19,10 @@ from litestar.exceptions import HTTPException, InternalServerException, Validati
 
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
+    "BodyTooLargeError",
     "CommonReason",
+    "MalformedBodyError",
+    "NotReadyError",
     "Problem",
     "ProblemDetails",
     "ServiceError",
@@ -86,6 +89,18 @@ class ServiceError(Exception):
 
     def headers(self) -> dict[str, str]:
         return {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
+
+
+class MalformedBodyError(ServiceError, status=400, reason=CommonReason.MALFORMED_BODY):
+    """The body cannot be read at all (not the format the route takes): no field can be blamed."""
+
+
+class BodyTooLargeError(ServiceError, status=413, reason=CommonReason.BODY_TOO_LARGE):
+    """Larger than the service, or what it writes to, accepts: retrying cannot help."""
+
+
+class NotReadyError(ServiceError, status=503, reason=CommonReason.NOT_READY):
+    """Something the service needs is not there yet (readiness); give `retry_after`."""
 
 
 @dataclass(frozen=True, slots=True)

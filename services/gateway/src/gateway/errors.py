@@ -12,7 +12,19 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import ValidationError
-from service_kit import ServiceError
+from service_kit import BodyTooLargeError, MalformedBodyError, ServiceError
+
+__all__ = [
+    "BodyTooLargeError",
+    "BrokerUnavailableError",
+    "GatewayError",
+    "MalformedRequestError",
+    "Reason",
+    "SchemaMismatchError",
+    "SignatureRejectedError",
+    "UnsupportedMediaTypeError",
+    "field_errors",
+]
 
 
 class Reason(StrEnum):
@@ -35,24 +47,16 @@ class Reason(StrEnum):
     INTERNAL_ERROR = "internal_error"
 
 
+MalformedRequestError = MalformedBodyError
+"""Not UTF-8, not JSON, not a form, not base64, not XML (`service_kit`'s 400 `malformed_body`)."""
+
+
 class GatewayError(ServiceError, status=400, reason=Reason.CLIENT_ERROR):
     """Base of every refusal; `status_code` and `reason` are what the caller sees."""
 
 
-class MalformedRequestError(GatewayError, status=400, reason=Reason.MALFORMED_BODY):
-    """The body cannot be read at all: not UTF-8, not JSON, not a form, not base64, not XML."""
-
-
 class SignatureRejectedError(GatewayError, status=401, reason=Reason.SIGNATURE_MISMATCH):
     """Missing, unparsable, wrong or expired signature: nothing about the body is trusted."""
-
-
-class BodyTooLargeError(GatewayError, status=413, reason=Reason.BODY_TOO_LARGE):
-    """Larger than GATEWAY_MAX_BODY_BYTES, or than Kafka takes."""
-
-
-class UnsupportedMediaTypeError(GatewayError, status=415, reason=Reason.UNSUPPORTED_MEDIA_TYPE):
-    """Not the content type the provider sends."""
 
 
 class SchemaMismatchError(GatewayError, status=422, reason=Reason.SCHEMA_MISMATCH):
@@ -66,6 +70,10 @@ class SchemaMismatchError(GatewayError, status=422, reason=Reason.SCHEMA_MISMATC
     @classmethod
     def from_validation_error(cls, exc: ValidationError, prefix: tuple[str | int, ...] = ()) -> SchemaMismatchError:
         return cls(field_errors(exc, prefix))
+
+
+class UnsupportedMediaTypeError(GatewayError, status=415, reason=Reason.UNSUPPORTED_MEDIA_TYPE):
+    """Not the content type the provider sends."""
 
 
 class BrokerUnavailableError(GatewayError, status=503, reason=Reason.BROKER_UNAVAILABLE):

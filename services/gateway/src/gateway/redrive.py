@@ -27,11 +27,12 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # type: ignore[import-untyped]
 from pydantic import ValidationError
+from service_kit import ServiceError
 
 from contracts.reference.providers import Provider
 from contracts.schemas.quarantine import QuarantinedWebhook
 from contracts.topics import QUARANTINE, webhook_topic
-from gateway.errors import GatewayError, SchemaMismatchError
+from gateway.errors import SchemaMismatchError
 from gateway.intake import Decoder, Delivery
 
 BOOTSTRAP_ENV = "GATEWAY_KAFKA_BOOTSTRAP_SERVERS"
@@ -151,7 +152,7 @@ async def _redrive(
         except SchemaMismatchError as exc:
             report.still_quarantined.append({**entry, "reasons": exc.errors})
             continue
-        except GatewayError as exc:
+        except ServiceError as exc:
             report.still_quarantined.append({**entry, "reasons": [{"type": str(exc.reason), "msg": str(exc.detail)}]})
             continue
         messages = [m for m in accepted.messages() if (m.topic, m.key) not in delivered_keys]

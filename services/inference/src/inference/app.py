@@ -10,10 +10,9 @@ import anyio.to_thread
 from litestar import Litestar, Request
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
-from service_kit import Problem, operations_routes, problem_handler, structlog_plugin
+from service_kit import NotReadyError, Problem, operations_routes, problem_handler, structlog_plugin
 
 from inference.controllers import ChurnController, FraudController, ModelsController, RetryController
-from inference.errors import NotReadyError
 from inference.feast_client import FeastClient
 from inference.metrics import Metrics
 from inference.models import ModelManager, default_slots

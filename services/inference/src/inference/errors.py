@@ -47,10 +47,6 @@ class InferenceError(ServiceError, status=400, reason=Reason.CLIENT_ERROR):
         super().__init__(detail, errors=errors, reason=reason, retry_after=retry_after)
 
 
-class MalformedBodyError(InferenceError, status=400, reason=Reason.MALFORMED_BODY):
-    """The body is not JSON at all, so no field can be blamed."""
-
-
 class InvalidRequestError(InferenceError, status=422, reason=Reason.INVALID_REQUEST):
     """Well-formed JSON that is not the contract model; `errors` names each field."""
 
@@ -73,7 +69,3 @@ class FeatureStoreError(InferenceError, status=502, reason=Reason.FEATURE_STORE_
 
 class ModelOutputError(InferenceError, status=500, reason=Reason.INTERNAL_ERROR):
     """The served model answered with values that are not probabilities (NaN, or outside [0, 1])."""
-
-
-class NotReadyError(InferenceError, status=503, reason=Reason.NOT_READY):
-    """A model slot is not loaded yet (readiness)."""

@@ -10,8 +10,7 @@ from typing import Any
 
 from litestar import Request
 from litestar.exceptions import SerializationException
-
-from inference.errors import MalformedBodyError
+from service_kit import MalformedBodyError
 
 
 class InferenceRequest(Request[Any, Any, Any]):
