@@ -25,7 +25,8 @@ from contracts.schemas.features import CHURN_FEATURE_NAMES, FRAUD_FEATURE_NAMES
 from contracts.schemas.scoring import FraudBatchResponse
 from inference.rules import FRAUD_RULES_V1
 from model_registry import ModelRegistry
-from testing.feast_server import build_platform_repo, start_feature_server
+from testing.feast_server import start_feature_server
+from testing.feast_server.platform import build_platform_repo
 from testing.processes import ServerProcess
 
 pytestmark = pytest.mark.anyio
