@@ -1,12 +1,14 @@
 """Run dbt on the warehouse project with telemetry off and every path explicit.
 
-`python -m warehouse.run build` runs `dbt build` on `WAREHOUSE_DUCKDB_PATH`; any dbt arguments
-may follow. The project's `profiles.yml` reads the DuckDB path from that variable.
+`dbt(["build"], ...)` runs `dbt build` on a DuckDB file; `executable` is how dbt is started: this
+interpreter's `dbt.cli.main` (resolve `dbt`), or the `dbt:dbt-cli` pex from another resolve.
+The project's `profiles.yml` reads the DuckDB path from `WAREHOUSE_DUCKDB_PATH`.
 """
 
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -20,6 +22,7 @@ def dbt(
     work_dir: Path,
     project_dir: Path = PROJECT_DIR,
     check: bool = True,
+    executable: Sequence[str] = (sys.executable, "-m", "dbt.cli.main"),
 ) -> subprocess.CompletedProcess[str]:
     """Run `dbt <args>` in a child process; artifacts and logs go under `work_dir`."""
     env = os.environ | {
@@ -28,9 +31,7 @@ def dbt(
         DUCKDB_PATH_VARIABLE: str(duckdb_path.resolve()),
     }
     command = [
-        sys.executable,
-        "-m",
-        "dbt.cli.main",
+        *executable,
         *args,
         "--project-dir",
         str(project_dir),
@@ -47,18 +48,3 @@ def dbt(
             f"dbt {' '.join(args)} failed ({done.returncode}):\n{done.stdout[-20000:]}\n{done.stderr[-5000:]}"
         )
     return done
-
-
-def main() -> int:
-    path = os.environ.get(DUCKDB_PATH_VARIABLE)
-    if not path:
-        print(f"set {DUCKDB_PATH_VARIABLE} to the warehouse DuckDB file", file=sys.stderr)
-        return 2
-    done = dbt(sys.argv[1:] or ["build"], duckdb_path=Path(path), work_dir=PROJECT_DIR, check=False)
-    sys.stdout.write(done.stdout)
-    sys.stderr.write(done.stderr)
-    return done.returncode
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

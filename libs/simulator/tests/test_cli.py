@@ -71,8 +71,42 @@ def test_send_reports_and_exits_zero_when_the_receiver_behaves(
     assert "genuine refused: 0" in output and "faulty accepted: 0" in output
 
 
+def test_send_with_test_secrets_signs_square_for_the_gateway_it_sends_to(
+    webhook_server: WebhookServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The stand-in verifies Square against its own URL, as a gateway configured for it would.
+    argv = ["send", "--base-url", webhook_server.base_url, "--test-secrets", "--provider-shares", "square=1", *SMALL]
+    assert main(argv) == 0
+    output = capsys.readouterr().out
+    assert "status:    200 x" in output and "genuine refused: 0" in output
+
+
+def test_send_with_test_secrets_follows_an_explicit_square_notification_url(
+    webhook_server: WebhookServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wrong = "https://gateway.example/webhooks/square"
+    argv = ["send", "--base-url", webhook_server.base_url, "--test-secrets", "--square-notification-url", wrong]
+    assert main([*argv, "--provider-shares", "square=1", "--retries", "0", *SMALL]) == 1
+    assert "refused (permanent): square http_401" in capsys.readouterr().out
+
+
+def test_send_from_several_processes(webhook_server: WebhookServer, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["send", "--base-url", webhook_server.base_url, "--test-secrets", "--processes", "2", *SMALL]
+    assert main([*argv, "--duplicate-share", "0.1", "--malformed-share", "0.05"]) == 0
+    output = capsys.readouterr().out
+    assert f"sent:      {webhook_server.state['received']} requests" in output
+    assert "genuine refused: 0   faulty accepted: 0" in output
+
+
 def test_gateway_env_matches_the_secrets(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["gateway-env", "--test-secrets"]) == 0
     lines = dict(line.split("=", 1) for line in capsys.readouterr().out.splitlines())
     assert lines["GATEWAY_ADYEN_WEBHOOK_SECRETS"] == TEST_SECRETS.adyen_hmac_key
     assert lines["GATEWAY_BRAINTREE_WEBHOOK_SECRETS"].startswith(TEST_SECRETS.braintree_public_key + ":")
+    assert lines["GATEWAY_SQUARE_NOTIFICATION_URL"] == "http://127.0.0.1:8000/webhooks/square"
+
+
+def test_gateway_env_square_url_follows_the_base_url(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["gateway-env", "--test-secrets", "--base-url", "http://10.1.2.3:9100/"]) == 0
+    lines = dict(line.split("=", 1) for line in capsys.readouterr().out.splitlines())
+    assert lines["GATEWAY_SQUARE_NOTIFICATION_URL"] == "http://10.1.2.3:9100/webhooks/square"

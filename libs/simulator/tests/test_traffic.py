@@ -57,9 +57,34 @@ def test_fault_shares_match_the_configuration(
     total = len(faulty_requests)
     bad = sum(not r.is_valid_signature for r in faulty_requests) / total
     malformed = sum(not r.is_valid_payload for r in faulty_requests) / total
+    duplicates = sum(r.is_redelivery for r in faulty_requests) / total
     assert bad == pytest.approx(faulty_config.invalid_signature_share, abs=0.002)
     assert malformed == pytest.approx(faulty_config.malformed_share, abs=0.002)
+    assert duplicates == pytest.approx(faulty_config.duplicate_share, abs=0.002)
     assert {r.fault for r in faulty_requests} == set(Fault)
+
+
+def test_duplicates_redeliver_an_earlier_genuine_event_later_and_re_signed(
+    faulty_requests: list[WebhookRequest],
+) -> None:
+    first: dict[tuple[str, str], tuple[int, WebhookRequest]] = {}
+    duplicates = 0
+    for position, request in enumerate(faulty_requests):
+        key = (request.provider, request.provider_event_id)
+        if request.fault is Fault.NONE:
+            first[key] = (position, request)
+        elif request.fault is Fault.DUPLICATE:
+            duplicates += 1
+            earlier, original = first[key]  # KeyError: a duplicate before (or without) its original
+            assert earlier < position
+            assert 30 <= request.delivered_at - original.delivered_at <= 3600
+            assert request.signed_at == request.delivered_at != original.signed_at
+            assert request.body == original.body and request.seq == original.seq
+            if request.provider == "stripe":  # the signature carries the (new) time
+                assert request.headers["Stripe-Signature"] != original.headers["Stripe-Signature"]
+    assert duplicates > 50
+    times = [r.delivered_at for r in faulty_requests]
+    assert times == sorted(times)
 
 
 def test_malformed_payloads_fail_the_contracts_and_the_rest_pass(faulty_requests: list[WebhookRequest]) -> None:
@@ -73,7 +98,7 @@ def test_malformed_payloads_fail_the_contracts_and_the_rest_pass(faulty_requests
 
 def test_faulty_copies_never_reuse_a_genuine_event_id(faulty_requests: list[WebhookRequest]) -> None:
     genuine = {(r.provider, r.provider_event_id) for r in faulty_requests if r.fault is Fault.NONE}
-    copies = [r for r in faulty_requests if r.fault is not Fault.NONE and r.fault is not Fault.UNPARSABLE_BODY]
+    copies = [r for r in faulty_requests if r.fault not in (Fault.NONE, Fault.DUPLICATE, Fault.UNPARSABLE_BODY)]
     assert copies
     assert not {(r.provider, r.provider_event_id) for r in copies} & genuine
 

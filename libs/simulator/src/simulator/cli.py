@@ -5,7 +5,9 @@
     simulator gateway-env --test-secrets      # the GATEWAY_* settings matching the secrets
 
 Secrets come from options or `SIMULATOR_*` variables (see `simulator.secrets`); `--test-secrets`
-uses the fixed development secrets and is for tests and local runs only. `send` exits 1 when the
+uses the fixed development secrets and is for tests and local runs only. Square signs the
+notification URL: with `--test-secrets` it is `--square-notification-url` if given, else
+`{--base-url}/webhooks/square`. `send` exits 1 when the
 gateway refused a genuine request or accepted a faulty one, so scripts notice.
 """
 
@@ -13,19 +15,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import itertools
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 from contracts.reference.providers import Provider
 from simulator.config import FraudMix, SimulationConfig
 from simulator.engine import simulate
+from simulator.providers.base import Rendered
+from simulator.providers.square import SquareAdapter
 from simulator.secrets import TEST_SECRETS, MissingSecretError, WebhookSecrets, from_mapping, gateway_environment
-from simulator.sender import SendOptions, send
+from simulator.sender import SendOptions, send, send_parallel
 from simulator.traffic import fault_plan, render_all
 from simulator.writer import write_run
 
@@ -76,6 +81,9 @@ def _add_world_options(parser: argparse.ArgumentParser) -> None:
     world.add_argument("--provider-shares", type=_weights, default=None, help="stripe=0.4,square=0.2,adyen=0.2,...")
     world.add_argument("--invalid-signature-share", type=float, default=0.0, help="of all requests (negative tests)")
     world.add_argument("--malformed-share", type=float, default=0.0, help="of all requests (negative tests)")
+    world.add_argument(
+        "--duplicate-share", type=float, default=0.0, help="of all requests: re-deliveries of delivered events"
+    )
     world.add_argument("--timing", action="store_true", help="print how long each phase took")
     world.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -95,6 +103,12 @@ def _add_secret_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_base_url(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--base-url", default=os.environ.get("SIMULATOR_BASE_URL", "http://127.0.0.1:8000"), help="(%(default)s)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="simulator",
@@ -107,13 +121,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_world_options(generate)
     _add_secret_options(generate)
     sender = commands.add_parser("send", help="POST the requests to {base-url}/webhooks/{provider}")
-    sender.add_argument(
-        "--base-url", default=os.environ.get("SIMULATOR_BASE_URL", "http://127.0.0.1:8000"), help="(%(default)s)"
-    )
+    _add_base_url(sender)
     sender.add_argument("--rate", type=float, default=None, help="requests per second (default: as fast as possible)")
     sender.add_argument("--concurrency", type=int, default=16, help="requests in flight (%(default)s)")
     sender.add_argument("--timeout", type=float, default=10.0, help="seconds per request (%(default)s)")
-    sender.add_argument("--retries", type=int, default=2, help="re-deliveries after 5xx / no answer (%(default)s)")
+    sender.add_argument(
+        "--retry-deadline",
+        type=float,
+        default=300.0,
+        help="seconds after the first attempt during which a 5xx / no answer is re-delivered (%(default)s)",
+    )
+    sender.add_argument(
+        "--retries", type=int, default=None, help="at most N re-deliveries (default: until the deadline)"
+    )
+    sender.add_argument(
+        "--processes", type=int, default=1, help="sending processes, each with a share of the payments (%(default)s)"
+    )
     sender.add_argument("--limit", type=int, default=None, help="send only the first N requests")
     sender.add_argument(
         "--simulated-timestamps", action="store_true", help="sign with simulated time (a live gateway rejects Stripe's)"
@@ -121,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_world_options(sender)
     _add_secret_options(sender)
     env = commands.add_parser("gateway-env", help="print the GATEWAY_* settings that accept these secrets")
+    _add_base_url(env)
     _add_secret_options(env)
     return parser
 
@@ -147,13 +171,18 @@ def config_from(args: argparse.Namespace) -> SimulationConfig:
         churn_rate=args.churn_rate,
         invalid_signature_share=args.invalid_signature_share,
         malformed_share=args.malformed_share,
+        duplicate_share=args.duplicate_share,
         **extra,  # type: ignore[arg-type]
     )
 
 
 def secrets_from(args: argparse.Namespace) -> WebhookSecrets:
     if args.test_secrets:
-        return TEST_SECRETS
+        base_url = getattr(args, "base_url", None)
+        url = args.square_notification_url or (
+            base_url.rstrip("/") + SquareAdapter.path if base_url else TEST_SECRETS.square_notification_url
+        )
+        return dataclasses.replace(TEST_SECRETS, square_notification_url=url)
     options = {
         "stripe_webhook_secrets": args.stripe_webhook_secret,
         "square_signature_key": args.square_signature_key,
@@ -190,6 +219,19 @@ def _generate(args: argparse.Namespace, config: SimulationConfig, secrets: Webho
     return 0
 
 
+@dataclasses.dataclass(frozen=True)
+class RunSource:
+    """The run's requests, built again wherever it is called (each sending process simulates)."""
+
+    config: SimulationConfig
+    secrets: WebhookSecrets
+    limit: int | None = None
+
+    def __call__(self) -> Iterator[Rendered]:
+        # Rendered lazily: a month of traffic need not sit in memory while it is sent.
+        return itertools.islice(render_all(simulate(self.config), self.secrets), self.limit)
+
+
 def _send(args: argparse.Namespace, config: SimulationConfig, secrets: WebhookSecrets) -> int:
     options = SendOptions(
         base_url=args.base_url,
@@ -197,6 +239,7 @@ def _send(args: argparse.Namespace, config: SimulationConfig, secrets: WebhookSe
         rate=args.rate,
         timeout=args.timeout,
         retries=args.retries,
+        retry_deadline=args.retry_deadline,
         fresh_signatures=not args.simulated_timestamps,
         progress=not args.no_progress,
     )
@@ -207,9 +250,11 @@ def _send(args: argparse.Namespace, config: SimulationConfig, secrets: WebhookSe
     total = len(simulation.events) + sum(len(kinds) for kinds in fault_plan(simulation).values())
     if args.limit is not None:
         total = min(total, args.limit)
-    # Rendered lazily: a month of traffic need not sit in memory while it is sent.
-    rendered = itertools.islice(render_all(simulation, secrets), total)
-    summary = asyncio.run(send(rendered, secrets, options, total=total))
+    if args.processes == 1:
+        rendered = itertools.islice(render_all(simulation, secrets), total)
+        summary = asyncio.run(send(rendered, secrets, options, total=total))
+    else:
+        summary = send_parallel(RunSource(config, secrets, total), secrets, options, args.processes)
     print(summary.report())
     if args.timing:
         _print_timing({"simulate": simulated, "send": summary.elapsed_s}, summary.sent, time.process_time() - cpu)
@@ -229,6 +274,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{name}={value}")
             return 0
         config = config_from(args)
+        if args.command == "send" and args.processes < 1:
+            raise ValueError("--processes must be at least 1")
     except (MissingSecretError, ValueError, TypeError) as error:
         print(f"simulator: {error}", file=sys.stderr)
         return 2

@@ -70,6 +70,10 @@ class SimulationConfig:
     """Share of all webhook requests sent with a bad signature (extra requests, labelled)."""
     malformed_share: float = 0.0
     """Share of all webhook requests that are correctly signed but break the provider's schema."""
+    duplicate_share: float = 0.0
+    """Share of all webhook requests that re-deliver an event already delivered: the same event
+    (same ids, same payload), re-signed when it is sent again, seconds to an hour later, as
+    providers do. The gateway must accept it; dedupe downstream must drop it."""
 
     def __post_init__(self) -> None:
         if self.customers < 1:
@@ -84,7 +88,7 @@ class SimulationConfig:
             raise ValueError("merchants must be at least 1")
         if self.payments_per_customer_day <= 0:
             raise ValueError("payments_per_customer_day must be positive")
-        for name in ("fraud_rate", "invalid_signature_share", "malformed_share"):
+        for name in ("fraud_rate", "invalid_signature_share", "malformed_share", "duplicate_share"):
             value = getattr(self, name)
             if not 0 <= value < 1:
                 raise ValueError(f"{name} must be in [0, 1)")
@@ -92,8 +96,8 @@ class SimulationConfig:
             value = getattr(self, name)
             if not 0 <= value <= 1:
                 raise ValueError(f"{name} must be in [0, 1]")
-        if self.invalid_signature_share + self.malformed_share >= 1:
-            raise ValueError("invalid_signature_share + malformed_share must be below 1")
+        if self.invalid_signature_share + self.malformed_share + self.duplicate_share >= 1:
+            raise ValueError("invalid_signature_share + malformed_share + duplicate_share must be below 1")
         if set(self.provider_shares) - set(Provider) or sum(self.provider_shares.values()) <= 0:
             raise ValueError("provider_shares must weigh known providers and add up to more than zero")
         if any(share < 0 for share in self.provider_shares.values()):

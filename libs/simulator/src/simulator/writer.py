@@ -2,11 +2,13 @@
 
 Layout of the output folder:
 
-    requests.jsonl            one HTTP request per line, in delivery order, signed at simulated time
+    requests.jsonl            one HTTP request per line, in delivery order, signed at simulated time;
+                              `fault` labels deliberate defects and re-deliveries (`duplicate`)
     events.parquet|.jsonl     the genuine event stream (no labels)
     ground_truth/payments.*   per attempt: is_fraud, fraud_pattern, refunds, disputes (evaluation only)
     ground_truth/customers.*  per account: churned, churned_at, taken over, fraudster-made
-    manifest.json             configuration, counts, file list (no timings: the folder is reproducible)
+    manifest.json             configuration (with the fault and duplicate shares), counts by fault,
+                              file list (no timings: the folder is reproducible)
 
 Everything is a function of the configuration: the same seed writes byte-identical files.
 """
@@ -50,6 +52,7 @@ def request_record(request: WebhookRequest, event_id: str | None = None) -> dict
         "fault": request.fault.value,
         "is_valid_signature": request.is_valid_signature,
         "is_valid_payload": request.is_valid_payload,
+        "is_redelivery": request.is_redelivery,
         "seq": request.seq,
     }
 
@@ -131,6 +134,7 @@ def write_run(
             "customers": summary.customers,
             "requests_by_provider": summary.by_provider,
             "requests_by_fault": summary.by_fault,
+            "redeliveries": summary.by_fault.get(Fault.DUPLICATE.value, 0),
         },
         "files": summary.files,
     }

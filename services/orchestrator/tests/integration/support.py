@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # type: ignore[import-untyped]  # no py.typed
 from pydantic import BaseModel
+from temporalio.client import WorkflowHandle
 
 from contracts.schemas.normalized_event import NormalizedEvent
 from testing.feast_server import OnlineTable, build_feature_repo, start_feature_server
@@ -214,6 +215,18 @@ async def eventually(check: Callable[[], Any], timeout: float = 60.0, what: str 
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} not reached after {timeout} s")
         await asyncio.sleep(0.1)
+
+
+RECORD_ENV_VAR = "RECORD_HISTORIES_TO"
+
+
+async def keep_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
+    """With RECORD_HISTORIES_TO set, write the workflow's history there as `<name>.json`: the
+    fixtures `tests/test_replay.py` replays (`--test-extra-env-vars=RECORD_HISTORIES_TO=...`)."""
+    target = os.environ.get(RECORD_ENV_VAR)
+    if target:
+        history = await handle.fetch_history()
+        Path(target, f"{name}.json").write_text(history.to_json())
 
 
 def child_settings_env(base: dict[str, str]) -> dict[str, str]:

@@ -10,7 +10,7 @@ from temporalio.client import Client, WorkflowHandle
 from contracts.schemas.decision import Decision, PaymentDecision
 from contracts.schemas.normalized_event import EventType, NormalizedEvent
 from contracts.schemas.retry_due import RetryDue
-from integration.support import EXPECTED_CHURN, EXPECTED_FRAUD, card_of, eventually, read_topic
+from integration.support import EXPECTED_CHURN, EXPECTED_FRAUD, card_of, eventually, keep_history, read_topic
 from orchestrator.bridge import dead_letter_workflow_id, payment_workflow_id, signal_payment
 from orchestrator.messages import DeadLetterResolution, DeadLetterTriageInput, PaymentState, ReviewVerdict
 from orchestrator.settings import OrchestratorSettings, decision_policy
@@ -69,6 +69,7 @@ async def test_a_safe_customer_is_approved_scored_stored_and_published(
     payment = store.payment(event.payment_id)
     assert payment is not None and (payment.status, payment.decision) == ("succeeded", "approve")
     assert [e.event_id for e in store.payment_events(event.payment_id)] == [str(event.event_id)]
+    await keep_history(handle, "payment_approved")
 
 
 async def test_a_risky_customer_is_declined(worker: Client, settings: OrchestratorSettings) -> None:
@@ -97,13 +98,16 @@ async def test_a_review_is_approved_by_the_analysts_signal(worker: Client, setti
     assert decision.fraud_score == pytest.approx(EXPECTED_FRAUD["cus_medium"], abs=1e-5)
     rows = _store(settings).payment_decisions(event.payment_id)
     assert [(r.decision, r.reviewed_by) for r in rows] == [("approve", "analyst_7")]
+    await keep_history(handle, "payment_review_approved")
 
 
 async def test_a_review_without_an_answer_is_declined_when_its_timer_fires(
     worker: Client, settings: OrchestratorSettings
 ) -> None:
     event = make_event(new_payment_id(), customer_id="cus_medium", card_fingerprint=card_of("cus_medium"))
-    decision = await _decided(await _send(worker, settings, event))
+    handle = await _send(worker, settings, event)
+    decision = await _decided(handle)
+    await keep_history(handle, "payment_review_timed_out")
     assert decision.decision is Decision.DECLINE
     assert decision.reviewed_by is None
     assert "review_timed_out" in decision.rules_triggered
@@ -138,6 +142,7 @@ async def test_a_failed_payment_gets_a_retry_plan_and_a_retry_due_event(
     status = await handle.query(PaymentWorkflow.status)
     assert status.retries_published == 1
     assert _store(settings).payment_decisions(event.payment_id)[0].retry_action == "retry_later"
+    await keep_history(handle, "payment_failed_retry_due")
 
 
 async def test_a_dispute_lost_after_approval_updates_the_same_workflow_and_the_store(
@@ -187,6 +192,7 @@ async def test_a_dispute_lost_after_approval_updates_the_same_workflow_and_the_s
     # One workflow run received all of it.
     runs = [run async for run in worker.list_workflows(f'WorkflowId = "{handle.id}"')]
     assert len(runs) == 1
+    await keep_history(handle, "payment_dispute_lost")
 
 
 async def test_a_dead_letter_is_recorded_and_waits_for_its_resolution(
@@ -206,3 +212,4 @@ async def test_a_dead_letter_is_recorded_and_waits_for_its_resolution(
     assert (await handle.result()).outcome == "redriven"
     row = store.dead_letter(str(letter.dlq_id))
     assert row is not None and (row.status, row.resolved_by) == ("redriven", "ops_1")
+    await keep_history(handle, "dead_letter_redriven")

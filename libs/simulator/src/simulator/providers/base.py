@@ -38,10 +38,15 @@ class Fault(StrEnum):
     """Correctly signed, but a value is impossible (an unknown currency)."""
     UNPARSABLE_BODY = "unparsable_body"
     """Correctly signed, but the body is cut short and does not parse."""
+    DUPLICATE = "duplicate"
+    """A re-delivery of an event already delivered: same ids and payload, signed again later.
+    Not a defect of the request: the receiver must accept it (and dedupe must drop it)."""
 
 
 BAD_SIGNATURE_FAULTS: tuple[Fault, ...] = (Fault.WRONG_SECRET, Fault.TAMPERED_BODY, Fault.MISSING_SIGNATURE)
 MALFORMED_FAULTS: tuple[Fault, ...] = (Fault.MISSING_FIELD, Fault.INVALID_VALUE, Fault.UNPARSABLE_BODY)
+ACCEPTABLE_FAULTS: tuple[Fault, ...] = (Fault.NONE, Fault.DUPLICATE)
+"""What a correct receiver answers 2xx: genuine requests and re-deliveries of them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +110,10 @@ class WebhookRequest:
     @property
     def is_valid_payload(self) -> bool:
         return self.fault not in MALFORMED_FAULTS
+
+    @property
+    def is_redelivery(self) -> bool:
+        return self.fault is Fault.DUPLICATE
 
 
 class ProviderAdapter(Protocol):

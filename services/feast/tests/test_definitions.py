@@ -1,0 +1,73 @@
+"""The repo's definitions against the contracts, and its settings."""
+
+from pathlib import Path
+
+import pytest
+
+from contracts.schemas.features import CHURN_FEATURE_NAMES, FRAUD_FEATURE_NAMES
+from contracts.schemas.no_history import FRAUD_CONTEXT_FEATURES
+from feature_repo.definitions import build_repo, served_features
+from feature_repo.settings import ConfigurationError, load_settings
+from feature_repo.store import store_config
+
+
+def test_fraud_v1_serves_exactly_the_contracts_features_minus_the_context(tmp_path: Path) -> None:
+    repo = build_repo(load_settings(root=tmp_path))
+    served = served_features(repo.services["fraud_v1"])
+    assert sorted(served) == sorted(set(FRAUD_FEATURE_NAMES) - set(FRAUD_CONTEXT_FEATURES))
+    assert len(served) == len(set(served)) == 13
+
+
+def test_churn_v1_serves_exactly_the_churn_features(tmp_path: Path) -> None:
+    repo = build_repo(load_settings(root=tmp_path))
+    assert served_features(repo.services["churn_v1"]) == list(CHURN_FEATURE_NAMES)
+
+
+def test_every_path_is_absolute_even_from_a_relative_setting(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(root=Path("repo"))
+    assert settings.root == tmp_path / "repo"
+    config = store_config(settings)
+    assert config["registry"] == {
+        "registry_type": "file",
+        "path": str(tmp_path / "repo" / "registry.db"),
+        "cache_ttl_seconds": 5,
+    }
+    assert config["online_store"] == {"type": "sqlite", "path": str(tmp_path / "repo" / "online.db")}
+    for view in build_repo(settings).views.values():
+        path = getattr(view.batch_source, "path", None) or view.stream_source.batch_source.path  # type: ignore[union-attr]
+        assert Path(path).is_absolute(), view.name
+
+
+def test_redis_and_a_sql_registry_are_chosen_by_settings(tmp_path: Path) -> None:
+    settings = load_settings(
+        root=tmp_path,
+        online_store="redis",
+        redis_connection_string="redis:6379",
+        registry_type="sql",
+        registry_url="postgresql://feast@db/feast",
+    )
+    config = store_config(settings)
+    assert config["online_store"] == {"type": "redis", "connection_string": "redis:6379"}
+    assert config["registry"] == {
+        "registry_type": "sql",
+        "path": "postgresql://feast@db/feast",
+        "cache_ttl_seconds": 60,
+    }
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("FEATURE_REPO_ONLINE_STORE", "redis", "FEATURE_REPO_REDIS_CONNECTION_STRING"),
+        ("FEATURE_REPO_REGISTRY_TYPE", "sql", "FEATURE_REPO_REGISTRY_URL"),
+        ("FEATURE_REPO_PORT", "0", "FEATURE_REPO_PORT"),
+        ("FEATURE_REPO_PROJECT", "Bad Name", "FEATURE_REPO_PROJECT"),
+    ],
+)
+def test_a_setting_that_cannot_work_stops_the_start_naming_it(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigurationError, match=message):
+        load_settings()
