@@ -39,12 +39,14 @@ PEXES: dict[str, str] = {
     "worker": "services.orchestrator/worker.pex",
     "bridge": "services.orchestrator/bridge.pex",
     "simulator": "libs.simulator/cli.pex",
-    "feast": "infra.local/demo-feast.pex",
+    "feature-repo": "services.feast/feature-repo.pex",
+    "feature-server": "services.feast/feature-server.pex",
 }
 """Where `./pants package` puts each pex, relative to `dist/` (or the test sandbox's root)."""
 PACKAGE_COMMAND = (
     "./pants package services/gateway:gateway services/normalizer:normalizer services/orchestrator:worker "
-    "services/orchestrator:bridge services/inference:inference libs/simulator:cli infra/local:demo-feast"
+    "services/orchestrator:bridge services/inference:inference libs/simulator:cli services/feast:feature-repo "
+    "services/feast:feature-server"
 )
 TASK_QUEUE = "orchestrator-payments"
 BRIDGE_GROUP = "orchestrator-bridge"
@@ -129,7 +131,10 @@ class Platform:
     # -- start and stop ----------------------------------------------------------------------
     def start_stack(self) -> None:
         """Kafka and Temporal (with its UI), then every contracts topic with its partition count."""
-        for server in (KafkaService(self.stack_config, self.progress), TemporalWithUi(self.stack_config, self.progress)):
+        for server in (
+            KafkaService(self.stack_config, self.progress),
+            TemporalWithUi(self.stack_config, self.progress),
+        ):
             self.servers.append(server)
             supervisor.start(server)
         existing = {t.name for t in metadata(*parse_bootstrap(self.bootstrap)[0], None).topics}
@@ -163,16 +168,39 @@ class Platform:
         base = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PEX_PATH")}
         return {**base, **variables}
 
+    def _one_shot(self, name: str, command: list[str], env: dict[str, str]) -> None:
+        """A command that must succeed before the services start; its output goes to a log."""
+        log_path = self.logs / f"{name}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "ab") as log:
+            # The command is one of the demo's own pexes.
+            result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env, check=False)  # noqa: S603
+        code = result.returncode
+        if code != 0:
+            tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-30:])
+            raise RuntimeError(f"{name} exited with code {code}; last lines of {log_path}:\n{tail}")
+        self.progress(f"{name} done (log {log_path})")
+
     def _service_specs(self, gateway_env: dict[str, str]) -> list[ServiceProcess]:
         registry = self.run_dir / "model-registry"
         registry.mkdir(parents=True, exist_ok=True)
         feast_repo = self.run_dir / "feature_repo"
         normalizer_data = self.run_dir / "normalizer"
+        feast_env = self._env(
+            FEATURE_REPO_ROOT=str(feast_repo),
+            FEATURE_REPO_PORT=str(self.ports["feast"]),
+            FEATURE_REPO_LOG_LEVEL="WARNING",
+            FEAST_USAGE="False",
+        )
+        # Registered before the server starts. No pipeline has exported features yet (first
+        # wave): the online store is empty, every entity is NOT_FOUND, and inference scores it
+        # with the contracts' no-history values.
+        self._one_shot("feast-apply", [*self._pex("feature-repo"), "apply"], feast_env)
         specs = [
             ServiceProcess(
                 "feast",
-                [*self._pex("feast"), str(feast_repo), "--port", str(self.ports["feast"])],
-                self._env(FEAST_USAGE="False"),
+                self._pex("feature-server"),
+                feast_env,
                 self.logs / "feast.log",
                 _http(f"{self.url('feast')}/health"),
             ),
@@ -286,8 +314,8 @@ async def _group_stable(bootstrap: str, group: str) -> bool:
 
 def gateway_env(simulator_pex: Path) -> dict[str, str]:
     """The GATEWAY_* secrets matching the simulator's test secrets, as its CLI prints them."""
-    result = subprocess.run(  # noqa: S603 - our own pex
-        [python311(), str(simulator_pex), "gateway-env", "--test-secrets"],
+    result = subprocess.run(
+        [python311(), str(simulator_pex), "gateway-env", "--test-secrets"],  # noqa: S603 - our own pex
         capture_output=True,
         text=True,
         check=True,

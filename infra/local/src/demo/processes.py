@@ -24,7 +24,7 @@ _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 _POLL_SECONDS = 0.2
 
 
-class ServiceFailed(Exception):
+class ServiceStartError(Exception):
     """A service exited or never became ready; the message ends with the tail of its log."""
 
 
@@ -59,8 +59,8 @@ class ServiceProcess:
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(  # noqa: S603 - the command is built by the demo
-                list(self.command),
+            self.process = subprocess.Popen(
+                list(self.command),  # noqa: S603 - the command is built by the demo
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -69,16 +69,16 @@ class ServiceProcess:
             )
 
     def wait_ready(self, timeout: float) -> float:
-        """Seconds until ready; raises `ServiceFailed` if the process exits or the time runs out."""
+        """Seconds until ready; raises `ServiceStartError` if the process exits or the time runs out."""
         started = time.monotonic()
         while True:
             if self.process is None or self.process.poll() is not None:
                 code = None if self.process is None else self.process.returncode
-                raise ServiceFailed(f"{self.name} exited with code {code} before it was ready\n{self.log_tail()}")
+                raise ServiceStartError(f"{self.name} exited with code {code} before it was ready\n{self.log_tail()}")
             if self.ready():
                 return time.monotonic() - started
             if time.monotonic() - started > timeout:
-                raise ServiceFailed(f"{self.name} not ready after {timeout:.0f} s\n{self.log_tail()}")
+                raise ServiceStartError(f"{self.name} not ready after {timeout:.0f} s\n{self.log_tail()}")
             time.sleep(_POLL_SECONDS)
 
     def alive(self) -> bool:

@@ -80,19 +80,30 @@ class Report:
         lines.append(f"sent (simulator)          {self.send.sent:>7}   exit code {self.send.exit_code}")
         lines.append(f"accepted (gateway)        {g.accepted_requests:>7}   requests; {g.events_published} envelopes")
         lines.append(f"  on webhook topics       {t.webhook_records:>7}   " + _counts(t.webhooks_by_provider))
-        lines.append(f"refused (gateway)         {sum(g.refused_by_reason.values()):>7}   " + _counts(g.refused_by_reason))
+        lines.append(
+            f"refused (gateway)         {sum(g.refused_by_reason.values()):>7}   " + _counts(g.refused_by_reason)
+        )
         lines.append(f"quarantined (gateway)     {g.quarantined:>7}")
         lines.append(f"normalized                {t.normalized:>7}   " + _counts(t.normalized_by_type))
-        lines.append(f"dead-lettered             {sum(t.dead_letters_by_stage.values()):>7}   " + _counts(t.dead_letters_by_stage))
+        lines.append(
+            f"dead-lettered             {sum(t.dead_letters_by_stage.values()):>7}   "
+            + _counts(t.dead_letters_by_stage)
+        )
         for (stage, reason), count in sorted(t.dead_letters_by_reason.items()):
             lines.append(f"  {stage}/{reason:<31} {count:>5}")
-        lines.append(f"deduplicated (normalizer) {int(n['duplicate']):>7}   re-delivered ids on topics: {t.duplicate_webhooks}")
+        lines.append(
+            f"deduplicated (normalizer) {int(n['duplicate']):>7}   re-delivered ids on topics: {t.duplicate_webhooks}"
+        )
         lines.append(f"payments to decide        {len(t.payments_to_decide):>7}")
         lines.append(f"decided (topic)           {t.decisions:>7}   " + _counts(t.decisions_by_outcome))
-        lines.append(f"stored decisions          {s.decision_rows:>7}   {s.decided_payments} payments; "
-                     f"{s.payments} payment rows, {s.payment_events} events, {s.dead_letters} dead letters")
+        lines.append(
+            f"stored decisions          {s.decision_rows:>7}   {s.decided_payments} payments; "
+            f"{s.payments} payment rows, {s.payment_events} events, {s.dead_letters} dead letters"
+        )
         lines.append("")
-        lines.append("end-to-end latency (gateway publish -> decision published): " + _percentiles(t.decision_latencies_ms))
+        lines.append(
+            "end-to-end latency (gateway publish -> decision published): " + _percentiles(t.decision_latencies_ms)
+        )
         lines.append(f"throughput: {self.throughput:.1f} decisions/s; run took {self.elapsed_s:.1f} s")
         lines.append("")
         for check in self.checks:
@@ -117,27 +128,53 @@ def reconcile(report: Report) -> list[Check]:
     undecided = t.payments_to_decide - decided
     twice = {payment: count for payment, count in t.decisions_by_payment.items() if count > 1}
     return [
-        Check("sender", report.send.exit_code == 0, "no genuine request refused, no faulty one accepted"
-              if report.send.exit_code == 0 else f"simulator exited {report.send.exit_code}"),
-        Check("accepted envelopes are on the topics", g.events_published == t.webhook_records,
-              f"gateway published {g.events_published}, webhook topics hold {t.webhook_records}"),
-        Check("accepted = normalized + dead-lettered + duplicates dropped",
-              t.webhook_records == t.normalized + normalizer_dlq + duplicates,
-              f"{t.webhook_records} = {t.normalized} + {normalizer_dlq} + {duplicates}"),
-        Check("normalizer counters agree with the topics",
-              (int(n["normalized"]), int(n["dead_lettered"])) == (t.normalized, normalizer_dlq),
-              f"counters {int(n['normalized'])} normalized / {int(n['dead_lettered'])} dead-lettered, "
-              f"topics {t.normalized} / {normalizer_dlq}"),
-        Check("every payment decided", not undecided and len(t.payments_to_decide) > 0,
-              f"{len(t.payments_to_decide) - len(undecided)} of {len(t.payments_to_decide)}"
-              + (f"; undecided e.g. {sorted(undecided)[:3]}" if undecided else "")),
-        Check("one decision per payment", not twice and decided <= t.payments_to_decide,
-              f"{t.decisions} decisions for {len(decided)} payments"
-              + (f"; twice: {dict(list(twice.items())[:3])}" if twice else "")
-              + (f"; unknown payments: {sorted(decided - t.payments_to_decide)[:3]}"
-                 if not decided <= t.payments_to_decide else "")),
-        Check("stored = decided", s.decision_rows == t.decisions and s.decided_payments == len(decided),
-              f"store {s.decision_rows} rows / {s.decided_payments} payments, topic {t.decisions} / {len(decided)}"),
+        Check(
+            "sender",
+            report.send.exit_code == 0,
+            (
+                "no genuine request refused, no faulty one accepted"
+                if report.send.exit_code == 0
+                else f"simulator exited {report.send.exit_code}"
+            ),
+        ),
+        Check(
+            "accepted envelopes are on the topics",
+            g.events_published == t.webhook_records,
+            f"gateway published {g.events_published}, webhook topics hold {t.webhook_records}",
+        ),
+        Check(
+            "accepted = normalized + dead-lettered + duplicates dropped",
+            t.webhook_records == t.normalized + normalizer_dlq + duplicates,
+            f"{t.webhook_records} = {t.normalized} + {normalizer_dlq} + {duplicates}",
+        ),
+        Check(
+            "normalizer counters agree with the topics",
+            (int(n["normalized"]), int(n["dead_lettered"])) == (t.normalized, normalizer_dlq),
+            f"counters {int(n['normalized'])} normalized / {int(n['dead_lettered'])} dead-lettered, "
+            f"topics {t.normalized} / {normalizer_dlq}",
+        ),
+        Check(
+            "every payment decided",
+            not undecided and len(t.payments_to_decide) > 0,
+            f"{len(t.payments_to_decide) - len(undecided)} of {len(t.payments_to_decide)}"
+            + (f"; undecided e.g. {sorted(undecided)[:3]}" if undecided else ""),
+        ),
+        Check(
+            "one decision per payment",
+            not twice and decided <= t.payments_to_decide,
+            f"{t.decisions} decisions for {len(decided)} payments"
+            + (f"; twice: {dict(list(twice.items())[:3])}" if twice else "")
+            + (
+                f"; unknown payments: {sorted(decided - t.payments_to_decide)[:3]}"
+                if not decided <= t.payments_to_decide
+                else ""
+            ),
+        ),
+        Check(
+            "stored = decided",
+            s.decision_rows == t.decisions and s.decided_payments == len(decided),
+            f"store {s.decision_rows} rows / {s.decided_payments} payments, topic {t.decisions} / {len(decided)}",
+        ),
     ]
 
 

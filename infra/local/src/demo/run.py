@@ -142,7 +142,9 @@ async def _settle(platform: Platform, timeout: float, bar: bool) -> TopicTally:
                 await asyncio.sleep(1.0)
                 while await reader.poll(timeout_ms=500):
                     pass
-                _draw(bar, processed, tally.webhook_records, decided, len(tally.payments_to_decide), store.decision_rows)
+                _draw(
+                    bar, processed, tally.webhook_records, decided, len(tally.payments_to_decide), store.decision_rows
+                )
                 if bar:
                     print(file=sys.stderr)
                 return reader.tally

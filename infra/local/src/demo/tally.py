@@ -23,7 +23,7 @@ WEBHOOK_TOPIC_NAMES = frozenset(topic.name for topic in WEBHOOK_TOPICS.values())
 DECIDING_EVENT_TYPES = frozenset({"payment.authorized", "payment.captured", "payment.succeeded", "payment.failed"})
 """Event types that open a payment and are decided (the orchestrator's `DECIDING_EVENTS`)."""
 
-_SAMPLE = re.compile(r'^(?P<name>[a-z_]+)\{(?P<labels>[^}]*)\}\s+(?P<value>[0-9.eE+-]+)$')
+_SAMPLE = re.compile(r"^(?P<name>[a-z_]+)\{(?P<labels>[^}]*)\}\s+(?P<value>[0-9.eE+-]+)$")
 _LABEL = re.compile(r'(\w+)="([^"]*)"')
 
 
@@ -69,8 +69,10 @@ class TopicTally:
         elif topic == NORMALIZED.name:
             self.normalized += 1
             self.normalized_by_type[body["event_type"]] += 1
-            source = body.get("source") or {}
-            sent_ms = self.webhook_timestamp_ms.get((source.get("topic"), source.get("partition"), source.get("offset")))
+            source = body.get("source")
+            sent_ms = None
+            if source is not None:
+                sent_ms = self.webhook_timestamp_ms.get((source["topic"], source["partition"], source["offset"]))
             if sent_ms is not None:
                 self.normalized_source_ms[body["event_id"]] = sent_ms
             if body["event_type"] in DECIDING_EVENT_TYPES:
