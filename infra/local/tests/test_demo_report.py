@@ -96,3 +96,12 @@ def test_parse_counters_reads_labelled_samples() -> None:
 def test_percentile_is_nearest_rank() -> None:
     values = [float(v) for v in range(1, 101)]
     assert (percentile(values, 50), percentile(values, 90), percentile(values, 99)) == (50.0, 90.0, 99.0)
+
+
+def test_a_duplicate_not_dropped_fails() -> None:
+    tally = _tally(["p1", "p2"])
+    # e1 re-delivered and published again, but the normalizer counted no duplicate.
+    tally.add(STRIPE, 0, 2, 1_002, json.dumps({"provider": "stripe", "provider_event_id": "e1"}).encode())
+    report = _report(tally, stored=2)
+    failed = {check.name for check in report.checks if not check.ok}
+    assert "duplicates dropped = re-delivered event ids" in failed

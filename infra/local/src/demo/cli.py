@@ -27,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--limit", type=int, default=None, help="send only the first N requests")
     parser.add_argument("--invalid-signature-share", type=float, default=defaults.invalid_signature_share)
     parser.add_argument("--malformed-share", type=float, default=defaults.malformed_share)
+    parser.add_argument(
+        "--redeliver", type=int, default=defaults.redeliver, help="re-send the first N requests (%(default)s)"
+    )
     parser.add_argument("--concurrency", type=int, default=defaults.concurrency, help="requests in flight")
     parser.add_argument("--run-dir", type=Path, default=None, help="(default: <repo>/.state/demo/<time>)")
     parser.add_argument("--pex-dir", type=Path, default=Path("dist"), help="where the pexes are (%(default)s)")
@@ -53,6 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         invalid_signature_share=args.invalid_signature_share,
         malformed_share=args.malformed_share,
         concurrency=args.concurrency,
+        redeliver=args.redeliver,
     )
     _progress(f"run folder {run_dir.resolve()}")
     try:

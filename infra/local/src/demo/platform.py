@@ -312,10 +312,15 @@ async def _group_stable(bootstrap: str, group: str) -> bool:
     return any(g["state"] == "Stable" and g["members"] for g in groups)
 
 
-def gateway_env(simulator_pex: Path) -> dict[str, str]:
-    """The GATEWAY_* secrets matching the simulator's test secrets, as its CLI prints them."""
+def gateway_env(simulator_pex: Path, gateway_url: str) -> dict[str, str]:
+    """The GATEWAY_* secrets matching the simulator's test secrets, as its CLI prints them.
+
+    Square signs the notification URL, which the simulator derives from the gateway's base URL:
+    `gateway-env` and `send` must get the same `--base-url`.
+    """
+    command = [python311(), str(simulator_pex), "gateway-env", "--test-secrets", "--base-url", gateway_url]
     result = subprocess.run(
-        [python311(), str(simulator_pex), "gateway-env", "--test-secrets"],  # noqa: S603 - our own pex
+        command,  # noqa: S603 - our own pex
         capture_output=True,
         text=True,
         check=True,

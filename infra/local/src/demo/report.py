@@ -48,6 +48,8 @@ class SendResult:
     exit_code: int
     sent: int
     summary: str
+    redelivered: int = 0
+    """Of `sent`, requests delivered a second time on purpose (the first N of the stream again)."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,10 @@ class Report:
     def render(self) -> str:
         t, g, n, s = self.topics, self.gateway, self.normalizer.by_outcome, self.store
         lines = ["", "== report " + "=" * 70]
-        lines.append(f"sent (simulator)          {self.send.sent:>7}   exit code {self.send.exit_code}")
+        lines.append(
+            f"sent (simulator)          {self.send.sent:>7}   {self.send.redelivered} of them re-delivered; "
+            f"exit code {self.send.exit_code}"
+        )
         lines.append(f"accepted (gateway)        {g.accepted_requests:>7}   requests; {g.events_published} envelopes")
         lines.append(f"  on webhook topics       {t.webhook_records:>7}   " + _counts(t.webhooks_by_provider))
         lines.append(
@@ -146,6 +151,11 @@ def reconcile(report: Report) -> list[Check]:
             "accepted = normalized + dead-lettered + duplicates dropped",
             t.webhook_records == t.normalized + normalizer_dlq + duplicates,
             f"{t.webhook_records} = {t.normalized} + {normalizer_dlq} + {duplicates}",
+        ),
+        Check(
+            "duplicates dropped = re-delivered event ids",
+            duplicates == t.duplicate_webhooks,
+            f"normalizer dropped {duplicates}, the webhook topics repeat {t.duplicate_webhooks} event ids",
         ),
         Check(
             "normalizer counters agree with the topics",

@@ -32,8 +32,10 @@ class Traffic:
     invalid_signature_share: float = 0.04
     malformed_share: float = 0.04
     concurrency: int = 16
+    redeliver: int = 10
+    """Requests sent a second time after the stream (the first N of it), as a provider re-delivers."""
 
-    def arguments(self) -> list[str]:
+    def arguments(self, limit: int | None = None) -> list[str]:
         args = [
             "--customers", str(self.customers),
             "--days", str(self.days),
@@ -42,7 +44,8 @@ class Traffic:
             "--malformed-share", str(self.malformed_share),
             "--concurrency", str(self.concurrency),
         ]  # fmt: skip
-        return args + (["--limit", str(self.limit)] if self.limit is not None else [])
+        limits = [n for n in (self.limit, limit) if n is not None]
+        return args + (["--limit", str(min(limits))] if limits else [])
 
 
 def run(
@@ -66,7 +69,7 @@ def run(
     platform = Platform(run_dir, pexes, progress)
     with running(platform):
         platform.start_stack()
-        platform.start_services(gateway_env(pexes["simulator"]), ready_timeout)
+        platform.start_services(gateway_env(pexes["simulator"], platform.url("gateway")), ready_timeout)
         progress(_addresses(platform))
         send = _send(platform, traffic, progress)
         topics = asyncio.run(_settle(platform, settle_timeout, bar))
@@ -97,15 +100,27 @@ def _addresses(platform: Platform) -> str:
 
 
 def _send(platform: Platform, traffic: Traffic, progress: Progress) -> SendResult:
+    """The simulated stream, then its first `redeliver` requests once more, freshly signed: a
+    provider re-delivering events it already delivered (the normalizer must drop them)."""
+    first = _simulator_send(platform, traffic.arguments(), "simulator", progress)
+    if traffic.redeliver <= 0:
+        return first
+    again = _simulator_send(platform, traffic.arguments(limit=traffic.redeliver), "simulator-redelivery", progress)
+    return SendResult(
+        max(first.exit_code, again.exit_code), first.sent + again.sent, first.summary + again.summary, again.sent
+    )
+
+
+def _simulator_send(platform: Platform, arguments: list[str], log_name: str, progress: Progress) -> SendResult:
     command = [
         python311(), str(platform.pexes["simulator"]), "send",
-        "--base-url", platform.url("gateway"), "--test-secrets", *traffic.arguments(),
+        "--base-url", platform.url("gateway"), "--test-secrets", *arguments,
     ]  # fmt: skip
     progress("sending: " + " ".join(command[2:]))
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     # The simulator's progress bar goes to our stderr; its summary (stdout) is parsed and kept.
     result = subprocess.run(command, stdout=subprocess.PIPE, text=True, env=env, check=False)  # noqa: S603
-    (platform.logs / "simulator.log").write_text(result.stdout)
+    (platform.logs / f"{log_name}.log").write_text(result.stdout)
     progress(result.stdout.strip())
     match = _SENT.search(result.stdout)
     return SendResult(result.returncode, int(match.group(1)) if match else 0, result.stdout)

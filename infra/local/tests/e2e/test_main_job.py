@@ -10,8 +10,9 @@ from pathlib import Path
 
 from demo.run import Traffic, run
 
-# 60 customers over 3 days with seed 42: 75 requests, 66 payments, 6 of them faulty (8 %).
-TRAFFIC = Traffic(customers=60, days=3, seed=42, invalid_signature_share=0.04, malformed_share=0.04)
+# 60 customers over 3 days with seed 42: ~75 requests for ~60 payments, 8 % of them faulty (4 % bad
+# signatures + 4 % malformed: the simulator's fault counts are exact), then the first 10 again.
+TRAFFIC = Traffic(customers=60, days=3, seed=42, invalid_signature_share=0.04, malformed_share=0.04, redeliver=10)
 
 
 def test_every_stage_reconciles(tmp_path: Path) -> None:
@@ -24,10 +25,14 @@ def test_every_stage_reconciles(tmp_path: Path) -> None:
     # The volume really went through: every request the simulator sent was answered by the gateway.
     assert report.send.exit_code == 0
     assert report.send.sent == sum(gateway.requests_by_outcome.values()) >= 40
-    # The simulator's faulty requests (8 % of all: bad signatures and malformed bodies) were refused
-    # at the gateway and nothing else was.
+    assert report.send.redelivered == TRAFFIC.redeliver
+    # The first pass's faulty requests (8 % of it) were refused at the gateway; of the re-delivered
+    # ones, the genuine were accepted and then dropped as duplicates, the faulty refused again.
+    first_pass = report.send.sent - report.send.redelivered
     refused = sum(gateway.refused_by_reason.values())
-    assert refused == round(0.08 * report.send.sent)
+    duplicates = report.normalizer.by_outcome["duplicate"]
+    assert duplicates > 0
+    assert (refused - round(0.08 * first_pass)) + duplicates == TRAFFIC.redeliver
     assert gateway.accepted_requests == report.send.sent - refused
     # All four providers made it to their webhook topics.
     assert set(topics.webhooks_by_provider) == {"stripe", "square", "adyen", "braintree"}
