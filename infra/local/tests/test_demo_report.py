@@ -53,6 +53,8 @@ def test_a_complete_run_reconciles() -> None:
     assert report.ok, report.render()
     # Latency: decision at 3000 ms, webhooks published at 1000 and 1001 ms.
     assert sorted(report.topics.decision_latencies_ms) == [1999.0, 2000.0]
+    # Normalized at 1100 and 1101 ms: 100 ms each after its webhook.
+    assert report.topics.normalize_latencies_ms == [100.0, 100.0]
     # 2 decisions over 2.0 s from the first webhook to the last decision.
     assert report.throughput == 1.0
 

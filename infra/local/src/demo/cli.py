@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--concurrency", type=int, default=defaults.concurrency, help="requests in flight")
     parser.add_argument("--run-dir", type=Path, default=None, help="(default: <repo>/.state/demo/<time>)")
-    parser.add_argument("--pex-dir", type=Path, default=Path("dist"), help="where the pexes are (%(default)s)")
+    parser.add_argument("--pex-dir", type=Path, default=None, help="where the pexes are (default: <repo>/dist)")
     parser.add_argument("--ready-timeout", type=float, default=300.0, help="seconds per service start-up")
     parser.add_argument("--settle-timeout", type=float, default=300.0, help="seconds to wait for decisions")
     parser.add_argument("--hold", action="store_true", help="keep everything up after the report until Ctrl-C")
@@ -62,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         report = run(
             run_dir.resolve(),
-            args.pex_dir.resolve(),
+            (args.pex_dir or default_state_dir(Path.cwd()).parent / "dist").resolve(),
             traffic,
             ready_timeout=args.ready_timeout,
             settle_timeout=args.settle_timeout,

@@ -24,6 +24,7 @@ from temporalio.client import Client
 
 from contracts.topics import ALL_TOPICS
 from demo.processes import ServiceProcess, http_ok
+from demo.watchdog import PID_DIR, STACK_DIR, spawn_watchdog
 from local_stack import supervisor
 from local_stack.config import Ports, StackConfig, default_cache_dir
 from local_stack.kafka import KafkaService
@@ -98,7 +99,7 @@ class Platform:
         stack_ports = Ports(**{name: self.ports[name] for name in names[:6]}, postgres=0)
         env = dict(os.environ)
         self.stack_config = StackConfig(
-            state_dir=self.run_dir / "stack",
+            state_dir=self.run_dir / STACK_DIR,
             cache_dir=Path(env.get("LOCAL_STACK_CACHE_DIR") or default_cache_dir(env)),
             ports=stack_ports,
             env=env,
@@ -148,7 +149,7 @@ class Platform:
         downstream first, so nothing the gateway accepts waits on a service still starting."""
         for service in self._service_specs(gateway_env):
             self.services[service.name] = service
-            service.start()
+            service.start(self.run_dir / PID_DIR)
             seconds = service.wait_ready(timeout)
             self.progress(f"{service.name} ready in {seconds:.1f} s (log {service.log_path})")
 
@@ -334,8 +335,12 @@ def gateway_env(simulator_pex: Path, gateway_url: str) -> dict[str, str]:
 
 @contextmanager
 def running(platform: Platform) -> Iterator[Platform]:
-    """The platform stopped on the way out, whatever happens (Ctrl-C included)."""
+    """The platform stopped on the way out, whatever happens (Ctrl-C included); if the demo is
+    killed outright, its watchdog stops what the pid files name."""
+    watchdog = spawn_watchdog(os.getpid(), platform.run_dir)
     try:
         yield platform
     finally:
         platform.stop()
+        watchdog.terminate()
+        watchdog.wait(10)

@@ -1,15 +1,13 @@
 """The services as child processes: own session, log file, readiness polled, stopped fully.
 
-Unlike `local_stack`'s servers these belong to one run: they never outlive the demo, so no pid
-files. Stopping sends SIGTERM to the whole process group, waits, then SIGKILLs what is left.
+They belong to one run: the demo stops them on the way out, and its watchdog (`demo.watchdog`)
+stops them from their pid files if the demo is killed first. Stopping sends SIGTERM to the whole
+process group, waits, then SIGKILLs what is left.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import signal
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -17,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from local_stack.process import group_members
+from local_stack.process import PidRecord, is_running, read_pid, spawn, stop
 
 # Loopback only: a proxy from the environment must never see a readiness check.
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -44,7 +42,11 @@ def http_text(url: str, timeout: float = 5.0) -> str:
 
 @dataclass
 class ServiceProcess:
-    """One service: its command, environment, log file and readiness check."""
+    """One service: its command, environment, log file and readiness check.
+
+    Started in its own session with a pid file (`local_stack.process`), so the demo's watchdog
+    can stop the whole process group even if the demo itself is killed.
+    """
 
     name: str
     command: Sequence[str]
@@ -54,27 +56,18 @@ class ServiceProcess:
     """A real check that the service does its job now (a health route, a poller on the queue)."""
     links: dict[str, str] = field(default_factory=dict)
     """Addresses worth printing (OpenAPI page, metrics)."""
-    process: subprocess.Popen[bytes] | None = None
+    record: PidRecord | None = None
 
-    def start(self) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                list(self.command),  # noqa: S603 - the command is built by the demo
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                env=dict(self.env),
-            )
+    def start(self, pid_dir: Path) -> None:
+        pid_dir.mkdir(parents=True, exist_ok=True)
+        self.record = spawn(self.command, self.log_path, pid_dir / f"{self.name}.pid", env=self.env)
 
     def wait_ready(self, timeout: float) -> float:
-        """Seconds until ready; raises `ServiceStartError` if the process exits or the time runs out."""
+        """Seconds until ready; raises `ServiceStartError` if the process exits or time runs out."""
         started = time.monotonic()
         while True:
-            if self.process is None or self.process.poll() is not None:
-                code = None if self.process is None else self.process.returncode
-                raise ServiceStartError(f"{self.name} exited with code {code} before it was ready\n{self.log_tail()}")
+            if not self.alive():
+                raise ServiceStartError(f"{self.name} exited before it was ready\n{self.log_tail()}")
             if self.ready():
                 return time.monotonic() - started
             if time.monotonic() - started > timeout:
@@ -82,24 +75,12 @@ class ServiceProcess:
             time.sleep(_POLL_SECONDS)
 
     def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+        return self.record is not None and is_running(self.record)
 
     def stop(self, timeout: float = 15.0) -> None:
-        """SIGTERM the process group, wait up to `timeout`, SIGKILL whatever is left of it."""
-        if self.process is None:
-            return
-        pgid = self.process.pid
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pgid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout)
-        deadline = time.monotonic() + 10.0
-        while group_members(pgid) and time.monotonic() < deadline:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pgid, signal.SIGKILL)
-            time.sleep(0.05)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(5)
+        """SIGTERM, wait up to `timeout`, then SIGKILL whatever is left of the process group."""
+        if self.record is not None:
+            stop(self.record, signal.SIGTERM, timeout)
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -108,3 +89,12 @@ class ServiceProcess:
             return f"(no log at {self.log_path})"
         tail = "\n".join(text.splitlines()[-lines:])
         return f"--- last lines of {self.log_path} ---\n{tail}"
+
+
+def stop_recorded(pid_dir: Path, timeout: float = 15.0) -> None:
+    """Stop every service whose pid file is in `pid_dir` (what the watchdog does)."""
+    for pid_path in sorted(pid_dir.glob("*.pid")):
+        record = read_pid(pid_path)
+        if record is not None:
+            stop(record, signal.SIGTERM, timeout)
+        pid_path.unlink(missing_ok=True)

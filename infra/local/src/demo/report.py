@@ -109,6 +109,9 @@ class Report:
         lines.append(
             "end-to-end latency (gateway publish -> decision published): " + _percentiles(t.decision_latencies_ms)
         )
+        lines.append(
+            "  of which gateway publish -> normalized published:        " + _percentiles(t.normalize_latencies_ms)
+        )
         lines.append(f"throughput: {self.throughput:.1f} decisions/s; run took {self.elapsed_s:.1f} s")
         lines.append("")
         for check in self.checks:

@@ -55,6 +55,9 @@ class TopicTally:
     decisions_by_payment: Counter[str] = field(default_factory=Counter)
     decisions_by_outcome: Counter[str] = field(default_factory=Counter)
     decision_latencies_ms: list[float] = field(default_factory=list)
+    normalize_latencies_ms: list[float] = field(default_factory=list)
+    """Webhook record -> normalized record, per deciding event (the normalizer's share)."""
+    normalized_at_ms: dict[str, int] = field(default_factory=dict)
     first_webhook_ms: int | None = None
     last_decision_ms: int | None = None
 
@@ -75,6 +78,7 @@ class TopicTally:
                 sent_ms = self.webhook_timestamp_ms.get((source["topic"], source["partition"], source["offset"]))
             if sent_ms is not None:
                 self.normalized_source_ms[body["event_id"]] = sent_ms
+                self.normalized_at_ms[body["event_id"]] = timestamp_ms
             if body["event_type"] in DECIDING_EVENT_TYPES:
                 self.deciding_events[body["event_id"]] = body["payment_id"]
                 self.payments_to_decide.add(body["payment_id"])
@@ -90,6 +94,7 @@ class TopicTally:
             sent_ms = self.normalized_source_ms.get(body["event_id"])
             if sent_ms is not None:
                 self.decision_latencies_ms.append(float(timestamp_ms - sent_ms))
+                self.normalize_latencies_ms.append(float(self.normalized_at_ms[body["event_id"]] - sent_ms))
 
     @property
     def duplicate_webhooks(self) -> int:
