@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 from warehouse import bronze, fixture, run
 
@@ -17,10 +16,7 @@ class Warehouse:
     data: fixture.Dataset
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-        with duckdb.connect(str(self.path), read_only=True) as connection:
-            cursor = connection.execute(sql, params or [])
-            names = [column[0] for column in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        return bronze.query(self.path, sql, params or [])
 
     def manifest(self) -> dict[str, Any]:
         document: dict[str, Any] = json.loads((self.work / "target" / "manifest.json").read_text())

@@ -14,6 +14,7 @@ from contracts.schemas.decision import PaymentDecision
 from contracts.schemas.dlq import DeadLetter
 from contracts.schemas.normalized_event import NormalizedEvent
 from contracts.schemas.payment_event import ENVELOPES
+from contracts.schemas.quarantine import QuarantinedWebhook
 from contracts.schemas.retry_due import RetryDue
 
 
@@ -55,6 +56,15 @@ DLQ = Topic(
     retention_ms=30 * 24 * 3600 * 1000,
 )
 
+QUARANTINE = Topic(
+    name="webhooks.quarantine.v1",
+    key="provider:sha256 of the body (a redelivery of the same body has the same key)",
+    value=QuarantinedWebhook,
+    partitions=3,
+    retention_ms=30 * 24 * 3600 * 1000,
+)
+"""Authentic webhooks our provider models refused, until a redrive (`services/gateway:redrive`)."""
+
 DECISIONS = Topic(
     name="payments.decisions.v1",
     key="payment_id",
@@ -69,7 +79,7 @@ RETRIES = Topic(
     partitions=6,
 )
 
-ALL_TOPICS: tuple[Topic, ...] = (*WEBHOOK_TOPICS.values(), NORMALIZED, DLQ, DECISIONS, RETRIES)
+ALL_TOPICS: tuple[Topic, ...] = (*WEBHOOK_TOPICS.values(), QUARANTINE, NORMALIZED, DLQ, DECISIONS, RETRIES)
 
 
 def webhook_topic(provider: Provider) -> Topic:

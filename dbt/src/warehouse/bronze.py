@@ -53,3 +53,11 @@ def load(path: Path, table: str, rows: Iterable[Mapping[str, Any]], batch: int =
             connection.executemany(sql, chunk)
             loaded += len(chunk)
     return loaded
+
+
+def query(path: Path, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    """Rows of a read-only query on the warehouse file, as dicts by column name."""
+    with duckdb.connect(str(path), read_only=True) as connection:
+        cursor = connection.execute(sql, list(params))
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

@@ -7,6 +7,9 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from local_stack.errors import CorruptPidFileError
 from local_stack.process import group_members, is_running, read_pid, spawn, stop
 
 IGNORES_SIGTERM = (
@@ -53,4 +56,18 @@ def test_a_pid_file_of_a_dead_process_is_stale(tmp_path: Path) -> None:
     record = spawn([sys.executable, "-c", "pass"], tmp_path / "s.log", tmp_path / "s.pid")
     stop(record, signal.SIGTERM, timeout=10)
 
+    assert read_pid(tmp_path / "s.pid") is None
+
+
+@pytest.mark.parametrize("content", ["", "{not json", '{"pid": 12}', '{"pid": "x", "start_time": 1}', "[1, 2]"])
+def test_a_corrupt_pid_file_is_refused_not_taken_for_a_stopped_server(tmp_path: Path, content: str) -> None:
+    pid_path = tmp_path / "s.pid"
+    pid_path.write_text(content)
+    with pytest.raises(CorruptPidFileError, match="s.pid cannot be read") as error:
+        read_pid(pid_path)
+    assert "delete" in str(error.value)
+    assert pid_path.read_text() == content  # kept for the person to look at
+
+
+def test_no_pid_file_means_not_running(tmp_path: Path) -> None:
     assert read_pid(tmp_path / "s.pid") is None

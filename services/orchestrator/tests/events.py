@@ -27,6 +27,7 @@ STATUS_OF: dict[EventType, PaymentStatus] = {
     EventType.PAYMENT_SUCCEEDED: PaymentStatus.SUCCEEDED,
     EventType.PAYMENT_FAILED: PaymentStatus.FAILED,
     EventType.REFUND_SUCCEEDED: PaymentStatus.REFUNDED,
+    EventType.REFUND_FAILED: PaymentStatus.SUCCEEDED,
     EventType.DISPUTE_OPENED: PaymentStatus.DISPUTED,
     EventType.DISPUTE_WON: PaymentStatus.SUCCEEDED,
     EventType.DISPUTE_LOST: PaymentStatus.CHARGED_BACK,

@@ -7,6 +7,7 @@ from contracts.schemas.dlq import DeadLetter
 from contracts.schemas.features import ChurnFeatures, FraudFeatures
 from contracts.schemas.normalized_event import NormalizedEvent
 from contracts.schemas.payment_event import ENVELOPES
+from contracts.schemas.quarantine import QuarantinedWebhook
 from contracts.schemas.records import DeadLetterRow, DecisionRow, PaymentEventRow, PaymentRow
 from contracts.schemas.retry_due import RetryDue
 from contracts.schemas.scoring import (
@@ -37,6 +38,7 @@ GOVERNED: tuple[type[BaseModel], ...] = (
     ModelInfo,
     PaymentDecision,
     DeadLetter,
+    QuarantinedWebhook,
     PaymentRow,
     PaymentEventRow,
     DecisionRow,

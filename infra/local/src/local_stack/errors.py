@@ -61,3 +61,15 @@ class ServiceStartError(LocalStackError):
 
 class ConfigError(LocalStackError):
     """An environment setting has a value local_stack cannot use."""
+
+
+class CorruptPidFileError(LocalStackError):
+    """A pid file exists but cannot be read: whether its server still runs is unknown."""
+
+    def __init__(self, pid_path: object, problem: str) -> None:
+        self.pid_path = pid_path
+        super().__init__(
+            f"pid file {pid_path} cannot be read ({problem}): its server may still be running, and starting "
+            f"another could corrupt its data. Check with `ps -ef`, stop that server if it runs, then delete "
+            f"{pid_path}."
+        )

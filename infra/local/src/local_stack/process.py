@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from local_stack.errors import LocalStackError
+from local_stack.errors import CorruptPidFileError, LocalStackError
 
 _POLL = 0.05
 
@@ -60,12 +60,22 @@ def write_pid(pid_path: Path, record: PidRecord) -> None:
 
 
 def read_pid(pid_path: Path) -> PidRecord | None:
-    """The recorded process if it still runs; a stale pid file is removed."""
+    """The recorded process if it still runs; a stale pid file is removed.
+
+    A pid file that exists but cannot be read raises `CorruptPidFileError` (and stays): treating it
+    as "not running" could start a second server on the same data.
+    """
     try:
-        data = json.loads(pid_path.read_text())
-        record = PidRecord(int(data["pid"]), int(data["start_time"]))
-    except (OSError, ValueError, KeyError, TypeError):
+        text = pid_path.read_text()
+    except FileNotFoundError:
         return None
+    except OSError as error:
+        raise CorruptPidFileError(pid_path, error.strerror or type(error).__name__) from error
+    try:
+        data = json.loads(text)
+        record = PidRecord(int(data["pid"]), int(data["start_time"]))
+    except (ValueError, KeyError, TypeError) as error:
+        raise CorruptPidFileError(pid_path, f"not a pid record: {type(error).__name__}") from error
     if is_running(record):
         return record
     pid_path.unlink(missing_ok=True)

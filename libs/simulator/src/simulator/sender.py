@@ -270,23 +270,34 @@ async def send(
     summary = SendSummary()
     queue: asyncio.Queue[Rendered | None] = asyncio.Queue(maxsize=options.concurrency * 2)
     bar = tqdm(total=total, unit="req", desc="sending", disable=not options.progress)
-    own_client = client is None
-    http = client or httpx.AsyncClient(
-        base_url=options.base_url,
-        timeout=options.timeout,
-        limits=httpx.Limits(max_connections=options.concurrency, max_keepalive_connections=options.concurrency),
+    # One client with one keep-alive connection per worker: httpcore's pool scans every connection
+    # for every queued request, which at 48 connections in one pool cost ~1 ms of CPU per request.
+    own_clients = (
+        [
+            httpx.AsyncClient(
+                base_url=options.base_url,
+                timeout=options.timeout,
+                limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+            )
+            for _ in range(options.concurrency)
+        ]
+        if client is None
+        else []
     )
 
     def sign(item: Rendered) -> WebhookRequest:
         return finish(item, secrets, int(time.time()) if options.fresh_signatures else item.delivered_at)
 
-    async def worker() -> None:
+    async def worker(http: httpx.AsyncClient) -> None:
         while (item := await queue.get()) is not None:
             summary.record(await _deliver(http, item, sign, options, summary), options.keep_outcomes)
             bar.update()
 
     started = time.perf_counter()
-    workers = [asyncio.create_task(worker()) for _ in range(options.concurrency)]
+    workers = [
+        asyncio.create_task(worker(own_clients[index] if own_clients else client))  # type: ignore[arg-type]
+        for index in range(options.concurrency)
+    ]
     try:
         for index, item in enumerate(rendered):
             if options.rate is not None:
@@ -301,8 +312,8 @@ async def send(
         for task in workers:
             task.cancel()
         bar.close()
-        if own_client:
-            await http.aclose()
+        for own in own_clients:
+            await own.aclose()
     summary.elapsed_s = time.perf_counter() - started
     return summary
 

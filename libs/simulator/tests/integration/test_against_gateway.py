@@ -127,4 +127,5 @@ def test_genuine_traffic_is_accepted_and_published_and_faulty_traffic_refused(ga
         published[(topic, envelope["provider"], envelope["provider_event_id"])] += 1
     assert published == expected
     redelivered = [key for key, count in expected.items() if count > 1]
-    assert len(accepted) > 300 and len(redelivered) > 10 and sum(expected.values()) == len(accepted)
+    assert len(accepted) == faults[Fault.NONE] + faults[Fault.DUPLICATE] == sum(expected.values())
+    assert len(redelivered) > 0

@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pandas as pd  # type: ignore[import-untyped]
 import pytest
 from warehouse import bronze, fixture, run
@@ -36,10 +35,7 @@ class Built:
     warehouse: Path
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-        with duckdb.connect(str(self.warehouse), read_only=True) as connection:
-            cursor = connection.execute(sql, params or [])
-            names = [column[0] for column in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        return bronze.query(self.warehouse, sql, params or [])
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,13 @@ Two modes, both on loopback and bounded (connections, duration):
 * `saturate`: C connections, each sending its next request as soon as the previous is answered;
   reports accepted/s.
 * `rate`: an open-loop schedule at R requests/s; latency is measured from each request's
-  scheduled time (no coordinated omission), over a bounded pool of connections.
+  scheduled time (no coordinated omission), over a bounded pool of connections. Every request
+  due in the window counts: one that found no connection, or whose answer had not come
+  `--timeout` seconds after the last send, is a miss with the timeout as its latency.
+
+Both modes stop sending at the end and wait for the answers in flight, so that `accepted_total`
+(every 200, warm-up included) is exactly what the server acknowledged; answers still missing after
+the timeout are reported as `unanswered`.
 
 Requests are signed up front (the signing cost is not part of the measurement) with distinct
 Stripe event ids. Results are one JSON object on stdout.
@@ -14,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -139,7 +146,7 @@ async def connect(port: int, handler: Callback) -> Connection:
 
 
 async def saturate(
-    port: int, requests: list[bytes], connections: int, warmup: float, duration: float
+    port: int, requests: list[bytes], connections: int, warmup: float, duration: float, timeout: float
 ) -> dict[str, object]:
     tally = Tally()
     cursor = 0
@@ -149,25 +156,39 @@ async def saturate(
         cursor += 1
         return requests[cursor % len(requests)]
 
+    in_flight = 0
+    stopping = False
+    drained = asyncio.get_running_loop().create_future()
+
     class Handler(Callback):
         def __call__(self, connection: Connection, status: int, started: float) -> None:
+            nonlocal in_flight
             now = clock()
             tally.accepted_total += status == 200
             if tally.measuring:
                 tally.statuses[status] += 1
                 tally.latencies.append(now - started)
+            if stopping:
+                in_flight -= 1
+                if in_flight == 0 and not drained.done():
+                    drained.set_result(None)
+                return
             connection.send(next_request(), now)
 
     handler = Handler()
     pool = [await connect(port, handler) for _ in range(connections)]
     for connection in pool:
         connection.send(next_request(), clock())
+    in_flight = len(pool)
     await asyncio.sleep(warmup)
     tally.measuring = True
     begin = time.perf_counter()
     await asyncio.sleep(duration)
     tally.measuring = False
     elapsed = time.perf_counter() - begin
+    stopping = True  # no new requests; the ones in flight are still counted when they answer
+    with contextlib.suppress(TimeoutError):  # what is still missing is reported as unanswered
+        await asyncio.wait_for(asyncio.shield(drained), timeout)
     for connection in pool:
         assert connection.transport is not None
         connection.transport.close()
@@ -177,13 +198,14 @@ async def saturate(
         "seconds": elapsed,
         "statuses": dict(tally.statuses),
         "accepted_total": tally.accepted_total,
+        "unanswered": in_flight,
         "accepted_per_second": tally.statuses[200] / elapsed,
         "latencies_ms": [latency * 1000 for latency in tally.latencies],
     }
 
 
 async def fixed_rate(
-    port: int, requests: list[bytes], rate: float, warmup: float, duration: float
+    port: int, requests: list[bytes], rate: float, warmup: float, duration: float, timeout: float
 ) -> dict[str, object]:
     """Open loop: request i is due at start + i / rate, whatever happened to earlier ones."""
     tally = Tally()
@@ -193,13 +215,22 @@ async def fixed_rate(
     measure_from = clock() + warmup
     measure_until = measure_from + duration
 
+    in_flight = 0
+    sent_in_window = 0
+    drained = asyncio.get_running_loop().create_future()
+    sending = True
+
     class Handler(Callback):
         def __call__(self, connection: Connection, status: int, started: float) -> None:
+            nonlocal in_flight
+            in_flight -= 1
             tally.accepted_total += status == 200
             if measure_from <= started < measure_until:
                 tally.statuses[status] += 1
                 tally.latencies.append(clock() - started)
             idle.append(connection)
+            if not sending and in_flight == 0 and not drained.done():
+                drained.set_result(None)
 
     handler = Handler()
     for _ in range(32):
@@ -213,18 +244,39 @@ async def fixed_rate(
         due = min(total, int((now - start) * rate) + 1)
         while index < due:
             scheduled = start + index / rate
+            in_window = measure_from <= scheduled < measure_until
+            sent_in_window += in_window
             if not idle:
                 if opened >= MAX_CONNECTIONS:
-                    overflow += 1  # the server is this far behind: count it, do not queue without bound
+                    # The server is this far behind: not sent, and a miss if in the window.
+                    overflow += 1
+                    if in_window:
+                        tally.statuses[0] += 1
+                        tally.latencies.append(timeout)
                     index += 1
                     continue
                 opened += 1
                 idle.append(await connect(port, handler))
             idle.popleft().send(requests[index % len(requests)], scheduled)
+            in_flight += 1
             index += 1
         await asyncio.sleep(max(0.0, start + index / rate - clock()))
-    await asyncio.sleep(1.0)  # let the last responses arrive
+    sending = False
+    if in_flight:
+        with contextlib.suppress(TimeoutError):  # what is still missing is a miss
+            await asyncio.wait_for(asyncio.shield(drained), timeout)
+    answered = sum(tally.statuses.values()) - tally.statuses[0]
+    # Requests of the window still unanswered: misses at the timeout (no coordinated omission).
+    missing = sent_in_window - overflow_in(tally) - answered
+    tally.statuses[0] += missing
+    tally.latencies.extend([timeout] * missing)
+    late = sum(latency >= timeout for latency in tally.latencies)
     return {
+        "sent_in_window": sent_in_window,
+        "answered_in_window": answered,
+        "missed_in_window": late,
+        "unanswered": in_flight,
+        "timeout_s": timeout,
         "mode": "rate",
         "rate": rate,
         "seconds": duration,
@@ -237,6 +289,11 @@ async def fixed_rate(
     }
 
 
+def overflow_in(tally: Tally) -> int:
+    """Requests of the window that never got a connection (recorded as status 0 so far)."""
+    return tally.statuses[0]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("mode", choices=["saturate", "rate"])
@@ -246,13 +303,15 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--requests", type=int, default=20_000)
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds an answer may take before it is a miss")
     args = parser.parse_args()
     secret = os.environ["BENCH_STRIPE_SECRET"].encode()
     requests = signed_requests(args.requests, secret, args.port)
     if args.mode == "saturate":
-        coroutine = saturate(args.port, requests, min(args.connections, MAX_CONNECTIONS), args.warmup, args.duration)
+        connections = min(args.connections, MAX_CONNECTIONS)
+        coroutine = saturate(args.port, requests, connections, args.warmup, args.duration, args.timeout)
     else:
-        coroutine = fixed_rate(args.port, requests, args.rate, args.warmup, args.duration)
+        coroutine = fixed_rate(args.port, requests, args.rate, args.warmup, args.duration, args.timeout)
     result = uvloop.run(coroutine)
     json.dump(result, sys.stdout)
 

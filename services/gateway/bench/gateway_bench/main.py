@@ -17,6 +17,7 @@ import asyncio
 import dataclasses
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -35,6 +36,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition  # type: ignore[import-unt
 
 from contracts.reference.providers import Provider
 from contracts.topics import WEBHOOK_TOPICS, webhook_topic
+from gateway_bench.load import stripe_body
 from local_stack import LocalStack, StackConfig
 from local_stack.config import Ports
 from local_stack.kafka_admin import KafkaAdminError, create_topics, metadata, parse_bootstrap
@@ -248,6 +250,10 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1500.0, help="offered load of the latency phase")
     parser.add_argument("--linger-ms", type=int, default=2)
     parser.add_argument("--png", type=Path, default=Path("dist/bench/gateway_latency.png"))
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs per phase, as the inference bench (the median is reported)"
+    )
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds before a missing answer is a miss")
     args = parser.parse_args()
 
     secret = "whsec_bench_" + secrets.token_hex(16)
@@ -268,28 +274,43 @@ def main() -> None:
             "GATEWAY_KAFKA_LINGER_MS": str(args.linger_ms),
             "GATEWAY_LOG_LEVEL": "WARNING",
         }
-        phase = {"duration": args.duration, "warmup": 2.0}
+        phase = {"duration": args.duration, "warmup": 2.0, "timeout": args.timeout}
+        runs = range(1, args.repeat + 1)
 
-        log(f"bare Litestar endpoint ({args.server}, 1 worker) at saturation")
         with server("bare", args.server, base_env) as target:
-            bare = run_load("saturate", target, load_env, connections=args.connections, **phase)
+            bare_runs = []
+            for run in runs:
+                log(f"bare Litestar endpoint ({args.server}, 1 worker) at saturation, run {run} of {args.repeat}")
+                bare_runs.append(run_load("saturate", target, load_env, connections=args.connections, **phase))
+            log("bare Litestar endpoint again, from wrk (a C load generator)")
+            bare_wrk = wrk_saturate(target.port, stripe_body_for_wrk(), args.duration, args.connections)
 
         topic = webhook_topic(Provider.STRIPE).name
         before = asyncio.run(end_offset_total(bootstrap, topic))
-        log(f"gateway ({args.server}, 1 worker, Kafka acks=all) at saturation")
         with server("gateway", args.server, gateway_env) as target:
-            saturated = run_load("saturate", target, load_env, connections=args.connections, **phase)
-            log(f"gateway at a fixed offered load of {args.rate:.0f}/s")
-            fixed = run_load("rate", target, load_env, rate=args.rate, **phase)
+            saturated_runs, fixed_runs = [], []
+            for run in runs:
+                log(f"gateway ({args.server}, 1 worker, Kafka acks=all) at saturation, run {run} of {args.repeat}")
+                saturated_runs.append(run_load("saturate", target, load_env, connections=args.connections, **phase))
+            for run in runs:
+                log(f"gateway at a fixed offered load of {args.rate:.0f}/s, run {run} of {args.repeat}")
+                fixed_runs.append(run_load("rate", target, load_env, rate=args.rate, **phase))
         after = asyncio.run(end_offset_total(bootstrap, topic))
+
+    bare, saturated, fixed = median_run(bare_runs), median_run(saturated_runs), median_run(fixed_runs)
 
     latencies = fixed["latencies_ms"]
     p50, p99 = percentile(latencies, 0.50), percentile(latencies, 0.99)
     sat_p50, sat_p99 = percentile(saturated["latencies_ms"], 0.5), percentile(saturated["latencies_ms"], 0.99)
     ratio = saturated["accepted_per_second"] / bare["accepted_per_second"]
     histogram = write_histogram(latencies, args.png, f"gateway, Stripe webhooks at {args.rate:.0f}/s offered")
-    # Every request sent during warm-up and measurement that got 200 is one record on the topic.
+    # Every request sent during warm-up and measurement that got 200 is one record on the topic;
+    # a request unanswered at the end may or may not have been published.
     published = after - before
+    gateway_runs = saturated_runs + fixed_runs
+    accepted = sum(run["accepted_total"] for run in gateway_runs)
+    unanswered = sum(run["unanswered"] for run in gateway_runs)
+    topic_agrees = accepted <= published <= accepted + unanswered
 
     def verdict(ok: bool) -> str:
         return "ok" if ok else "BELOW TARGET"
@@ -317,11 +338,32 @@ def main() -> None:
         ),
         (f"  accepted at {args.rate:.0f}/s", f"{fixed['accepted_per_second']:,.0f}/s", f"statuses {fixed['statuses']}"),
         (
+            f"  sent / answered / missed in the window at {args.rate:.0f}/s",
+            f"{fixed['sent_in_window']:,} / {fixed['answered_in_window']:,} / {fixed['missed_in_window']:,}",
+            f"a miss counts as {args.timeout:.0f} s in the percentiles",
+        ),
+        (
             "records appended to " + topic,
             f"{published:,}",
-            f"200 responses read: {saturated['accepted_total'] + fixed['accepted_total']:,} (+ those in flight at close)",
+            f"200 answers: {accepted:,}, unanswered at the end: {unanswered:,}: "
+            + ("agree" if topic_agrees else "MISMATCH"),
+        ),
+        (
+            "runs per phase (median shown)",
+            f"{args.repeat}",
+            "gateway/s per run: " + ", ".join(f"{run['accepted_per_second']:,.0f}" for run in saturated_runs),
         ),
     ]
+    if bare_wrk is None:
+        rows.append(("bare Litestar from wrk, accepted/s", "n/a", "wrk is not installed (apt-get install wrk)"))
+    else:
+        rows.append(
+            (
+                "bare Litestar from wrk, accepted/s",
+                f"{bare_wrk['requests_per_second']:,.0f}",
+                f"ours {bare['accepted_per_second']:,.0f}: a much higher wrk number means our client was the limit",
+            )
+        )
     width = max(len(name) for name, _, _ in rows)
     load1, load5, _ = os.getloadavg()
     print(
@@ -349,9 +391,66 @@ def main() -> None:
                 "server_cpu_us_per_accepted_bare": round(bare_cpu),
                 "server_cpu_us_per_accepted_gateway": round(gateway_cpu),
                 "load_average_1m": round(load1, 2),
+                "fixed_rate_sent": fixed["sent_in_window"],
+                "fixed_rate_answered": fixed["answered_in_window"],
+                "fixed_rate_missed": fixed["missed_in_window"],
+                "accepted_total": accepted,
+                "unanswered_total": unanswered,
+                "topic_agrees": topic_agrees,
+                "bare_wrk_per_second": None if bare_wrk is None else round(bare_wrk["requests_per_second"]),
+                "runs_per_phase": args.repeat,
             }
         )
     )
+    if not topic_agrees:
+        print(
+            f"gateway benchmark: {published:,} records appended but {accepted:,} webhooks answered 200 "
+            f"({unanswered:,} unanswered): every accepted webhook must be one record",
+            file=sys.stderr,
+        )
+        raise SystemExit(1)
+
+
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median accepted/s (an actual run, so its numbers belong together)."""
+    ordered = sorted(runs, key=lambda run: run["accepted_per_second"])
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def stripe_body_for_wrk() -> bytes:
+    """One webhook body for the bare endpoint (it does not verify signatures)."""
+    return stripe_body(0)
+
+
+def wrk_saturate(port: int, body: bytes, duration: float, connections: int) -> dict[str, Any] | None:
+    """The bare endpoint's throughput from wrk (one thread), or None when wrk is not on PATH:
+    our Python client needs about a core at saturation, wrk a fraction of one."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        return None
+    with tempfile.TemporaryDirectory() as work:
+        script = Path(work) / "post.lua"
+        text = body.decode()
+        level = "=" * (max((len(run) for run in re.findall(r"=+", text)), default=0) + 1)
+        script.write_text(
+            f'wrk.method = "POST"\nwrk.body = [{level}[{text}]{level}]\n'
+            'wrk.headers["Content-Type"] = "application/json"\n'
+        )
+        argv = [
+            wrk,
+            "-t1",
+            f"-c{connections}",
+            f"-d{duration:.0f}s",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}/webhooks/stripe",
+        ]
+        output = subprocess.run(argv, check=True, capture_output=True, text=True).stdout  # noqa: S603 (fixed argv)
+    match = re.search(r"^Requests/sec:\s+([0-9.]+)", output, re.MULTILINE)
+    if match is None:
+        raise RuntimeError(f"wrk printed no Requests/sec:\n{output}")
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    return {"requests_per_second": float(match.group(1)), "non_2xx": int(non_2xx.group(1)) if non_2xx else 0}
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ from litestar.openapi.datastructures import ResponseSpec
 from service_kit import ProblemDetails
 
 from contracts.reference.providers import Provider
+from contracts.schemas.quarantine import QuarantinedWebhook
+from gateway.intake import Accepted
 from gateway.webhooks import WebhookService
 
 ADYEN_ACCEPTED = "[accepted]"
@@ -30,13 +32,22 @@ class Acknowledgement:
     envelope_ids: list[UUID]
 
 
+@dataclass(frozen=True, slots=True)
+class Quarantine:
+    """What a provider gets for an authentic body our contract refused, once it is on the
+    quarantine topic: a 2xx, so that it stops retrying what a redrive will deliver."""
+
+    status: str
+    quarantine_id: UUID
+
+
 def _refusals(*codes: int) -> dict[int, ResponseSpec]:
     descriptions = {
         400: "Malformed body (not JSON / form / base64 / XML)",
         401: "Signature missing, malformed, wrong, or timestamp outside the tolerance",
         413: "Body larger than GATEWAY_MAX_BODY_BYTES",
         415: "Wrong content type",
-        422: "Authentic, but not the provider's contract schema (field-level reasons)",
+        422: "Adyen body whose items cannot be found, so not verified (an authentic body that our contract refuses is quarantined: 200 `quarantined`)",
         503: "Kafka unavailable: retry after the Retry-After header",
     }
     return {
@@ -49,8 +60,10 @@ REFUSALS = _refusals(400, 401, 413, 415, 422, 503)
 """Every refusal is problem details (`service_kit.ProblemDetails`) with a machine-readable `reason`."""
 
 
-def _acknowledgement(accepted_ids: list[UUID]) -> Acknowledgement:
-    return Acknowledgement(status="accepted", envelope_ids=accepted_ids)
+def _answer(result: Accepted | QuarantinedWebhook) -> Acknowledgement | Quarantine:
+    if isinstance(result, QuarantinedWebhook):
+        return Quarantine(status="quarantined", quarantine_id=result.quarantine_id)
+    return Acknowledgement(status="accepted", envelope_ids=[envelope.envelope_id for envelope in result.envelopes])
 
 
 class WebhookController(Controller):
@@ -69,9 +82,8 @@ class WebhookController(Controller):
     )
     async def stripe(
         self, request: Request[Any, Any, Any], webhooks: NamedDependency[WebhookService]
-    ) -> Acknowledgement:
-        accepted = await webhooks.receive(Provider.STRIPE, await request.body(), request.headers)
-        return _acknowledgement([envelope.envelope_id for envelope in accepted.envelopes])
+    ) -> Acknowledgement | Quarantine:
+        return _answer(await webhooks.receive(Provider.STRIPE, await request.body(), request.headers))
 
     @post(
         "/square",
@@ -83,9 +95,8 @@ class WebhookController(Controller):
     )
     async def square(
         self, request: Request[Any, Any, Any], webhooks: NamedDependency[WebhookService]
-    ) -> Acknowledgement:
-        accepted = await webhooks.receive(Provider.SQUARE, await request.body(), request.headers)
-        return _acknowledgement([envelope.envelope_id for envelope in accepted.envelopes])
+    ) -> Acknowledgement | Quarantine:
+        return _answer(await webhooks.receive(Provider.SQUARE, await request.body(), request.headers))
 
     @post(
         "/adyen",
@@ -97,6 +108,7 @@ class WebhookController(Controller):
         opt={"provider": Provider.ADYEN},
     )
     async def adyen(self, request: Request[Any, Any, Any], webhooks: NamedDependency[WebhookService]) -> str:
+        # Adyen marks a notification delivered only on `[accepted]`: a quarantined one gets it too.
         await webhooks.receive(Provider.ADYEN, await request.body(), request.headers)
         return ADYEN_ACCEPTED
 
@@ -110,6 +122,5 @@ class WebhookController(Controller):
     )
     async def braintree(
         self, request: Request[Any, Any, Any], webhooks: NamedDependency[WebhookService]
-    ) -> Acknowledgement:
-        accepted = await webhooks.receive(Provider.BRAINTREE, await request.body(), request.headers)
-        return _acknowledgement([envelope.envelope_id for envelope in accepted.envelopes])
+    ) -> Acknowledgement | Quarantine:
+        return _answer(await webhooks.receive(Provider.BRAINTREE, await request.body(), request.headers))

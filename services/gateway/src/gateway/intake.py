@@ -2,11 +2,16 @@
 
 Per provider: check the content type, verify the signature on the raw bytes, decode, validate
 against the provider's contract model, and wrap each event in its `contracts` envelope. Anything
-wrong raises a `GatewayError` subclass; nothing here publishes.
+wrong before the signature verified raises a `GatewayError` subclass; an authentic body that the
+contract model refuses comes back as `Unfit` (the service quarantines it). Decoding after
+verification (`Decoder`) is separate, so that the redrive can run it again on quarantined bodies
+without signatures. Nothing here publishes.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -16,17 +21,20 @@ from urllib.parse import parse_qsl
 from uuid import uuid4
 
 import pydantic_core
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from contracts.reference.providers import Provider
+from contracts.schemas.dlq import RejectReason
 from contracts.schemas.payment_event import AdyenEnvelope, BraintreeEnvelope, SquareEnvelope, StripeEnvelope
 from contracts.schemas.providers.adyen import AdyenNotification, AdyenNotificationItem
 from contracts.schemas.providers.braintree import BraintreeNotification
 from contracts.schemas.providers.square import SquareEvent
 from contracts.schemas.providers.stripe import StripeEvent
-from contracts.topics import webhook_topic
+from contracts.schemas.quarantine import MAX_REASONS, QuarantinedWebhook
+from contracts.topics import QUARANTINE, webhook_topic
 from gateway import braintree_xml
 from gateway.errors import MalformedRequestError, SchemaMismatchError, SignatureRejectedError, UnsupportedMediaTypeError
+from gateway.logs import SECRET_HEADERS
 from gateway.publisher import Message
 from gateway.settings import GatewaySettings, labelled_secrets
 from gateway.signatures import adyen, braintree, square, stripe
@@ -53,8 +61,9 @@ class Delivery:
     """`time.time()` at receipt, for timestamp tolerance checks."""
 
     @classmethod
-    def at_now(cls, body: bytes, headers: Mapping[str, str]) -> Delivery:
-        now = time.time()
+    def at_now(cls, body: bytes, headers: Mapping[str, str], clock: Callable[[], float] = time.time) -> Delivery:
+        """Received now by `clock` (wall-clock seconds; tests pass their own to skip waiting)."""
+        now = clock()
         return cls(body, headers, datetime.fromtimestamp(now, UTC), now)
 
 
@@ -71,6 +80,55 @@ class Accepted:
             Message(topic=topic, key=envelope.provider_event_id.encode(), value=serialize(envelope, payload))
             for envelope, payload in zip(self.envelopes, self.payloads, strict=True)
         ]
+
+
+@dataclass(frozen=True, slots=True)
+class Unfit:
+    """An authentic body (its signature verified) that the provider's contract model refused."""
+
+    provider: Provider
+    delivery: Delivery
+    signature_key_ids: tuple[str, ...]
+    errors: list[dict[str, Any]]
+    """`{loc, type, msg}` as in `SchemaMismatchError`: never input values."""
+
+    def record(self) -> QuarantinedWebhook:
+        headers = self.delivery.headers
+        return QuarantinedWebhook(
+            quarantine_id=uuid4(),
+            provider=self.provider,
+            received_at=self.delivery.received_at,
+            content_type=headers.get("content-type", ""),
+            headers={name: value for name, value in headers.items() if name.lower() not in SECRET_HEADERS},
+            body_base64=base64.b64encode(self.delivery.body).decode("ascii"),
+            signature_key_ids=self.signature_key_ids,
+            reasons=tuple(
+                RejectReason(
+                    field=".".join(str(part) for part in error["loc"]) or "body",
+                    code=str(error["type"]),
+                    message=str(error["msg"]),
+                )
+                for error in self.errors[:MAX_REASONS]
+            ),
+        )
+
+    def message(self, record: QuarantinedWebhook) -> Message:
+        """`record` on the quarantine topic, keyed by provider and body digest (a redelivery of
+        the same body lands on the same partition with the same key)."""
+        digest = hashlib.sha256(self.delivery.body).hexdigest()
+        value = record.__pydantic_serializer__.to_json(record)
+        return Message(topic=QUARANTINE.name, key=f"{self.provider.value}:{digest}".encode(), value=value)
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderModels:
+    """The contract model each provider's body must fit. The gateway uses `contracts`' models; a
+    redrive may be given others (a contract change being tried out before it is released)."""
+
+    stripe: type[StripeEvent] = StripeEvent
+    square: type[SquareEvent] = SquareEvent
+    adyen: type[AdyenNotification] = AdyenNotification
+    braintree: type[BraintreeNotification] = BraintreeNotification
 
 
 def serialize(envelope: Envelope, payload_json: bytes | None = None) -> bytes:
@@ -100,38 +158,25 @@ def _keys(entries: Sequence[tuple[str, str]], decode: Callable[[str], bytes]) ->
     return tuple(SigningKey(key_id, decode(secret)) for key_id, secret in entries)
 
 
-class Intake:
-    """Verifies and decodes webhooks with the configured secrets (newest first)."""
+class Decoder:
+    """Everything after the signature: decode, validate against the contract model, build the
+    envelopes. Raises `SchemaMismatchError` (or `MalformedRequestError`) when that fails."""
 
-    def __init__(self, settings: GatewaySettings) -> None:
-        self._stripe_keys = _keys(labelled_secrets(settings.stripe_webhook_secrets), str.encode)
-        self._stripe_tolerance = settings.stripe_tolerance_seconds
-        self._square_keys = _keys(labelled_secrets(settings.square_webhook_secrets), str.encode)
-        self._square_url = settings.square_notification_url
-        self._adyen_keys = _keys(labelled_secrets(settings.adyen_webhook_secrets), bytes.fromhex)
-        # Braintree: the label is the public key, the secret the private key.
-        self._braintree_keys = _keys(labelled_secrets(settings.braintree_webhook_secrets), str.encode)
-        self._handlers: dict[Provider, Callable[[Delivery], Accepted]] = {
-            Provider.STRIPE: self.stripe,
-            Provider.SQUARE: self.square,
-            Provider.ADYEN: self.adyen,
-            Provider.BRAINTREE: self.braintree,
-        }
+    def __init__(self, models: ProviderModels | None = None) -> None:
+        self.models = models or ProviderModels()
 
-    def receive(self, provider: Provider, delivery: Delivery) -> Accepted:
-        return self._handlers[provider](delivery)
+    def decode(self, provider: Provider, delivery: Delivery, key_ids: Sequence[str]) -> Accepted:
+        if provider is Provider.STRIPE:
+            return self.stripe(delivery, key_ids[0])
+        if provider is Provider.SQUARE:
+            return self.square(delivery, key_ids[0])
+        if provider is Provider.ADYEN:
+            document = _parse_json(delivery.body)
+            return self.adyen(delivery, document, _adyen_items(document), key_ids)
+        return self.braintree(delivery, _braintree_payload(_parse_form(delivery.body)), key_ids[0])
 
-    # -- Stripe -------------------------------------------------------------------------------
-    def stripe(self, delivery: Delivery) -> Accepted:
-        require_media_type(delivery.headers, JSON)
-        key = stripe.verify(
-            delivery.body,
-            delivery.headers.get(stripe.HEADER),
-            self._stripe_keys,
-            now=delivery.now,
-            tolerance=self._stripe_tolerance,
-        )
-        event = _validate_json(StripeEvent, delivery.body)
+    def stripe(self, delivery: Delivery, key_id: str) -> Accepted:
+        event = _validate_json(self.models.stripe, delivery.body)
         envelope = _envelope(
             StripeEnvelope,
             envelope_id=uuid4(),
@@ -139,21 +184,13 @@ class Intake:
             provider_event_id=event.provider_event_id(),
             event_type=event.type,
             received_at=delivery.received_at,
-            signature_key_id=key.key_id,
+            signature_key_id=key_id,
             payload=event,
         )
         return Accepted(Provider.STRIPE, [envelope], [delivery.body])
 
-    # -- Square -------------------------------------------------------------------------------
-    def square(self, delivery: Delivery) -> Accepted:
-        require_media_type(delivery.headers, JSON)
-        key = square.verify(
-            delivery.body,
-            delivery.headers.get(square.HEADER),
-            self._square_keys,
-            notification_url=self._square_url,
-        )
-        event = _validate_json(SquareEvent, delivery.body)
+    def square(self, delivery: Delivery, key_id: str) -> Accepted:
+        event = _validate_json(self.models.square, delivery.body)
         envelope = _envelope(
             SquareEnvelope,
             envelope_id=uuid4(),
@@ -161,26 +198,24 @@ class Intake:
             provider_event_id=event.provider_event_id(),
             event_type=event.type,
             received_at=delivery.received_at,
-            signature_key_id=key.key_id,
+            signature_key_id=key_id,
             payload=event,
         )
         return Accepted(Provider.SQUARE, [envelope], [delivery.body])
 
-    # -- Adyen --------------------------------------------------------------------------------
-    def adyen(self, delivery: Delivery) -> Accepted:
-        require_media_type(delivery.headers, JSON)
-        document = _parse_json(delivery.body)
-        raw_items = _adyen_items(document)
-        # Every item is verified before anything is trusted: one bad item refuses the batch.
-        keys = [adyen.verify_item(raw, self._adyen_keys) for raw in raw_items]
+    def adyen(
+        self, delivery: Delivery, document: Any, raw_items: list[dict[str, Any]], key_ids: Sequence[str]
+    ) -> Accepted:
         for raw in raw_items:
             # A signature has no use downstream and is never stored or forwarded.
-            raw["additionalData"].pop(adyen.SIGNATURE_FIELD, None)
-        notification = _validate(AdyenNotification, document)
+            additional = raw.get("additionalData")
+            if isinstance(additional, dict):
+                additional.pop(adyen.SIGNATURE_FIELD, None)
+        notification = _validate(self.models.adyen, document)
         live = notification.live == "true"
         envelopes: list[Envelope] = []
         payloads = [_to_json(raw) for raw in raw_items]
-        for key, wrapper in zip(keys, notification.notification_items, strict=True):
+        for key_id, wrapper in zip(key_ids, notification.notification_items, strict=True):
             item: AdyenNotificationItem = wrapper.item
             envelopes.append(
                 _envelope(
@@ -190,26 +225,16 @@ class Intake:
                     provider_event_id=item.provider_event_id(),
                     event_type=item.event_code,
                     received_at=delivery.received_at,
-                    signature_key_id=key.key_id,
+                    signature_key_id=key_id,
                     live=live,
                     payload=item,
                 )
             )
         return Accepted(Provider.ADYEN, envelopes, payloads)
 
-    # -- Braintree ----------------------------------------------------------------------------
-    def braintree(self, delivery: Delivery) -> Accepted:
-        require_media_type(delivery.headers, FORM)
-        form = _parse_form(delivery.body)
-        signature = form.get("bt_signature")
-        payload_text = form.get("bt_payload")
-        if payload_text is None:
-            raise MalformedRequestError("bt_payload missing")
-        payload = payload_text.encode("utf-8")
-        braintree.check_payload_alphabet(payload)
-        key = braintree.verify(payload, signature, self._braintree_keys)
+    def braintree(self, delivery: Delivery, payload: bytes, key_id: str) -> Accepted:
         data = braintree_xml.parse_notification(braintree_xml.decode_payload(payload))
-        notification = _validate(BraintreeNotification, data, prefix=("notification",))
+        notification = _validate(self.models.braintree, data, prefix=("notification",))
         envelope = _envelope(
             BraintreeEnvelope,
             envelope_id=uuid4(),
@@ -217,18 +242,103 @@ class Intake:
             provider_event_id=notification.provider_event_id(),
             event_type=notification.kind,
             received_at=delivery.received_at,
-            signature_key_id=key.key_id,
+            signature_key_id=key_id,
             payload=notification,
         )
         payload_json = notification.__pydantic_serializer__.to_json(notification, by_alias=True, exclude_unset=True)
         return Accepted(Provider.BRAINTREE, [envelope], [payload_json])
 
 
-JsonEvent = TypeVar("JsonEvent", StripeEvent, SquareEvent)
-Document = TypeVar("Document", AdyenNotification, BraintreeNotification)
+class Intake:
+    """Verifies webhooks with the configured secrets (newest first), then decodes them."""
+
+    def __init__(self, settings: GatewaySettings, decoder: Decoder | None = None) -> None:
+        self._stripe_keys = _keys(labelled_secrets(settings.stripe_webhook_secrets), str.encode)
+        self._stripe_tolerance = settings.stripe_tolerance_seconds
+        self._square_keys = _keys(labelled_secrets(settings.square_webhook_secrets), str.encode)
+        self._square_url = settings.square_notification_url
+        self._adyen_keys = _keys(labelled_secrets(settings.adyen_webhook_secrets), bytes.fromhex)
+        # Braintree: the label is the public key, the secret the private key.
+        self._braintree_keys = _keys(labelled_secrets(settings.braintree_webhook_secrets), str.encode)
+        self._decoder = decoder or Decoder()
+        self._handlers: dict[Provider, Callable[[Delivery], Accepted | Unfit]] = {
+            Provider.STRIPE: self.stripe,
+            Provider.SQUARE: self.square,
+            Provider.ADYEN: self.adyen,
+            Provider.BRAINTREE: self.braintree,
+        }
+
+    def receive(self, provider: Provider, delivery: Delivery) -> Accepted | Unfit:
+        """Raises a `GatewayError` for a request that is refused; `Unfit` for one to quarantine."""
+        return self._handlers[provider](delivery)
+
+    @staticmethod
+    def _authentic(
+        provider: Provider, delivery: Delivery, key_ids: tuple[str, ...], decode: Callable[[], Accepted]
+    ) -> Accepted | Unfit:
+        try:
+            return decode()
+        except SchemaMismatchError as exc:
+            return Unfit(provider, delivery, key_ids, exc.errors)
+
+    def stripe(self, delivery: Delivery) -> Accepted | Unfit:
+        require_media_type(delivery.headers, JSON)
+        key = stripe.verify(
+            delivery.body,
+            delivery.headers.get(stripe.HEADER),
+            self._stripe_keys,
+            now=delivery.now,
+            tolerance=self._stripe_tolerance,
+        )
+        return self._authentic(
+            Provider.STRIPE, delivery, (key.key_id,), lambda: self._decoder.stripe(delivery, key.key_id)
+        )
+
+    def square(self, delivery: Delivery) -> Accepted | Unfit:
+        require_media_type(delivery.headers, JSON)
+        key = square.verify(
+            delivery.body,
+            delivery.headers.get(square.HEADER),
+            self._square_keys,
+            notification_url=self._square_url,
+        )
+        return self._authentic(
+            Provider.SQUARE, delivery, (key.key_id,), lambda: self._decoder.square(delivery, key.key_id)
+        )
+
+    def adyen(self, delivery: Delivery) -> Accepted | Unfit:
+        require_media_type(delivery.headers, JSON)
+        document = _parse_json(delivery.body)
+        # Items that cannot be found cannot be verified: that is a refusal, not a quarantine.
+        raw_items = _adyen_items(document)
+        # Every item is verified before anything is trusted: one bad item refuses the batch.
+        key_ids = tuple(adyen.verify_item(raw, self._adyen_keys).key_id for raw in raw_items)
+        return self._authentic(
+            Provider.ADYEN, delivery, key_ids, lambda: self._decoder.adyen(delivery, document, raw_items, key_ids)
+        )
+
+    def braintree(self, delivery: Delivery) -> Accepted | Unfit:
+        require_media_type(delivery.headers, FORM)
+        form = _parse_form(delivery.body)
+        payload = _braintree_payload(form)
+        braintree.check_payload_alphabet(payload)
+        key = braintree.verify(payload, form.get("bt_signature"), self._braintree_keys)
+        return self._authentic(
+            Provider.BRAINTREE, delivery, (key.key_id,), lambda: self._decoder.braintree(delivery, payload, key.key_id)
+        )
 
 
-def _validate_json(model: type[JsonEvent], body: bytes) -> JsonEvent:
+def _braintree_payload(form: Mapping[str, str]) -> bytes:
+    payload_text = form.get("bt_payload")
+    if payload_text is None:
+        raise MalformedRequestError("bt_payload missing")
+    return payload_text.encode("utf-8")
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def _validate_json(model: type[ModelT], body: bytes) -> ModelT:
     try:
         return model.model_validate_json(body)
     except ValidationError as exc:
@@ -237,7 +347,7 @@ def _validate_json(model: type[JsonEvent], body: bytes) -> JsonEvent:
         raise SchemaMismatchError.from_validation_error(exc) from None
 
 
-def _validate(model: type[Document], data: Any, prefix: tuple[str | int, ...] = ()) -> Document:
+def _validate(model: type[ModelT], data: Any, prefix: tuple[str | int, ...] = ()) -> ModelT:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -308,4 +418,14 @@ def _parse_form(body: bytes) -> dict[str, str]:
     return form
 
 
-__all__ = ["Accepted", "Delivery", "Envelope", "Intake", "SignatureRejectedError", "serialize"]
+__all__ = [
+    "Accepted",
+    "Decoder",
+    "Delivery",
+    "Envelope",
+    "Intake",
+    "ProviderModels",
+    "SignatureRejectedError",
+    "Unfit",
+    "serialize",
+]

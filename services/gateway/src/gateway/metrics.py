@@ -48,5 +48,8 @@ class Metrics(ServiceMetrics):
         self._events[provider].inc(events)
         self._latency[provider].observe(publish_seconds)
 
+    def quarantined(self, provider: Provider) -> None:
+        self.requests.labels(provider.value, QUARANTINED).inc()
+
     def refused(self, provider: str, reason: str) -> None:
         self.requests.labels(provider, reason).inc()

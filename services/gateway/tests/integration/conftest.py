@@ -9,7 +9,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from webhook_samples import make_settings
 
-from contracts.topics import WEBHOOK_TOPICS
+from contracts.topics import QUARANTINE, WEBHOOK_TOPICS
 from gateway.asgi import create_app
 from gateway.settings import GatewaySettings
 from integration.kafka_reader import TopicReader, closed_port, ensure_webhook_topics
@@ -60,6 +60,13 @@ async def gateway_without_broker(unreachable_settings: GatewaySettings) -> Async
 
 @pytest.fixture()
 async def reader(broker: KafkaServer) -> AsyncIterator[TopicReader]:
-    """Reads what was appended to the webhook topics after the test started."""
-    async with TopicReader(broker.bootstrap_servers, [t.name for t in WEBHOOK_TOPICS.values()]) as reader:
+    """Reads what was appended to the webhook and quarantine topics after the test started."""
+    topics = [*(t.name for t in WEBHOOK_TOPICS.values()), QUARANTINE.name]
+    async with TopicReader(broker.bootstrap_servers, topics) as reader:
         yield reader
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Print how many examples each property test really ran (and how many were filtered out),
+    so that a shrinking number of examples shows in every run instead of passing silently."""
+    config.option.hypothesis_show_statistics = True

@@ -11,7 +11,7 @@ from types import TracebackType
 
 from aiokafka import AIOKafkaConsumer, TopicPartition  # type: ignore[import-untyped]  # no py.typed
 
-from contracts.topics import WEBHOOK_TOPICS
+from contracts.topics import QUARANTINE, WEBHOOK_TOPICS
 from local_stack.kafka_admin import KafkaAdminError, create_topics, metadata, parse_bootstrap, wait_for_leaders
 
 TOPIC_ALREADY_EXISTS = "error 36"
@@ -20,9 +20,10 @@ TOPIC_ALREADY_EXISTS = "error 36"
 def ensure_webhook_topics(bootstrap_servers: str) -> None:
     """The gateway publishes to the contract's topics: create those missing, with its partitions."""
     host, port = parse_bootstrap(bootstrap_servers)[0]
-    names = [topic.name for topic in WEBHOOK_TOPICS.values()]
+    topics = [*WEBHOOK_TOPICS.values(), QUARANTINE]
+    names = [topic.name for topic in topics]
     existing = {t.name for t in metadata(host, port, names).topics if t.error_code == 0}
-    for topic in WEBHOOK_TOPICS.values():
+    for topic in topics:
         if topic.name in existing:
             continue
         try:

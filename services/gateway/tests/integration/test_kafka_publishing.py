@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from aiokafka.errors import OutOfOrderSequenceNumber  # type: ignore[import-untyped]
 from litestar import Litestar
+from litestar.di import Provide
 from litestar.testing import AsyncTestClient
 from webhook_samples import (
     SignedRequest,
@@ -38,6 +39,7 @@ from gateway.braintree_xml import decode_payload, parse_notification
 from gateway.errors import BrokerUnavailableError
 from gateway.publisher import KafkaPublisher, Message
 from gateway.settings import GatewaySettings
+from gateway.webhooks import WebhookService
 from integration.kafka_reader import TopicReader
 
 pytestmark = pytest.mark.anyio
@@ -132,9 +134,16 @@ async def test_replayed_webhook_is_refused_once_its_timestamp_is_old(broker: Any
         GATEWAY_KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap_servers, GATEWAY_STRIPE_TOLERANCE_SECONDS="2"
     )
     request = stripe_request()
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    app = create_app(settings)
+    provide = app.dependencies["webhooks"]
+    assert isinstance(provide, Provide)
+    service: WebhookService = provide.dependency()
+    started = time.time()
+    service.clock = lambda: started
+    async with AsyncTestClient(app=app) as client:
         assert (await send(client, request)).status_code == 200
-        await asyncio.sleep(3.2)
+        # 3.2 s later by the gateway's clock (tolerance 2 s), without waiting for it.
+        service.clock = lambda: started + 3.2
         replay = await send(client, request)
     assert replay.status_code == 401
     assert replay.json()["reason"] == "timestamp_expired"

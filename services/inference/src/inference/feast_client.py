@@ -8,6 +8,7 @@ columns come back too (status PRESENT, epoch timestamp) and are dropped here.
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ import aiohttp
 
 from inference.errors import FeatureStoreError, FeatureStoreUnavailableError
 from inference.metrics import Metrics
+
+logger = logging.getLogger(__name__)
 
 PRESENT = "PRESENT"
 _UNAVAILABLE = frozenset({502, 503, 504})
@@ -58,6 +61,7 @@ def parse_online_response(document: Any, entity_keys: Sequence[str], n_rows: int
         if not isinstance(names, list) or not isinstance(results, list) or len(names) != len(results):
             raise TypeError("feature_names and results differ in length")
         rows: list[FeatureRow] = [{} for _ in range(n_rows)]
+        unreadable: set[str] = set()
         for name, column in zip(names, results, strict=True):
             if name in entity_keys:
                 continue
@@ -66,7 +70,13 @@ def parse_online_response(document: Any, entity_keys: Sequence[str], n_rows: int
             if not (len(values) == len(statuses) == len(timestamps) == n_rows):
                 raise TypeError(f"column {name!r} does not have {n_rows} rows")
             for row, value, status, stamp in zip(rows, values, statuses, timestamps, strict=True):
-                row[str(name)] = FeatureValue(value, str(status), _timestamp(stamp))
+                parsed = _timestamp(stamp)
+                if parsed is None and stamp is not None:
+                    unreadable.add(str(name))
+                row[str(name)] = FeatureValue(value, str(status), parsed)
+        if unreadable:
+            # Their age is unknown from here on (`online_features.freshness_seconds` says so).
+            logger.warning("feature server sent unreadable event timestamps for %s", sorted(unreadable))
         return rows
     except (KeyError, TypeError, AttributeError) as error:
         raise FeatureStoreError(f"unexpected answer from the feature server: {error}") from None

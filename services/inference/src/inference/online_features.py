@@ -17,6 +17,7 @@ the value the warehouse gives first events, and the response lists it in `featur
 Anything else (OUTSIDE_MAX_AGE, a null) is reported as a missing feature: no value is made up.
 """
 
+import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Final, NamedTuple
@@ -36,11 +37,15 @@ from contracts.schemas.scoring import TransactionContext
 from inference.errors import FeaturesNotFoundError, FeatureStoreError, FieldError, NoFxRateError
 from inference.feast_client import FeatureRow
 
+logger = logging.getLogger(__name__)
+
 CONTEXT_FEATURES: Final = FRAUD_CONTEXT_FEATURES
 STORED_FRAUD_FEATURES: Final = FRAUD_STORED_FEATURES
 STORED_CHURN_FEATURES: Final = tuple(CHURN_NO_HISTORY)
 NOT_FOUND: Final = "NOT_FOUND"
 _EPOCH_CUTOFF: Final = datetime(1971, 1, 1, tzinfo=UTC)
+MAX_CLOCK_SKEW_SECONDS: Final = 1.0
+"""How far in the future a feature timestamp may lie before the clocks are taken to disagree."""
 
 
 class LookedUp(NamedTuple):
@@ -112,12 +117,40 @@ def _stored_values(
         if not isinstance(raw, int | float) or isinstance(raw, bool):
             raise FeatureStoreError(f"feature {name!r} from {feature_service!r} is not a number")
         values[name] = float(raw)
-    stamps = [row[name].event_at for name in found]
-    known = [stamp for stamp in stamps if stamp is not None and stamp > _EPOCH_CUTOFF]
-    freshness = None
-    if known:
-        freshness = max((datetime.now(UTC) - min(known)).total_seconds(), 0.0)
-    return LookedUp(values, freshness, defaulted)
+    stamps = {name: row[name].event_at for name in found}
+    return LookedUp(values, freshness_seconds(stamps, feature_service), defaulted)
+
+
+def freshness_seconds(
+    stamps: Mapping[str, datetime | None], feature_service: str, now: datetime | None = None
+) -> float | None:
+    """Age of the oldest value, or `None` (unknown) when any timestamp cannot be trusted.
+
+    A missing, unreadable or pre-1971 timestamp (Feast's entity columns carry epoch 0) leaves the
+    age of that value unknown, and one lying more than `MAX_CLOCK_SKEW_SECONDS` in the future
+    means the clocks disagree: the oldest trusted value would understate the age, so the answer
+    is "unknown", with a warning that names the features, never a number that is too low.
+    """
+    now = now or datetime.now(UTC)
+    unknown = sorted(name for name, stamp in stamps.items() if stamp is None or stamp <= _EPOCH_CUTOFF)
+    ahead = {
+        name: round((stamp - now).total_seconds(), 3)
+        for name, stamp in stamps.items()
+        if stamp is not None and (stamp - now).total_seconds() > MAX_CLOCK_SKEW_SECONDS
+    }
+    if unknown or ahead:
+        logger.warning(
+            "feature freshness unknown for %r: no usable timestamp for %s; in the future (s) %s",
+            feature_service,
+            unknown or "none",
+            ahead or "none",
+        )
+        return None
+    if not stamps:
+        return None
+    oldest = min(stamp for stamp in stamps.values() if stamp is not None)
+    # Within the allowed skew a value stamped "just now" is 0 s old, not negative.
+    return max((now - oldest).total_seconds(), 0.0)
 
 
 def _contract_errors(error: ValidationError, field_prefix: str) -> list[FieldError]:

@@ -1,8 +1,9 @@
 """Online features from a real Feast feature server (feast[duckdb], SQLite online store).
 
-The feature repo is built in a temporary folder with the contracts' feature names, applied and
-materialized through Feast, and served by `feast serve` in a subprocess. Rows were written ten
-minutes ago, so the reported freshness is known.
+The platform's feature repo (`services/feast`, package `feature_repo`) is built in a temporary
+folder with one dbt-shaped row per feature table, applied and materialized through Feast, and
+served by `feast serve` in a subprocess. Rows were written ten minutes ago, so the reported
+freshness is known.
 """
 
 import asyncio
@@ -24,7 +25,7 @@ from contracts.schemas.features import CHURN_FEATURE_NAMES, FRAUD_FEATURE_NAMES
 from contracts.schemas.scoring import FraudBatchResponse
 from inference.rules import FRAUD_RULES_V1
 from model_registry import ModelRegistry
-from testing.feast_server import OnlineTable, build_feature_repo, start_feature_server
+from testing.feast_server import build_platform_repo, start_feature_server
 from testing.processes import ServerProcess
 
 pytestmark = pytest.mark.anyio
@@ -56,34 +57,19 @@ CHURN = {
 @pytest.fixture(scope="module")
 def feature_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     written_at = datetime.now(UTC) - AGE
-    tables = [
-        OnlineTable(
-            "customer_fraud", ("customer_id",), tuple(CUSTOMER), [{"customer_id": "cus_1", **CUSTOMER}], written_at
-        ),
-        OnlineTable(
-            "card_fraud", ("card_fingerprint",), tuple(CARD), [{"card_fingerprint": "card_1", **CARD}], written_at
-        ),
-        OnlineTable(
-            "customer_card",
-            ("customer_id", "card_fingerprint"),
-            ("is_new_card_for_customer",),
-            [{"customer_id": "cus_1", "card_fingerprint": "card_1", "is_new_card_for_customer": 1.0}],
-            written_at,
-        ),
-        OnlineTable(
-            "merchant_risk",
-            ("merchant_id",),
-            ("merchant_risk_score",),
-            [{"merchant_id": "mer_1", "merchant_risk_score": 0.3}],
-            written_at,
-        ),
-        OnlineTable("customer_churn", ("customer_id",), tuple(CHURN), [{"customer_id": "cus_1", **CHURN}], written_at),
-    ]
-    services = {
-        "fraud_v1": ["customer_fraud", "card_fraud", "customer_card", "merchant_risk"],
-        "churn_v1": ["customer_churn"],
+    # One dbt-shaped row per table: cus_1 paid with card_1 at mer_1. The views, entities and
+    # feature services are the platform's own (services/feast), as production serves them.
+    fraud = {
+        "customer_id": "cus_1",
+        "card_fingerprint": "card_1",
+        "merchant_id": "mer_1",
+        **CUSTOMER,
+        **CARD,
+        "is_new_card_for_customer": 1.0,
+        "merchant_risk_score": 0.3,
     }
-    repo = build_feature_repo(Path(tmp_path_factory.mktemp("feature_repo")), tables, services)
+    churn = {"customer_id": "cus_1", **CHURN}
+    repo = build_platform_repo(Path(tmp_path_factory.mktemp("feature_repo")), [fraud], [churn], written_at)
     with start_feature_server(repo.path) as server:
         yield server
 

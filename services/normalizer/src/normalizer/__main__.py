@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 
 from faust import Worker
 
 from normalizer.app import create_app
-from normalizer.topics import TopicMismatchError, ensure_topics
 from normalizer.settings import ConfigurationError, load_settings
+from normalizer.topics import TopicMismatchError, ensure_topics
 
 
-def main() -> int:
+class _Worker(Worker):
+    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        """Faust leaves the root logger open to every level and filters in the handler: every
+        debug call of the libraries then builds a record per message. Close it at the source."""
+        super().on_setup_root_logger(logger, level)
+        logger.setLevel(level)
+
+
+def main() -> int:  # returns only on bad configuration; the worker exits the process itself
     try:
         settings = load_settings()
     except ConfigurationError as exc:
@@ -24,9 +33,8 @@ def main() -> int:
         print(exc, file=sys.stderr)
         return 2
     normalizer = create_app(settings)
-    worker = Worker(normalizer.app, loglevel=settings.log_level.lower())
+    worker = _Worker(normalizer.app, loglevel=settings.log_level)
     worker.execute_from_commandline()  # exits the process with the worker's status
-    return 0
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ drops them as duplicates.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Awaitable
@@ -22,6 +23,7 @@ from faust.types import EventT, StreamT
 
 from contracts.reference.providers import Provider
 from contracts.schemas.normalized_event import SourcePosition
+from contracts.topics import DLQ, NORMALIZED
 from normalizer.dlq import dead_letter
 from normalizer.mapping import MappingError, decode, map_envelope
 from normalizer.tables import dedupe_key, seen_within
@@ -36,7 +38,7 @@ log = logging.getLogger(__name__)
 class Batch:
     """Events handled but not yet acknowledged, the outputs they are waiting for, their dedupe marks."""
 
-    events: list[EventT] = field(default_factory=list)
+    events: list[EventT[bytes]] = field(default_factory=list)
     outputs: list[Awaitable[Any]] = field(default_factory=list)
     marks: dict[str, tuple[int, float]] = field(default_factory=dict)
     """dedupe key -> (source partition, first-seen timestamp)."""
@@ -59,7 +61,7 @@ class ProviderAgent:
         # The outputs exist before the first send (Faust declares only the topics it reads).
         await self.normalizer.normalized.maybe_declare()
         await self.normalizer.dlq.maybe_declare()
-        unacked = stream.noack()
+        unacked = stream.noack()  # type: ignore[attr-defined]  # Stream has it, StreamT does not declare it
         flusher = asyncio.create_task(self._flush_when_idle(stream))
         try:
             async for event in unacked.events():
@@ -80,7 +82,7 @@ class ProviderAgent:
                 await self.normalizer.app.crash(exc)
                 raise
 
-    async def handle(self, event: EventT) -> None:
+    async def handle(self, event: EventT[bytes]) -> None:
         message = event.message
         source = SourcePosition(topic=message.topic, partition=message.partition, offset=message.offset)
         value: bytes | None = message.value
@@ -96,8 +98,8 @@ class ProviderAgent:
         except MappingError as exc:
             await self._dead_letter(event, source, exc)
             return
-        output = await self.normalizer.normalized.send(
-            key=normalized.payment_id.encode(), value=normalized.model_dump_json().encode()
+        output = await self._send(
+            NORMALIZED.name, normalized.payment_id.encode(), normalized.model_dump_json().encode()
         )
         # Marked at once, so that a copy later in this batch is dropped; written to the changelog
         # once the output is acknowledged (a crash before that leaves the offset uncommitted).
@@ -107,14 +109,21 @@ class ProviderAgent:
         self._batch.events.append(event)
         self.normalizer.metrics.count(self.provider.value, "normalized")
 
-    async def _dead_letter(self, event: EventT, source: SourcePosition, exc: MappingError) -> None:
+    async def _dead_letter(self, event: EventT[bytes], source: SourcePosition, exc: MappingError) -> None:
         message = event.message
         letter = dead_letter(source, message.key, message.value, exc.reasons, worker=self.worker)
-        output = await self.normalizer.dlq.send(key=message.key, value=letter.model_dump_json().encode())
+        output = await self._send(DLQ.name, message.key, letter.model_dump_json().encode())
         self._batch.outputs.append(output)
         self._batch.events.append(event)
         self.normalizer.metrics.count(self.provider.value, "dead_lettered")
         log.info("dead-lettered %s: %s", source, exc)
+
+    async def _send(self, topic: str, key: bytes | None, value: bytes, partition: int | None = None) -> Awaitable[Any]:
+        """Hand a record to the producer; the returned future resolves on the broker's acknowledgement.
+
+        Straight to Faust's producer rather than through `Topic.send`: the same aiokafka producer
+        (acks=all), without a `FutureMessage` and sensor round per record."""
+        return await self.normalizer.app.producer.send(topic, key, value, partition, None, None)
 
     async def flush(self, stream: StreamT[bytes]) -> None:
         """Await the batch's outputs, then its dedupe marks, then acknowledge its events."""
@@ -125,9 +134,10 @@ class ProviderAgent:
             started = time.perf_counter()
             await asyncio.gather(*batch.outputs)  # raises on a send the producer gave up on
             table = self.normalizer.dedupe
-            changelog = table.changelog_topic
+            # The table's own encoding (json key and value), so that recovery reads the marks back.
+            changelog = table.changelog_topic.get_topic_name()
             marks = [
-                await changelog.send(key=key, value=at, partition=partition, key_serializer=table.key_serializer, value_serializer=table.value_serializer)
+                await self._send(changelog, json.dumps(key).encode(), json.dumps(at).encode(), partition)
                 for key, (partition, at) in batch.marks.items()
             ]
             await asyncio.gather(*marks)
@@ -144,5 +154,3 @@ def install(normalizer: Normalizer) -> dict[Provider, ProviderAgent]:
         normalizer.app.agent(topic, name=f"normalize_{provider.value}")(worker.run)
         workers[provider] = worker
     return workers
-
-

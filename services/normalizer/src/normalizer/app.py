@@ -16,6 +16,8 @@ PARTITIONS = {topic.partitions for topic in WEBHOOK_TOPICS.values()}
 if len(PARTITIONS) != 1:  # the dedupe table's changelog is co-partitioned with every input
     raise RuntimeError(f"the webhook topics must share one partition count, not {sorted(PARTITIONS)}")
 (INPUT_PARTITIONS,) = PARTITIONS
+PRODUCER_BATCH_BYTES = 512 * 1024
+PRODUCER_LINGER_SECONDS = 0.005
 
 
 class Normalizer:
@@ -37,6 +39,10 @@ class Normalizer:
             broker_rebalance_timeout=settings.rebalance_timeout_seconds,
             broker_commit_interval=settings.commit_interval_seconds,
             producer_acks=-1,
+            # Envelopes are kilobytes: with Kafka's 16 KiB batches a partition holds a handful of
+            # records per round trip and every further send waits. Larger batches, a short linger.
+            producer_max_batch_size=PRODUCER_BATCH_BYTES,
+            producer_linger=PRODUCER_LINGER_SECONDS,
             web_enabled=True,
             web_bind=settings.web_host,
             web_host=settings.web_host,

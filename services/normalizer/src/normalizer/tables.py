@@ -22,7 +22,7 @@ def dedupe_key(provider: Provider, provider_event_id: str) -> str:
 
 
 def create_dedupe_table(app: faust.App, partitions: int) -> faust.Table[str, float]:
-    table: faust.Table[str, float] = app.Table(
+    table: faust.Table[str, float] = app.Table(  # type: ignore[assignment]  # Faust types it as TableT
         TABLE_NAME,
         default=None,
         key_type=str,

@@ -8,10 +8,11 @@ An existing topic with another partition count stops the worker at start, named.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterable
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]  # no py.typed
+from aiokafka.errors import TopicAlreadyExistsError  # type: ignore[import-untyped]
 
 from contracts.topics import DLQ, NORMALIZED, WEBHOOK_TOPICS, Topic
 
@@ -51,10 +52,8 @@ async def ensure_topics(bootstrap_servers: str, replication_factor: int, topics:
             if name not in existing
         ]
         if missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another worker created them meanwhile
                 await admin.create_topics(missing)
-            except TopicAlreadyExistsError:  # another worker created them meanwhile
-                pass
         deadline = asyncio.get_running_loop().time() + 30
         while True:
             counts = await _partition_counts(admin, list(wanted))

@@ -17,7 +17,7 @@ def ready(normalizer: Normalizer) -> tuple[bool, str]:
     app = normalizer.app
     if app.rebalancing:
         return False, "rebalancing"
-    if not app.tables.recovery.completed.is_set():
+    if not app.tables.recovery.completed.is_set():  # type: ignore[attr-defined]  # TableManager has it
         return False, "recovering tables"
     if not app.consumer.assignment():
         return False, "no partitions assigned"

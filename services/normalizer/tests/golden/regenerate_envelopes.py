@@ -29,6 +29,7 @@ from contracts.reference.providers import Provider
 from gateway.intake import Delivery, Intake
 from gateway.settings import load_settings
 
+
 def _requests(folder: Path) -> Iterator[dict[str, Any]]:
     with (folder / "requests.jsonl").open() as lines:
         for line in lines:
@@ -63,9 +64,9 @@ def main(argv: list[str] | None = None) -> int:
         accepted = intake.receive(provider, _delivery(request))
         for envelope, message in zip(accepted.envelopes, accepted.messages(), strict=True):
             currency = json.loads(message.value)["payload"]
-            keys = [kind]
+            keys: list[tuple[str, ...]] = [kind]
             odd_exponent = _currency(provider, currency)
-            if odd_exponent in PROVIDER_EXPONENTS.get(provider, {}):
+            if odd_exponent is not None and odd_exponent in PROVIDER_EXPONENTS.get(provider, {}):
                 keys.append((provider.value, "exponent", odd_exponent))
             for key in keys:
                 if key not in seen:

@@ -9,8 +9,8 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.structs import ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # type: ignore[import-untyped]
+from aiokafka.structs import ConsumerRecord  # type: ignore[import-untyped]
 from mapping.golden import GOLDEN
 
 from contracts.reference.providers import Provider
@@ -69,9 +69,7 @@ async def _produce(bootstrap: str, envelopes: Sequence[Envelope]) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
     await producer.start()
     try:
-        futures = [
-            await producer.send(e.topic, e.value, key=e.key, timestamp_ms=e.timestamp_ms) for e in envelopes
-        ]
+        futures = [await producer.send(e.topic, e.value, key=e.key, timestamp_ms=e.timestamp_ms) for e in envelopes]
         await asyncio.gather(*futures)
     finally:
         await producer.stop()
@@ -133,4 +131,3 @@ def normalized_events(bootstrap: str) -> list[tuple[bytes, NormalizedEvent]]:
 
 def dead_letters(bootstrap: str) -> list[DeadLetter]:
     return [DeadLetter.model_validate_json(r.value or b"") for r in asyncio.run(_read_all(bootstrap, DLQ))]
-

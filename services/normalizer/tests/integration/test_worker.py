@@ -10,9 +10,11 @@ import urllib.request
 import uuid
 from collections import Counter
 
+from mapping.golden import GOLDEN
+
+from contracts.topics import WEBHOOK_TOPICS
 from integration.conftest import StartWorker
 from integration.streams import (
-    wait_until_committed,
     Envelope,
     dead_letters,
     event_id_of,
@@ -21,12 +23,12 @@ from integration.streams import (
     produce,
     unmappable,
     variant,
+    wait_until_committed,
 )
-from mapping.golden import GOLDEN
-
 from testing.kafka import KafkaServer
 
 HOUR_MS = 3600 * 1000
+BATCH = 50
 
 
 def _tag() -> str:
@@ -91,14 +93,14 @@ def test_dead_letters_name_fields_and_never_carry_card_numbers(
     assert [(r.field, r.code) for r in stripe.reasons] == [("payload.type", "unsupported")]
 
 
-def test_sigkill_mid_stream_loses_nothing_and_emits_nothing_twice(
+def test_sigkill_mid_stream_loses_nothing_and_repeats_at_most_the_batches_in_flight(
     broker: KafkaServer, group: str, start_worker: StartWorker
 ) -> None:
     tag = _tag()
     bootstrap = broker.bootstrap_servers
     first = [variant(name, tag, n) for n in range(120) for name in sorted(GOLDEN)]
     produce(bootstrap, first)
-    worker = start_worker()
+    worker = start_worker(NORMALIZER_BATCH_SIZE=str(BATCH))
     deadline = time.monotonic() + 120
     while _metric(worker.base_url, "normalized") < len(first) // 3:  # mid-stream, by polling
         assert time.monotonic() < deadline, worker.log_tail()
@@ -111,11 +113,17 @@ def test_sigkill_mid_stream_loses_nothing_and_emits_nothing_twice(
     second = [variant(name, tag, n) for n in range(120, 160) for name in sorted(GOLDEN)]
     redelivered = first[:200]  # copies of events the killed worker had already normalized
     produce(bootstrap, [*second, *redelivered])
-    restarted = start_worker()
+    restarted = start_worker(NORMALIZER_BATCH_SIZE=str(BATCH))
     wait_until_committed(bootstrap, group)
 
     counts, _ = _mine(tag, bootstrap)
     assert processed_before_kill < len(first)
     assert set(counts) == {event_id_of(e) for e in [*first, *second]}, "an event was lost"
-    assert [event_id for event_id, n in counts.items() if n > 1] == [], "an event was emitted twice"
+    # Past the dedupe nothing comes twice: not the copies of committed events, not what came after
+    # the restart. The one exception is the kill's own window: a batch whose outputs the broker had
+    # acknowledged and whose dedupe marks it had not yet (at most one batch per agent).
+    twice = {event_id for event_id, n in counts.items() if n > 1}
+    assert twice <= {event_id_of(e) for e in first}
+    assert len(twice) <= len(WEBHOOK_TOPICS) * BATCH
+    assert max(counts.values()) <= 2
     assert _metric(restarted.base_url, "duplicate") >= len(redelivered)

@@ -31,7 +31,9 @@ def load() -> dict[str, Golden]:
     text = resources.files("golden").joinpath("envelopes.jsonl").read_text()
     fixtures = [json.loads(line) for line in text.splitlines() if line]
     return {
-        item["name"]: Golden(item["name"], item["topic"], item["key"], item["value"].encode(), item["provider_event_id"])
+        item["name"]: Golden(
+            item["name"], item["topic"], item["key"], item["value"].encode(), item["provider_event_id"]
+        )
         for item in fixtures
     }
 

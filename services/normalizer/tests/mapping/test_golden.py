@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from mapping.golden import GOLDEN, Golden
 
 from contracts.reference.decline_codes import DeclineCategory
 from contracts.reference.providers import Provider
@@ -24,6 +23,7 @@ from contracts.schemas.normalized_event import (
     SourcePosition,
     event_id_for,
 )
+from mapping.golden import GOLDEN, Golden
 from normalizer.mapping import MappingError, normalize
 
 SOURCE = SourcePosition(topic="webhooks.test.v1", partition=3, offset=41)
@@ -553,17 +553,36 @@ DERIVED: dict[str, tuple[str, Any, dict[str, Any]]] = {
     ),
     "stripe charge.succeeded uncaptured": (
         STRIPE_CHARGE,
-        _chain(_set("payload", "data", "object", "captured", False), _set("payload", "data", "object", "amount_captured", 0)),
-        dict(event_type=E.PAYMENT_AUTHORIZED, status=S.AUTHORIZED, amount_minor=31196000, card=STRIPE_CHARGE_CARD, **STRIPE_BASE),
+        _chain(
+            _set("payload", "data", "object", "captured", False),
+            _set("payload", "data", "object", "amount_captured", 0),
+        ),
+        dict(
+            event_type=E.PAYMENT_AUTHORIZED,
+            status=S.AUTHORIZED,
+            amount_minor=31196000,
+            card=STRIPE_CHARGE_CARD,
+            **STRIPE_BASE,
+        ),
     ),
     "stripe charge.captured": (
         STRIPE_CHARGE,
-        _chain(_set("payload", "type", "charge.captured"), _set("payload", "data", "object", "amount_captured", 30000000)),
-        dict(event_type=E.PAYMENT_CAPTURED, status=S.SUCCEEDED, amount_minor=30000000, card=STRIPE_CHARGE_CARD, **STRIPE_BASE),
+        _chain(
+            _set("payload", "type", "charge.captured"), _set("payload", "data", "object", "amount_captured", 30000000)
+        ),
+        dict(
+            event_type=E.PAYMENT_CAPTURED,
+            status=S.SUCCEEDED,
+            amount_minor=30000000,
+            card=STRIPE_CHARGE_CARD,
+            **STRIPE_BASE,
+        ),
     ),
     "stripe charge.refunded partly": (
         STRIPE_CHARGE,
-        _chain(_set("payload", "type", "charge.refunded"), _set("payload", "data", "object", "amount_refunded", 1000000)),
+        _chain(
+            _set("payload", "type", "charge.refunded"), _set("payload", "data", "object", "amount_refunded", 1000000)
+        ),
         dict(
             event_type=E.REFUND_SUCCEEDED,
             status=S.PARTIALLY_REFUNDED,
@@ -579,7 +598,9 @@ DERIVED: dict[str, tuple[str, Any, dict[str, Any]]] = {
     ),
     "stripe ISK charge (Stripe writes ISK with two decimals)": (
         STRIPE_CHARGE,
-        _chain(_set("payload", "data", "object", "currency", "isk"), _set("payload", "data", "object", "amount", 1234500)),
+        _chain(
+            _set("payload", "data", "object", "currency", "isk"), _set("payload", "data", "object", "amount", 1234500)
+        ),
         dict(
             event_type=E.PAYMENT_SUCCEEDED,
             status=S.SUCCEEDED,
@@ -645,7 +666,11 @@ DERIVED: dict[str, tuple[str, Any, dict[str, Any]]] = {
     "adyen CLP (Adyen writes CLP with two decimals)": (
         ADYEN_AUTH,
         _chain(_set("payload", "amount", {"currency": "CLP", "value": 1250000})),
-        dict(event_type=E.PAYMENT_SUCCEEDED, status=S.SUCCEEDED, **dict(ADYEN_AUTH_BASE, currency="CLP", amount_minor=12500)),
+        dict(
+            event_type=E.PAYMENT_SUCCEEDED,
+            status=S.SUCCEEDED,
+            **dict(ADYEN_AUTH_BASE, currency="CLP", amount_minor=12500),
+        ),
     ),
     "adyen IDR (Adyen writes IDR without decimals)": (
         ADYEN_AUTH,
@@ -717,7 +742,9 @@ def test_derived_envelope_maps_exactly(case: str) -> None:
 REFUSED: dict[str, tuple[str, Any, str, str]] = {
     "stripe ISK amount that is not whole kronur": (
         STRIPE_CHARGE,
-        _chain(_set("payload", "data", "object", "currency", "isk"), _set("payload", "data", "object", "amount", 1234550)),
+        _chain(
+            _set("payload", "data", "object", "currency", "isk"), _set("payload", "data", "object", "amount", 1234550)
+        ),
         "payload.data.object.amount",
         "inexact_amount",
     ),
@@ -821,7 +848,9 @@ def test_unmappable_envelope_is_refused_with_the_field(case: str) -> None:
 
 
 def test_braintree_unknown_country_is_no_country() -> None:
-    golden, value = derive(BT_SALE, _set("payload", "subject", "transaction", "credit_card", "country_of_issuance", "Unknown"))
+    golden, value = derive(
+        BT_SALE, _set("payload", "subject", "transaction", "credit_card", "country_of_issuance", "Unknown")
+    )
     event = normalize(golden.provider, value, SOURCE)
     assert event.card is not None
     assert event.card.country is None

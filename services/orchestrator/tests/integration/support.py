@@ -125,13 +125,13 @@ def python311() -> str:
     return shutil.which("python3.11") or sys.executable
 
 
-def start_inference(feast_url: str, root: Path, port: int | None = None) -> ServerProcess:
+def start_inference(feast_url: str, root: Path, pex: Path = INFERENCE_PEX) -> ServerProcess:
     """The inference pex on a free port, with an empty registry: it serves its rules-v1 baseline."""
-    port = port or free_port()
+    port = free_port()
     registry = root / "registry"
     registry.mkdir(parents=True, exist_ok=True)
     return start_server(
-        [python311(), str(INFERENCE_PEX.resolve())],
+        [python311(), str(pex.resolve())],
         base_url=f"http://127.0.0.1:{port}",
         ready_path="/readyz",
         log_path=root / f"inference-{port}.log",

@@ -213,3 +213,45 @@ async def test_a_dead_letter_is_recorded_and_waits_for_its_resolution(
     row = store.dead_letter(str(letter.dlq_id))
     assert row is not None and (row.status, row.resolved_by) == ("redriven", "ops_1")
     await keep_history(handle, "dead_letter_redriven")
+
+
+async def test_a_long_history_continues_as_new_with_its_state(worker: Client, settings: OrchestratorSettings) -> None:
+    payment_id = new_payment_id()
+    card = card_of("cus_safe")
+    paid = make_event(payment_id, customer_id="cus_safe", card_fingerprint=card)
+    policy = decision_policy(settings).model_copy(update={"history_event_limit": 100})
+    await signal_payment(worker, settings.task_queue, policy, paid)
+    handle = worker.get_workflow_handle_for(PaymentWorkflow.run, payment_workflow_id(payment_id))
+    first = await _decided(handle)
+    first_run = (await handle.describe()).run_id
+    # Each event costs a signal, an activity (3 history events) and workflow tasks: 20 pass 100.
+    refunds = [
+        make_event(payment_id, EventType.REFUND_FAILED, minutes=i + 1, refund_id=f"re_{i}", card_fingerprint=card)
+        for i in range(20)
+    ]
+    for event in refunds:
+        await signal_payment(worker, settings.task_queue, policy, event)
+
+    async def all_seen() -> bool:
+        return len(await handle.query(PaymentWorkflow.history)) == 21
+
+    await eventually(all_seen, what="every event in the carried history")
+    assert (await handle.describe()).run_id != first_run
+    assert await handle.query(PaymentWorkflow.decision) == first
+    # Events redelivered from before the continue-as-new are still recognised: only the new
+    # refund, signalled after them, joins the history.
+    refunded = make_event(payment_id, EventType.REFUND_SUCCEEDED, minutes=100, refund_id="re_ok", card_fingerprint=card)
+    for event in (refunds[0], paid, refunded):
+        await signal_payment(worker, settings.task_queue, policy, event)
+
+    async def refund_seen() -> list[str] | None:
+        types = [h.event_type for h in await handle.query(PaymentWorkflow.history)]
+        return types if types[-1] == "refund.succeeded" else None
+
+    types = await eventually(refund_seen, what="the last refund")
+    assert types == ["payment.succeeded", *["refund.failed"] * 20, "refund.succeeded"]
+    store = _store(settings)
+    assert len(store.payment_events(payment_id)) == 22
+    assert len(store.payment_decisions(payment_id)) == 1
+    payment = store.payment(payment_id)
+    assert payment is not None and payment.status == "refunded"

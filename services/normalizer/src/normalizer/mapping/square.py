@@ -49,7 +49,9 @@ def normalize(envelope: SquareEnvelope, source: SourcePosition | None = None) ->
     event = envelope.payload
     data = event.data
     if not event.type.startswith(data.type + "."):
-        raise MappingError.one("payload.type", "object_mismatch", f"event type {event.type!r} does not carry a {data.type}")
+        raise MappingError.one(
+            "payload.type", "object_mismatch", f"event type {event.type!r} does not carry a {data.type}"
+        )
     if isinstance(data, SquarePaymentData):
         fields = _payment(data.object.payment)
     elif isinstance(data, SquareRefundData):
@@ -93,7 +95,12 @@ def _payment(payment: SquarePayment) -> dict[str, Any]:
     details = payment.card_details
     if details is not None and details.card.fingerprint:
         card = details.card
-        fields["card"] = {"fingerprint": card.fingerprint, "bin": card.bin, "last4": card.last_4, "brand": card.card_brand}
+        fields["card"] = {
+            "fingerprint": card.fingerprint,
+            "bin": card.bin,
+            "last4": card.last_4,
+            "brand": card.card_brand,
+        }
     if event_type is EventType.PAYMENT_FAILED:
         errors = details.errors if details is not None else []
         fields.update(decline(PROVIDER, errors[0].code if errors else None))

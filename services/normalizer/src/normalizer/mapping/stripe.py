@@ -101,7 +101,7 @@ def _intent(event: StripeEvent, intent: StripePaymentIntent) -> dict[str, Any]:
     }
     if event_type is EventType.PAYMENT_FAILED:
         error = intent.last_payment_error
-        fields.update(decline(PROVIDER, error and (error.decline_code or error.code)))
+        fields.update(decline(PROVIDER, (error.decline_code or error.code) if error is not None else None))
     return fields
 
 
@@ -111,7 +111,13 @@ def _card(charge: StripeCharge) -> dict[str, Any] | None:
     if card is None or not card.fingerprint:
         return None
     country = card.country.upper() if card.country else None
-    return {"fingerprint": card.fingerprint, "bin": card.iin, "last4": card.last4, "brand": card.brand, "country": country}
+    return {
+        "fingerprint": card.fingerprint,
+        "bin": card.iin,
+        "last4": card.last4,
+        "brand": card.brand,
+        "country": country,
+    }
 
 
 def _charge(event: StripeEvent, charge: StripeCharge) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""The payments platform's Dagster code location: store -> bronze -> dbt -> fraud model -> registry."""

@@ -1,0 +1,1 @@
+"""Assets by domain: `ingest` (store -> bronze), `warehouse` (dbt), `training` (fraud model)."""

@@ -1,0 +1,57 @@
+"""The training set's blocking checks, as plain queries on the warehouse."""
+
+from dataclasses import dataclass
+
+import duckdb
+
+from pipelines.assets.training.dataset import FEATURES, TRAINING_SET_TABLE
+
+
+@dataclass(frozen=True)
+class LabelCoverage:
+    matured: int
+    with_features: int
+    positives: int
+
+    @property
+    def share(self) -> float:
+        return self.with_features / self.matured if self.matured else 0.0
+
+
+def label_coverage(connection: duckdb.DuckDBPyConnection) -> LabelCoverage:
+    row = connection.execute(
+        f"select count(*), count(feature_time), coalesce(sum(label) filter (where feature_time is not null), 0) "  # noqa: S608
+        f"from {TRAINING_SET_TABLE}"
+    ).fetchone()
+    assert row is not None
+    return LabelCoverage(int(row[0]), int(row[1]), int(row[2]))
+
+
+def feature_null_rates(connection: duckdb.DuckDBPyConnection) -> dict[str, float]:
+    """Per feature: NULL share among the rows that have a features row."""
+    selects = ", ".join(f"avg(cast({name} is null as double))" for name in FEATURES)
+    row = connection.execute(
+        f"select {selects} from {TRAINING_SET_TABLE} where feature_time is not null"  # noqa: S608
+    ).fetchone()
+    assert row is not None
+    return {name: float(value or 0.0) for name, value in zip(FEATURES, row, strict=True)}
+
+
+def leaking_rows(connection: duckdb.DuckDBPyConnection, label_maturity_days: int) -> dict[str, int]:
+    """Rows that could leak the future into training.
+
+    `features_after_payment`: a features row timestamped after its payment. dbt's point-in-time row
+    of a payment is stamped with the payment's own time and holds only events strictly before it
+    (windows `[t - w, t)`, tested by dbt's `assert_features_use_only_the_past`), so a feature time
+    equal to the payment time is the as-of instant, not data from it.
+    `immature_labels`: a payment younger than the label-maturity window (its label may still change).
+    """
+    row = connection.execute(
+        f"""select
+            count(*) filter (where feature_time > payment_time),
+            count(*) filter (where payment_time >= as_of - to_days(cast(? as integer)))
+        from {TRAINING_SET_TABLE}""",
+        [label_maturity_days],
+    ).fetchone()
+    assert row is not None
+    return {"features_after_payment": int(row[0]), "immature_labels": int(row[1])}

@@ -1,0 +1,147 @@
+"""Store -> bronze on a real SQLite store and a real DuckDB file."""
+
+from collections import Counter
+from datetime import UTC, timedelta
+from pathlib import Path
+
+import duckdb
+import sqlalchemy as sa
+from conftest import Stack, make_stack
+from dagster import AssetKey
+
+from pipelines.synthetic import StoreRows, SyntheticConfig, synthetic_rows, write_store
+
+
+def bronze_counts(stack: Stack) -> dict[str, int]:
+    with duckdb.connect(str(stack.settings.warehouse_path), read_only=True) as connection:
+        return {
+            table: int(connection.execute(f"select count(*) from {table}").fetchone()[0])  # type: ignore[index]  # noqa: S608
+            for table in ("bronze_payments", "bronze_payment_events", "bronze_decisions")
+        }
+
+
+def watermarks(stack: Stack) -> dict[str, tuple[object, int]]:
+    with duckdb.connect(str(stack.settings.warehouse_path), read_only=True) as connection:
+        rows = connection.execute(
+            "select source_table, high_watermark, rows_loaded from bronze_load_watermarks"
+        ).fetchall()
+    return {row[0]: (row[1], row[2]) for row in rows}
+
+
+def check_results(result: object) -> dict[tuple[str, str], bool]:
+    evaluations = result.get_asset_check_evaluations()  # type: ignore[attr-defined]
+    return {(e.asset_key.to_user_string(), e.check_name): e.passed for e in evaluations}
+
+
+def expected_counts(*batches: StoreRows) -> dict[str, int]:
+    return {
+        "bronze_payments": sum(len(b.payments) for b in batches),
+        "bronze_payment_events": sum(len(b.payment_events) for b in batches),
+        "bronze_decisions": sum(len(b.decisions) for b in batches),
+    }
+
+
+def test_ingest_copies_every_store_row_and_the_counts_reconcile(stack: Stack) -> None:
+    result = stack.materialize("ingest")
+
+    assert result.success
+    assert bronze_counts(stack) == expected_counts(stack.rows)
+    checks = check_results(result)
+    assert checks == {
+        ("bronze/bronze_payments", "row_counts_reconcile"): True,
+        ("bronze/bronze_payment_events", "row_counts_reconcile"): True,
+        ("bronze/bronze_decisions", "row_counts_reconcile"): True,
+    }
+    newest_event = max(row.recorded_at for row in stack.rows.payment_events)
+    assert watermarks(stack)["payment_events"] == (newest_event, len(stack.rows.payment_events))
+
+
+def test_ingest_again_copies_nothing_twice(stack: Stack) -> None:
+    assert stack.materialize("ingest").success
+    first = watermarks(stack)
+
+    again = stack.materialize("ingest")
+
+    assert again.success
+    assert bronze_counts(stack) == expected_counts(stack.rows)
+    assert watermarks(stack) == first
+    inserted = {
+        event.asset_key.to_user_string(): event.materialization.metadata["rows_inserted"].value
+        for event in again.get_asset_materialization_events()
+        if "rows_inserted" in event.materialization.metadata
+    }
+    assert inserted == {
+        "bronze/bronze_payments": 0,
+        "bronze/bronze_payment_events": 0,
+        "bronze/bronze_decisions": 0,
+    }
+
+
+def test_new_store_rows_are_copied_on_the_next_ingest(stack: Stack) -> None:
+    assert stack.materialize("ingest").success
+    later = synthetic_rows(
+        SyntheticConfig(
+            payments=200,
+            days=5,
+            start=max(r.updated_at for r in stack.rows.payments).replace(tzinfo=UTC) + timedelta(days=1),
+            seed=99,
+        )
+    )
+    write_store(stack.settings.store_dsn, later)
+
+    assert stack.materialize("ingest").success
+
+    assert bronze_counts(stack) == expected_counts(stack.rows, later)
+
+
+def test_a_failed_load_leaves_no_rows_and_no_watermark(tmp_path: Path) -> None:
+    rows = synthetic_rows(SyntheticConfig(payments=50, days=3, seed=3))
+    stack = make_stack(tmp_path, rows)
+    engine = sa.create_engine(stack.settings.store_dsn)
+    with engine.begin() as connection:  # SQLite keeps text in a BIGINT column; DuckDB cannot cast it
+        connection.execute(
+            sa.text("update payment_events set amount_minor = 'twelve' where event_id = :id"),
+            {"id": rows.payment_events[10].event_id},
+        )
+
+    failed = stack.materialize("ingest", raise_on_error=False)
+
+    assert not failed.success
+    assert bronze_counts(stack)["bronze_payment_events"] == 0
+    assert "payment_events" not in watermarks(stack)
+
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text("update payment_events set amount_minor = 100 where event_id = :id"),
+            {"id": rows.payment_events[10].event_id},
+        )
+    engine.dispose()
+    assert stack.materialize("ingest").success
+    assert bronze_counts(stack) == expected_counts(rows)
+
+
+def test_rows_missing_from_bronze_fail_the_blocking_check(stack: Stack) -> None:
+    assert stack.materialize("ingest").success
+    with duckdb.connect(str(stack.settings.warehouse_path)) as connection:
+        connection.execute(
+            "delete from bronze_decisions where event_id in (select event_id from bronze_decisions limit 3)"
+        )
+
+    result = stack.materialize("ingest", raise_on_error=False)
+
+    checks = check_results(result)
+    assert checks[("bronze/bronze_decisions", "row_counts_reconcile")] is False
+    assert checks[("bronze/bronze_payments", "row_counts_reconcile")] is True
+    evaluation = next(
+        e for e in result.get_asset_check_evaluations() if e.asset_key == AssetKey(["bronze", "bronze_decisions"])
+    )
+    assert evaluation.metadata["store_rows"].value == len(stack.rows.decisions)
+    assert evaluation.metadata["bronze_rows"].value == len(stack.rows.decisions) - 3
+
+
+def test_store_rows_per_table_match_the_generator(small_rows: StoreRows) -> None:
+    """The generator's own bookkeeping, independent of the loader: every event belongs to a payment."""
+    payments = {row.payment_id for row in small_rows.payments}
+    assert all(row.payment_id in payments for row in small_rows.payment_events)
+    kinds = Counter(row.event_type for row in small_rows.payment_events)
+    assert kinds["dispute.lost"] > 0 and kinds["payment.failed"] > 0

@@ -1,0 +1,165 @@
+"""Training set, training, evaluation and promotion on the built warehouse (real dbt output)."""
+
+from datetime import UTC
+
+import duckdb
+import numpy as np
+import pytest
+from conftest import Stack, make_settings
+from dagster import AssetsDefinition, AssetSelection, materialize
+
+from model_registry import ModelRegistry, TrainingWindow, dataset_hash
+from pipelines.assets.training import FRAUD_MODEL_NAME
+from pipelines.assets.training.dataset import FEATURE_SET_VERSION, build_training_set, load_training_data
+from pipelines.assets.training.metrics import expected_calibration_error, is_better, recall_at_fpr
+from pipelines.assets.training.model import Hyperparameters, load_booster, train_fraud_model
+from pipelines.definitions import build_definitions
+
+WEAK = {"ops": {"fraud_model_candidate": {"config": {"max_depth": 1, "num_boost_round": 1}}}}
+
+
+def checks_of(result: object) -> dict[str, bool]:
+    return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}  # type: ignore[attr-defined]
+
+
+def metadata_of(result: object, asset: str) -> dict[str, object]:
+    event = next(
+        e
+        for e in result.get_asset_materialization_events()  # type: ignore[attr-defined]
+        if e.asset_key.to_user_string() == asset
+    )
+    return {key: value.value for key, value in event.materialization.metadata.items()}
+
+
+def register_weak_champion(stack: Stack) -> str:
+    """A real but weak booster (one stump), promoted as the champion to beat."""
+    with duckdb.connect(str(stack.settings.warehouse_path)) as connection:
+        build_training_set(connection, stack.settings.label_maturity_days)
+        data = load_training_data(connection)
+    weak = train_fraud_model(data, Hyperparameters(max_depth=1, num_boost_round=1))
+    registry = ModelRegistry(stack.settings.registry_root)
+    card = registry.register(
+        load_booster(weak.model_ubj),
+        name=FRAUD_MODEL_NAME,
+        feature_set_version=FEATURE_SET_VERSION,
+        training_window=TrainingWindow(
+            start=data.train.start.replace(tzinfo=UTC), end=data.validation.end.replace(tzinfo=UTC)
+        ),
+        data_hash=dataset_hash(data.train.x),
+        code_version="test",
+        version="weak-stump",
+    )
+    registry.promote(FRAUD_MODEL_NAME, card.version)
+    return card.version
+
+
+def test_first_candidate_is_trained_checked_and_promoted(trained_stack: Stack) -> None:
+    result = trained_stack.materialize("training")
+
+    assert result.success
+    assert checks_of(result) == {"label_coverage": True, "feature_null_rates": True, "no_leakage": True}
+    promotion = metadata_of(result, "fraud_model_champion")
+    assert promotion["promoted"] is True
+    registry = ModelRegistry(trained_stack.settings.registry_root)
+    champion = registry.load_champion(FRAUD_MODEL_NAME)
+    assert champion is not None and champion.card.version == promotion["champion_version"]
+    evaluation = metadata_of(result, "fraud_model_evaluation")
+    assert evaluation["candidate.roc_auc"] > 0.8  # type: ignore[operator]
+    assert "pr_curve" in evaluation and "data:image/png;base64," in str(evaluation["pr_curve"])
+
+
+def test_a_better_candidate_replaces_the_champion(trained_stack: Stack) -> None:
+    weak = register_weak_champion(trained_stack)
+
+    result = trained_stack.materialize("training")
+
+    promotion = metadata_of(result, "fraud_model_champion")
+    assert promotion["promoted"] is True and promotion["previous"] == weak
+    evaluation = metadata_of(result, "fraud_model_evaluation")
+    assert evaluation["candidate.pr_auc"] > evaluation["champion.pr_auc"]  # type: ignore[operator]
+    assert (
+        ModelRegistry(trained_stack.settings.registry_root).champion(FRAUD_MODEL_NAME) == promotion["champion_version"]
+    )
+
+
+def test_a_worse_candidate_is_not_promoted(trained_stack: Stack) -> None:
+    assert trained_stack.materialize("training").success
+    registry = ModelRegistry(trained_stack.settings.registry_root)
+    champion = registry.champion(FRAUD_MODEL_NAME)
+    versions = registry.versions(FRAUD_MODEL_NAME)
+
+    result = trained_stack.materialize("training", run_config=WEAK)
+
+    assert result.success
+    assert metadata_of(result, "fraud_model_champion")["promoted"] is False
+    evaluation = metadata_of(result, "fraud_model_evaluation")
+    assert evaluation["candidate.pr_auc"] < evaluation["champion.pr_auc"]  # type: ignore[operator]
+    assert registry.champion(FRAUD_MODEL_NAME) == champion
+    assert registry.versions(FRAUD_MODEL_NAME) == versions
+
+
+def test_training_is_reproducible_with_a_seed(trained_stack: Stack) -> None:
+    with duckdb.connect(str(trained_stack.settings.warehouse_path)) as connection:
+        build_training_set(connection, 60)
+        data = load_training_data(connection)
+
+    first = train_fraud_model(data, Hyperparameters(seed=11))
+    second = train_fraud_model(data, Hyperparameters(seed=11))
+    other = train_fraud_model(data, Hyperparameters(seed=12))
+
+    assert first.model_ubj == second.model_ubj
+    assert first.model_ubj != other.model_ubj
+
+
+def test_splits_are_ordered_in_time_and_only_matured_payments_are_labelled(trained_stack: Stack) -> None:
+    with duckdb.connect(str(trained_stack.settings.warehouse_path)) as connection:
+        build_training_set(connection, 60)
+        data = load_training_data(connection)
+        newest = connection.execute("select max(attempted_at) from fct_payments").fetchone()
+    assert newest is not None
+    assert data.train.times.max() < data.validation.times.min()
+    assert data.validation.times.max() < data.holdout.times.min()
+    cut = np.datetime64(newest[0]) - np.timedelta64(60, "D")
+    assert data.holdout.times.max() < cut
+    assert data.train.y.sum() > 0 and data.holdout.y.sum() > 0
+
+
+def test_immature_data_blocks_training(trained_stack: Stack) -> None:
+    """A maturity window longer than the data: no labelled rows, the blocking check fails and
+    nothing downstream runs."""
+    settings = make_settings(
+        trained_stack.settings.warehouse_path.parent,
+        store_dsn=trained_stack.settings.store_dsn,
+        label_maturity_days=10_000,
+    )
+    defs = build_definitions(settings)
+    assets = [a for a in defs.assets or [] if isinstance(a, AssetsDefinition)]
+    result = materialize(
+        assets, selection=AssetSelection.groups("training"), resources=dict(defs.resources or {}), raise_on_error=False
+    )
+
+    assert checks_of(result)["label_coverage"] is False
+    materialized = {e.materialization.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert materialized == {"fraud_training_set"}
+    assert ModelRegistry(settings.registry_root).champion(FRAUD_MODEL_NAME) is None
+
+
+def test_recall_at_one_percent_fpr_worked_by_hand() -> None:
+    # 200 negatives scored 0..199/1000, 4 positives; 1 % FPR allows 2 negatives above the threshold.
+    negatives = np.arange(200) / 1000
+    positives = np.array([0.5, 0.3, 0.1985, 0.05])
+    y = np.r_[np.zeros(200), np.ones(4)]
+    scores = np.r_[negatives, positives]
+    # Thresholds at 0.1985 admit negatives 0.199 only (FPR 0.5 %): positives 0.5, 0.3, 0.1985 -> 3/4.
+    assert recall_at_fpr(y, scores, 0.01) == pytest.approx(0.75)
+
+
+def test_calibration_error_and_promotion_rule_worked_by_hand() -> None:
+    y = np.array([0, 0, 1, 1.0])
+    scores = np.array([0.05, 0.05, 0.95, 0.55])
+    # bin 0: mean score 0.05, rate 0 -> 0.05 * 2/4; bin 5: 0.55 vs 1 -> 0.45 * 1/4; bin 9: 0.95 vs 1 -> 0.05 * 1/4
+    assert expected_calibration_error(y, scores) == pytest.approx(0.025 + 0.1125 + 0.0125)
+    assert is_better({"pr_auc": 0.5}, None)
+    assert is_better({"pr_auc": 0.51}, {"pr_auc": 0.5})
+    assert not is_better({"pr_auc": 0.5}, {"pr_auc": 0.5})
+    assert not is_better({"pr_auc": 0.52}, {"pr_auc": 0.5}, min_improvement=0.05)

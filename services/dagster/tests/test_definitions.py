@@ -1,0 +1,52 @@
+"""The code location loads: every asset, job, schedule and sensor, and settings are checked."""
+
+from pathlib import Path
+
+import pytest
+from conftest import Stack
+from dagster import AssetKey
+
+from pipelines.settings import load_pipelines_settings
+from service_config import ConfigurationError
+
+
+def test_definitions_load_with_every_job_schedule_and_sensor(stack: Stack) -> None:
+    defs = stack.defs
+    repository = defs.get_repository_def()
+    assert {job.name for job in repository.get_all_jobs()} >= {
+        "ingest_job",
+        "warehouse_job",
+        "train_models_job",
+        "daily_job",
+    }
+    assert defs.get_schedule_def("daily_schedule").cron_schedule == "0 4 * * *"
+    assert defs.get_sensor_def("store_new_rows_sensor").job_name == "ingest_job"
+    keys = repository.asset_graph.get_all_asset_keys()
+    assert {
+        AssetKey(["bronze", "bronze_payments"]),
+        AssetKey("fct_payments"),
+        AssetKey("fraud_features"),
+        AssetKey("fraud_training_set"),
+        AssetKey("fraud_model_champion"),
+    } <= set(keys)
+    # dbt's sources are the ingest assets: fct_payments depends (through staging) on bronze.
+    upstream = repository.asset_graph.get(AssetKey("stg_payment_events")).parent_keys
+    assert AssetKey(["bronze", "bronze_payment_events"]) in upstream
+
+
+def test_missing_settings_stop_the_load_with_their_names(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("PIPELINES_STORE_DSN", "PIPELINES_WAREHOUSE_PATH", "PIPELINES_REGISTRY_ROOT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PIPELINES_LABEL_MATURITY_DAYS", "-1")
+
+    with pytest.raises(ConfigurationError) as error:
+        load_pipelines_settings()
+
+    message = str(error.value)
+    for name in (
+        "PIPELINES_STORE_DSN",
+        "PIPELINES_WAREHOUSE_PATH",
+        "PIPELINES_REGISTRY_ROOT",
+        "PIPELINES_LABEL_MATURITY_DAYS",
+    ):
+        assert name in message

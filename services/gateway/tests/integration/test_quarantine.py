@@ -1,0 +1,170 @@
+"""Quarantine: an authentic body that our contract refuses is kept and answered 2xx; a redrive
+delivers it once the contract accepts it. Unsigned or wrongly signed bodies are stored nowhere.
+
+"The contract now accepts it" is simulated by handing the redrive a contract model extended the
+way the real fix would extend `contracts` (a subclass of `StripeEvent` whose payment-intent status
+also allows the new value), through the redrive's `Decoder(ProviderModels(...))` parameter: the
+test then runs the redrive's real decode, envelope and publish path on the real broker, without
+changing the contracts package that every other test in this process imports.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from webhook_samples import (
+    SignedRequest,
+    adyen_item,
+    adyen_request,
+    braintree_request,
+    braintree_xml,
+    stripe_event,
+    stripe_request,
+)
+
+from contracts.reference.providers import Provider
+from contracts.schemas.payment_event import StripeEnvelope
+from contracts.schemas.providers.stripe import StripeEvent, StripeEventData, StripePaymentIntent
+from contracts.schemas.quarantine import QuarantinedWebhook
+from contracts.topics import QUARANTINE, webhook_topic
+from gateway.intake import Decoder, ProviderModels
+from gateway.redrive import redrive
+from integration.kafka_reader import Record, TopicReader
+from testing.kafka import KafkaServer
+
+pytestmark = pytest.mark.anyio
+
+Client = AsyncTestClient[Litestar]
+NEW_STATUS = "requires_reauthorization"
+"""A payment-intent status our contract does not know (yet)."""
+
+
+class PaymentIntentWithNewStatus(StripePaymentIntent):
+    status: str  # type: ignore[assignment]  # the widened contract: any status string
+
+
+class EventDataWithNewStatus(StripeEventData):
+    object: PaymentIntentWithNewStatus
+
+
+class StripeEventWithNewStatus(StripeEvent):
+    data: EventDataWithNewStatus
+
+
+class StripeEnvelopeWithNewStatus(StripeEnvelope):
+    """How a consumer that adopted the same contract change reads the redriven envelope."""
+
+    payload: StripeEventWithNewStatus
+
+
+async def send(client: Client, request: SignedRequest) -> Any:
+    return await client.post(request.path, content=request.body, headers=request.headers)
+
+
+def quarantined(records: list[Record]) -> list[Record]:
+    return [record for record in records if record.topic == QUARANTINE.name]
+
+
+async def test_signed_body_with_unknown_enum_value_is_quarantined_and_redriven_once(
+    client: Client, reader: TopicReader, broker: KafkaServer
+) -> None:
+    request = stripe_request(stripe_event(status=NEW_STATUS))
+    event_id = json.loads(request.body)["id"]
+
+    response = await send(client, request)
+
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["status"] == "quarantined"
+    records = await reader.new_records()
+    assert [record.topic for record in records] == [QUARANTINE.name]  # on no webhook topic
+    record = records[0]
+    assert record.key == b"stripe:" + hashlib.sha256(request.body).hexdigest().encode()
+    kept = QuarantinedWebhook.model_validate_json(record.value)
+    assert str(kept.quarantine_id) == answer["quarantine_id"]
+    assert kept.provider is Provider.STRIPE
+    assert base64.b64decode(kept.body_base64) == request.body
+    assert kept.content_type == request.headers["content-type"]
+    assert "stripe-signature" not in kept.headers
+    assert request.headers["stripe-signature"] not in record.value.decode()
+    assert kept.signature_key_ids == ("current",)
+    assert [(reason.field, reason.code) for reason in kept.reasons] == [
+        ("data.object.payment_intent.status", "literal_error")
+    ]
+    assert NEW_STATUS not in json.dumps([reason.model_dump() for reason in kept.reasons])  # no input values
+    metrics = (await client.get("/metrics")).text
+    assert 'gateway_webhook_requests_total{outcome="quarantined",provider="stripe"} 1.0' in metrics
+
+    # Today's contract still refuses it: it stays quarantined, nothing is published.
+    await reader.mark()
+    report = await redrive(broker.bootstrap_servers, providers=[Provider.STRIPE])
+    mine = [entry for entry in report.still_quarantined if entry["quarantine_id"] == answer["quarantine_id"]]
+    assert len(mine) == 1 and mine[0]["reasons"][0]["type"] == "literal_error"
+    assert await reader.new_records() == []
+
+    # Once the contract accepts the new status, the redrive delivers it, once.
+    accepting = Decoder(ProviderModels(stripe=StripeEventWithNewStatus))
+    report = await redrive(broker.bootstrap_servers, decoder=accepting, providers=[Provider.STRIPE])
+    assert {"quarantine_id": answer["quarantine_id"], "provider": "stripe", "event_ids": [event_id]} in report.redriven
+    delivered = await reader.new_records()
+    assert [(r.topic, r.key) for r in delivered] == [(webhook_topic(Provider.STRIPE).name, event_id.encode())]
+    envelope = StripeEnvelopeWithNewStatus.model_validate_json(delivered[0].value)
+    assert envelope.received_at == kept.received_at
+    assert envelope.signature_key_id == "current"
+    assert envelope.payload.data.object.status == NEW_STATUS
+    assert json.loads(delivered[0].value)["payload"] == json.loads(request.body)
+
+    await reader.mark()
+    again = await redrive(broker.bootstrap_servers, decoder=accepting, providers=[Provider.STRIPE])
+    assert answer["quarantine_id"] in {entry["quarantine_id"] for entry in again.already_delivered}
+    assert answer["quarantine_id"] not in {entry["quarantine_id"] for entry in again.redriven}
+    assert await reader.new_records() == []
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: stripe_request(stripe_event(status=NEW_STATUS), secrets=["whsec_wrong"]),
+        lambda: SignedRequest(
+            "/webhooks/stripe",
+            json.dumps(stripe_event(status=NEW_STATUS)).encode(),
+            {"content-type": "application/json"},
+        ),
+    ],
+    ids=["wrongly-signed", "unsigned"],
+)
+async def test_unsigned_or_wrongly_signed_unfit_body_is_401_and_stored_nowhere(
+    client: Client, reader: TopicReader, build: Any
+) -> None:
+    response = await send(client, build())
+    assert response.status_code == 401
+    assert response.json()["reason"] in {"signature_mismatch", "signature_missing"}
+    assert await reader.new_records() == []  # neither a webhook topic nor the quarantine topic
+
+
+@pytest.mark.parametrize(
+    ("request_", "field"),
+    [
+        (stripe_request(body=b"[]"), ""),
+        (stripe_request(stripe_event(amount=25.99)), "data.object.payment_intent.amount"),
+        (adyen_request([adyen_item(eventDate="yesterday")]), "notificationItems.0.NotificationRequestItem.eventDate"),
+        (braintree_request(xml=braintree_xml().replace("<amount>10.00", "<amount>ten")), "amount"),
+    ],
+    ids=["stripe-not-an-object", "stripe-fractional-amount", "adyen-bad-date", "braintree-bad-amount"],
+)
+async def test_every_provider_quarantines_authentic_bodies_its_model_refuses(
+    client: Client, reader: TopicReader, request_: SignedRequest, field: str
+) -> None:
+    response = await send(client, request_)
+    assert response.status_code == 200, response.text
+    records = await reader.new_records()
+    assert len(quarantined(records)) == 1 and len(records) == 1
+    kept = QuarantinedWebhook.model_validate_json(records[0].value)
+    assert kept.body() == request_.body
+    assert any(reason.field.endswith(field) for reason in kept.reasons), kept.reasons

@@ -1,0 +1,1 @@
+"""The normalizer benchmark: one worker against a bare aiokafka consume->produce loop."""

@@ -1,0 +1,173 @@
+"""`redrive`: process dead-lettered messages again with the current code, once per dead letter.
+
+A dead letter's excerpt is redacted and cannot be replayed; its source position can. `redrive`
+reads the normalizer's dead letters from `payments.dlq.v1` that its consumer group has not
+handled yet, re-reads each one's source message from the provider topic, and maps it again:
+a `NormalizedEvent` (same deterministic `event_id` as a first-time success) goes to
+`payments.normalized.v1`, a message that still fails goes back to the dead-letter topic with the
+same `dlq_id` and one more attempt. The group's offsets on the dead-letter topic are committed
+only after every output was acknowledged, so a dead letter is redriven once (at least once if a
+run is killed), and one already redriven in this run (a copy with the same `dlq_id`) is skipped.
+
+    NORMALIZER_KAFKA_BOOTSTRAP_SERVERS=... ./pants run services/normalizer:redrive -- [--group G]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections import Counter
+from collections.abc import Awaitable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # type: ignore[import-untyped]
+from pydantic import ValidationError
+
+from contracts.reference.providers import Provider
+from contracts.schemas.dlq import DeadLetter
+from contracts.topics import DLQ, NORMALIZED, WEBHOOK_TOPICS
+from normalizer.dlq import STAGE
+from normalizer.mapping import MappingError, normalize
+from normalizer.settings import ConfigurationError, NormalizerSettings, load_settings
+
+PROVIDER_OF_TOPIC: dict[str, Provider] = {topic.name: provider for provider, topic in WEBHOOK_TOPICS.items()}
+FETCH_TIMEOUT_MS = 10_000
+
+
+class SourceReader:
+    """Reads single messages back from the provider topics by position."""
+
+    def __init__(self, bootstrap_servers: str) -> None:
+        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+
+    async def start(self) -> None:
+        await self._consumer.start()
+
+    async def stop(self) -> None:
+        await self._consumer.stop()
+
+    async def read(self, topic: str, partition: int, offset: int) -> tuple[bytes | None, bytes | None] | None:
+        """(key, value) of the message at the position; None if retention removed it."""
+        tp = TopicPartition(topic, partition)
+        self._consumer.assign([tp])
+        beginning = (await self._consumer.beginning_offsets([tp]))[tp]
+        end = (await self._consumer.end_offsets([tp]))[tp]
+        if not beginning <= offset < end:
+            return None
+        self._consumer.seek(tp, offset)
+        while True:
+            batch = await self._consumer.getmany(tp, timeout_ms=FETCH_TIMEOUT_MS, max_records=1)
+            for record in batch.get(tp, []):
+                if record.offset >= offset:
+                    return (record.key, record.value) if record.offset == offset else None
+            if not batch:
+                raise TimeoutError(f"no message from {topic}[{partition}] at {offset} within {FETCH_TIMEOUT_MS} ms")
+
+
+async def _dead_letters(consumer: AIOKafkaConsumer) -> list[DeadLetter]:
+    """The normalizer's dead letters from the group's position to the current end."""
+    partitions = [TopicPartition(DLQ.name, p) for p in range(DLQ.partitions)]
+    ends = await consumer.end_offsets(partitions)
+    letters: list[DeadLetter] = []
+    while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+        batch = await consumer.getmany(*partitions, timeout_ms=1000)
+        for tp, records in batch.items():
+            for record in records:
+                if record.offset >= ends[tp]:
+                    continue
+                try:
+                    letter = DeadLetter.model_validate_json(record.value or b"")
+                except ValidationError:
+                    continue  # not ours to judge: another stage's or a foreign record
+                if letter.stage == STAGE:
+                    letters.append(letter)
+    for tp in partitions:  # never read past the snapshot's end
+        consumer.seek(tp, ends[tp])
+    return letters
+
+
+async def redrive(settings: NormalizerSettings, group: str, dry_run: bool = False) -> Counter[str]:
+    """Redrive the group's unhandled dead letters; returns counts by outcome."""
+    outcomes: Counter[str] = Counter()
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True)
+    reader = SourceReader(settings.kafka_bootstrap_servers)
+    await consumer.start()
+    await producer.start()
+    await reader.start()
+    try:
+        partitions = [TopicPartition(DLQ.name, p) for p in range(DLQ.partitions)]
+        consumer.assign(partitions)
+        seen: set[str] = set()
+        sends: list[Awaitable[Any]] = []
+        for letter in await _dead_letters(consumer):
+            if str(letter.dlq_id) in seen:
+                outcomes["skipped_copy"] += 1
+                continue
+            seen.add(str(letter.dlq_id))
+            outcome, send = await _redrive_one(letter, reader, producer, dry_run)
+            outcomes[outcome] += 1
+            if send is not None:
+                sends.append(send)
+        await asyncio.gather(*sends)
+        if not dry_run:
+            await consumer.commit()
+    finally:
+        await reader.stop()
+        await producer.stop()
+        await consumer.stop()
+    return outcomes
+
+
+async def _redrive_one(
+    letter: DeadLetter, reader: SourceReader, producer: AIOKafkaProducer, dry_run: bool
+) -> tuple[str, Awaitable[Any] | None]:
+    source = letter.source
+    provider = PROVIDER_OF_TOPIC.get(source.topic)
+    if provider is None:
+        return "unknown_source_topic", None
+    message = await reader.read(source.topic, source.partition, source.offset)
+    if message is None:
+        return "source_gone", None
+    key, value = message
+    try:
+        event = normalize(provider, value, source)
+    except MappingError as exc:
+        if dry_run:
+            return "still_failing", None
+        again = letter.model_copy(
+            update={"reasons": exc.reasons, "attempts": letter.attempts + 1, "failed_at": datetime.now(UTC)}
+        )
+        send = await producer.send(DLQ.name, again.model_dump_json().encode(), key=key)
+        return "still_failing", send
+    if dry_run:
+        return "recovered", None
+    send = await producer.send(NORMALIZED.name, event.model_dump_json().encode(), key=event.payment_id.encode())
+    return "recovered", send
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="redrive", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--group", help="consumer group that remembers what was redriven (default: <app id>-redrive)")
+    parser.add_argument("--dry-run", action="store_true", help="map again and report, publish and commit nothing")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigurationError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    outcomes = asyncio.run(redrive(settings, args.group or f"{settings.app_id}-redrive", args.dry_run))
+    print(json.dumps(dict(sorted(outcomes.items()))))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
