@@ -50,6 +50,9 @@ class SendResult:
     summary: str
     redelivered: int = 0
     """Of `sent`, requests delivered a second time on purpose (the first N of the stream again)."""
+    genuine_refused: int = 0
+    faulty_accepted: int = 0
+    """Faulty requests answered 2xx: the gateway quarantines authentic bodies it cannot read."""
 
 
 @dataclass(frozen=True)
@@ -138,12 +141,9 @@ def reconcile(report: Report) -> list[Check]:
     return [
         Check(
             "sender",
-            report.send.exit_code == 0,
-            (
-                "no genuine request refused, no faulty one accepted"
-                if report.send.exit_code == 0
-                else f"simulator exited {report.send.exit_code}"
-            ),
+            report.send.genuine_refused == 0 and report.send.faulty_accepted == g.quarantined,
+            f"genuine refused {report.send.genuine_refused}; faulty accepted {report.send.faulty_accepted}, "
+            f"gateway quarantined {g.quarantined} (simulator exit code {report.send.exit_code})",
         ),
         Check(
             "accepted envelopes are on the topics",

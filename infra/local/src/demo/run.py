@@ -19,6 +19,7 @@ from demo.tally import TopicReader, TopicTally, parse_counters, read_store
 from local_stack.service import Progress
 
 _SENT = re.compile(r"^sent:\s+(\d+) requests", re.MULTILINE)
+_VERDICT = re.compile(r"genuine refused: (\d+)\s+faulty accepted: (\d+)")
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,12 @@ def _send(platform: Platform, traffic: Traffic, progress: Progress) -> SendResul
         return first
     again = _simulator_send(platform, traffic.arguments(limit=traffic.redeliver), "simulator-redelivery", progress)
     return SendResult(
-        max(first.exit_code, again.exit_code), first.sent + again.sent, first.summary + again.summary, again.sent
+        max(first.exit_code, again.exit_code),
+        first.sent + again.sent,
+        first.summary + again.summary,
+        again.sent,
+        first.genuine_refused + again.genuine_refused,
+        first.faulty_accepted + again.faulty_accepted,
     )
 
 
@@ -122,8 +128,16 @@ def _simulator_send(platform: Platform, arguments: list[str], log_name: str, pro
     result = subprocess.run(command, stdout=subprocess.PIPE, text=True, env=env, check=False)  # noqa: S603
     (platform.logs / f"{log_name}.log").write_text(result.stdout)
     progress(result.stdout.strip())
-    match = _SENT.search(result.stdout)
-    return SendResult(result.returncode, int(match.group(1)) if match else 0, result.stdout)
+    sent, verdict = _SENT.search(result.stdout), _VERDICT.search(result.stdout)
+    if sent is None or verdict is None:
+        raise RuntimeError(f"no summary from `simulator send` (exit code {result.returncode}):\n{result.stdout}")
+    return SendResult(
+        result.returncode,
+        int(sent.group(1)),
+        result.stdout,
+        genuine_refused=int(verdict.group(1)),
+        faulty_accepted=int(verdict.group(2)),
+    )
 
 
 async def _settle(platform: Platform, timeout: float, bar: bool) -> TopicTally:
