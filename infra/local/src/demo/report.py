@@ -1,0 +1,210 @@
+"""The run's report: counts at every stage, latency and throughput, and the reconciliation checks."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+
+from demo.tally import StoreTally, TopicTally
+
+ACCEPTED = "accepted"
+QUARANTINED = "quarantined"
+
+
+@dataclass(frozen=True)
+class GatewayCounts:
+    """`gateway_webhook_requests_total` by outcome and `gateway_events_published_total`."""
+
+    requests_by_outcome: Counter[str]
+    events_published: int
+
+    @property
+    def accepted_requests(self) -> int:
+        return self.requests_by_outcome[ACCEPTED]
+
+    @property
+    def quarantined(self) -> int:
+        return self.requests_by_outcome[QUARANTINED]
+
+    @property
+    def refused_by_reason(self) -> dict[str, int]:
+        return {
+            reason: count
+            for reason, count in sorted(self.requests_by_outcome.items())
+            if reason not in (ACCEPTED, QUARANTINED) and count
+        }
+
+
+@dataclass(frozen=True)
+class NormalizerCounts:
+    """`normalizer_messages_total` by outcome (normalized, dead_lettered, duplicate)."""
+
+    by_outcome: Counter[str]
+
+
+@dataclass(frozen=True)
+class SendResult:
+    exit_code: int
+    sent: int
+    summary: str
+    redelivered: int = 0
+    """Of `sent`, requests delivered a second time on purpose (the first N of the stream again)."""
+    genuine_refused: int = 0
+    faulty_accepted: int = 0
+    """Faulty requests answered 2xx: the gateway quarantines authentic bodies it cannot read."""
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass
+class Report:
+    send: SendResult
+    gateway: GatewayCounts
+    normalizer: NormalizerCounts
+    topics: TopicTally
+    store: StoreTally
+    elapsed_s: float
+    checks: list[Check] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.checks = reconcile(self)
+
+    @property
+    def ok(self) -> bool:
+        return all(check.ok for check in self.checks)
+
+    def render(self) -> str:
+        t, g, n, s = self.topics, self.gateway, self.normalizer.by_outcome, self.store
+        lines = ["", "== report " + "=" * 70]
+        lines.append(
+            f"sent (simulator)          {self.send.sent:>7}   {self.send.redelivered} of them re-delivered; "
+            f"exit code {self.send.exit_code}"
+        )
+        lines.append(f"accepted (gateway)        {g.accepted_requests:>7}   requests; {g.events_published} envelopes")
+        lines.append(f"  on webhook topics       {t.webhook_records:>7}   " + _counts(t.webhooks_by_provider))
+        lines.append(
+            f"refused (gateway)         {sum(g.refused_by_reason.values()):>7}   " + _counts(g.refused_by_reason)
+        )
+        lines.append(f"quarantined (gateway)     {g.quarantined:>7}")
+        lines.append(f"normalized                {t.normalized:>7}   " + _counts(t.normalized_by_type))
+        lines.append(
+            f"dead-lettered             {sum(t.dead_letters_by_stage.values()):>7}   "
+            + _counts(t.dead_letters_by_stage)
+        )
+        for (stage, reason), count in sorted(t.dead_letters_by_reason.items()):
+            lines.append(f"  {stage}/{reason:<31} {count:>5}")
+        lines.append(
+            f"deduplicated (normalizer) {int(n['duplicate']):>7}   re-delivered ids on topics: {t.duplicate_webhooks}"
+        )
+        lines.append(f"payments to decide        {len(t.payments_to_decide):>7}")
+        lines.append(f"decided (topic)           {t.decisions:>7}   " + _counts(t.decisions_by_outcome))
+        lines.append(
+            f"stored decisions          {s.decision_rows:>7}   {s.decided_payments} payments; "
+            f"{s.payments} payment rows, {s.payment_events} events, {s.dead_letters} dead letters"
+        )
+        lines.append("")
+        lines.append(
+            "end-to-end latency (gateway publish -> decision published): " + _percentiles(t.decision_latencies_ms)
+        )
+        lines.append(
+            "  of which gateway publish -> normalized published:        " + _percentiles(t.normalize_latencies_ms)
+        )
+        lines.append(f"throughput: {self.throughput:.1f} decisions/s; run took {self.elapsed_s:.1f} s")
+        lines.append("")
+        for check in self.checks:
+            lines.append(f"[{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
+        lines.append("reconciled" if self.ok else "NOT RECONCILED")
+        return "\n".join(lines)
+
+    @property
+    def throughput(self) -> float:
+        t = self.topics
+        if t.first_webhook_ms is None or t.last_decision_ms is None or t.last_decision_ms <= t.first_webhook_ms:
+            return 0.0
+        return t.decisions / ((t.last_decision_ms - t.first_webhook_ms) / 1000)
+
+
+def reconcile(report: Report) -> list[Check]:
+    """Each check compares two sources that do not derive from each other."""
+    t, g, n, s = report.topics, report.gateway, report.normalizer.by_outcome, report.store
+    normalizer_dlq = t.dead_letters_by_stage["normalizer"]
+    duplicates = int(n["duplicate"])
+    decided = set(t.decisions_by_payment)
+    undecided = t.payments_to_decide - decided
+    twice = {payment: count for payment, count in t.decisions_by_payment.items() if count > 1}
+    return [
+        Check(
+            "sender",
+            report.send.genuine_refused == 0 and report.send.faulty_accepted == g.quarantined,
+            f"genuine refused {report.send.genuine_refused}; faulty accepted {report.send.faulty_accepted}, "
+            f"gateway quarantined {g.quarantined} (simulator exit code {report.send.exit_code})",
+        ),
+        Check(
+            "accepted envelopes are on the topics",
+            g.events_published == t.webhook_records,
+            f"gateway published {g.events_published}, webhook topics hold {t.webhook_records}",
+        ),
+        Check(
+            "accepted = normalized + dead-lettered + duplicates dropped",
+            t.webhook_records == t.normalized + normalizer_dlq + duplicates,
+            f"{t.webhook_records} = {t.normalized} + {normalizer_dlq} + {duplicates}",
+        ),
+        Check(
+            "duplicates dropped = re-delivered event ids",
+            duplicates == t.duplicate_webhooks,
+            f"normalizer dropped {duplicates}, the webhook topics repeat {t.duplicate_webhooks} event ids",
+        ),
+        Check(
+            "normalizer counters agree with the topics",
+            (int(n["normalized"]), int(n["dead_lettered"])) == (t.normalized, normalizer_dlq),
+            f"counters {int(n['normalized'])} normalized / {int(n['dead_lettered'])} dead-lettered, "
+            f"topics {t.normalized} / {normalizer_dlq}",
+        ),
+        Check(
+            "every payment decided",
+            not undecided and len(t.payments_to_decide) > 0,
+            f"{len(t.payments_to_decide) - len(undecided)} of {len(t.payments_to_decide)}"
+            + (f"; undecided e.g. {sorted(undecided)[:3]}" if undecided else ""),
+        ),
+        Check(
+            "one decision per payment",
+            not twice and decided <= t.payments_to_decide,
+            f"{t.decisions} decisions for {len(decided)} payments"
+            + (f"; twice: {dict(list(twice.items())[:3])}" if twice else "")
+            + (
+                f"; unknown payments: {sorted(decided - t.payments_to_decide)[:3]}"
+                if not decided <= t.payments_to_decide
+                else ""
+            ),
+        ),
+        Check(
+            "stored = decided",
+            s.decision_rows == t.decisions and s.decided_payments == len(decided),
+            f"store {s.decision_rows} rows / {s.decided_payments} payments, topic {t.decisions} / {len(decided)}",
+        ),
+    ]
+
+
+def _counts(counter: Counter[str] | dict[str, int]) -> str:
+    return ", ".join(f"{key} {value}" for key, value in sorted(counter.items()) if value) or "-"
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0-100); NaN for no values."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))]
+
+
+def _percentiles(values: list[float]) -> str:
+    if not values:
+        return "no samples"
+    parts = [f"p{q} {percentile(values, q):.0f} ms" for q in (50, 90, 99)]
+    return "  ".join([*parts, f"max {max(values):.0f} ms", f"({len(values)} samples)"])

@@ -1,0 +1,211 @@
+"""One run of the main job: platform up, traffic sent, everything decided, report, platform down."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from demo.platform import Platform, find_pexes, gateway_env, python311, running
+from demo.processes import http_text
+from demo.report import GatewayCounts, NormalizerCounts, Report, SendResult
+from demo.tally import TopicReader, TopicTally, parse_counters, read_store
+from local_stack.service import Progress
+
+_SENT = re.compile(r"^sent:\s+(\d+) requests", re.MULTILINE)
+_VERDICT = re.compile(r"genuine refused: (\d+)\s+faulty accepted: (\d+)")
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """What the simulator sends (its `send` options)."""
+
+    customers: int = 200
+    days: int = 7
+    seed: int = 42
+    limit: int | None = None
+    invalid_signature_share: float = 0.04
+    malformed_share: float = 0.04
+    concurrency: int = 16
+    redeliver: int = 10
+    """Requests sent a second time after the stream (the first N of it), as a provider re-delivers."""
+
+    def arguments(self, limit: int | None = None) -> list[str]:
+        args = [
+            "--customers", str(self.customers),
+            "--days", str(self.days),
+            "--seed", str(self.seed),
+            "--invalid-signature-share", str(self.invalid_signature_share),
+            "--malformed-share", str(self.malformed_share),
+            "--concurrency", str(self.concurrency),
+        ]  # fmt: skip
+        limits = [n for n in (self.limit, limit) if n is not None]
+        return args + (["--limit", str(min(limits))] if limits else [])
+
+
+def run(
+    run_dir: Path,
+    pex_dir: Path,
+    traffic: Traffic,
+    *,
+    ready_timeout: float = 300.0,
+    settle_timeout: float = 300.0,
+    progress: Progress,
+    bar: bool = True,
+    hold: bool = False,
+) -> Report:
+    """Bring the platform up, send, wait until everything is decided or dead-lettered, report.
+
+    Everything started is stopped on the way out, also on Ctrl-C or an error.
+    """
+    started = time.monotonic()
+    pexes = find_pexes(pex_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    platform = Platform(run_dir, pexes, progress)
+    with running(platform):
+        platform.start_stack()
+        platform.start_services(gateway_env(pexes["simulator"], platform.url("gateway")), ready_timeout)
+        progress(_addresses(platform))
+        send = _send(platform, traffic, progress)
+        topics = asyncio.run(_settle(platform, settle_timeout, bar))
+        report = Report(
+            send=send,
+            gateway=_gateway_counts(platform),
+            normalizer=_normalizer_counts(platform),
+            topics=topics,
+            store=read_store(platform.store_path),
+            elapsed_s=time.monotonic() - started,
+        )
+        if hold:
+            print(report.render(), flush=True)
+            progress("holding the platform up for inspection; Ctrl-C stops everything")
+            while all(service.alive() for service in platform.services.values()):
+                time.sleep(1)
+    return report
+
+
+def _addresses(platform: Platform) -> str:
+    lines = ["addresses:", f"  Temporal UI      {platform.temporal_ui}", f"  Kafka            {platform.bootstrap}"]
+    for name, service in platform.services.items():
+        for label, url in service.links.items():
+            lines.append(f"  {name} {label:<10} {url}")
+    lines.append(f"  payments store   {platform.store_path}")
+    lines.append(f"  logs             {platform.logs}")
+    return "\n".join(lines)
+
+
+def _send(platform: Platform, traffic: Traffic, progress: Progress) -> SendResult:
+    """The simulated stream, then its first `redeliver` requests once more, freshly signed: a
+    provider re-delivering events it already delivered (the normalizer must drop them)."""
+    first = _simulator_send(platform, traffic.arguments(), "simulator", progress)
+    if traffic.redeliver <= 0:
+        return first
+    again = _simulator_send(platform, traffic.arguments(limit=traffic.redeliver), "simulator-redelivery", progress)
+    return SendResult(
+        max(first.exit_code, again.exit_code),
+        first.sent + again.sent,
+        first.summary + again.summary,
+        again.sent,
+        first.genuine_refused + again.genuine_refused,
+        first.faulty_accepted + again.faulty_accepted,
+    )
+
+
+def _simulator_send(platform: Platform, arguments: list[str], log_name: str, progress: Progress) -> SendResult:
+    command = [
+        python311(), str(platform.pexes["simulator"]), "send",
+        "--base-url", platform.url("gateway"), "--test-secrets", *arguments,
+    ]  # fmt: skip
+    progress("sending: " + " ".join(command[2:]))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    # The simulator's progress bar goes to our stderr; its summary (stdout) is parsed and kept.
+    result = subprocess.run(command, stdout=subprocess.PIPE, text=True, env=env, check=False)  # noqa: S603
+    (platform.logs / f"{log_name}.log").write_text(result.stdout)
+    progress(result.stdout.strip())
+    sent, verdict = _SENT.search(result.stdout), _VERDICT.search(result.stdout)
+    if sent is None or verdict is None:
+        raise RuntimeError(f"no summary from `simulator send` (exit code {result.returncode}):\n{result.stdout}")
+    return SendResult(
+        result.returncode,
+        int(sent.group(1)),
+        result.stdout,
+        genuine_refused=int(verdict.group(1)),
+        faulty_accepted=int(verdict.group(2)),
+    )
+
+
+async def _settle(platform: Platform, timeout: float, bar: bool) -> TopicTally:
+    """Read the topics until every accepted envelope is normalized, dead-lettered or dropped as a
+    duplicate, every payment is decided, and the store holds every decision (or time is up)."""
+    reader = TopicReader(platform.bootstrap)
+    await reader.start()
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            while await reader.poll(timeout_ms=200):
+                pass
+            tally = reader.tally
+            gateway = _gateway_counts(platform)
+            normalizer = _normalizer_counts(platform).by_outcome
+            store = read_store(platform.store_path)
+            processed = tally.normalized + tally.dead_letters_by_stage["normalizer"] + int(normalizer["duplicate"])
+            decided = len(tally.payments_to_decide & set(tally.decisions_by_payment))
+            _draw(bar, processed, tally.webhook_records, decided, len(tally.payments_to_decide), store.decision_rows)
+            done = (
+                tally.webhook_records == gateway.events_published
+                and processed >= tally.webhook_records
+                and decided == len(tally.payments_to_decide)
+                and store.decision_rows >= tally.decisions
+            )
+            stopped = [name for name, service in platform.services.items() if not service.alive()]
+            if done or stopped or time.monotonic() > deadline:
+                if stopped:
+                    print(f"\nservices exited during the run: {', '.join(stopped)}", file=sys.stderr)
+                # One more read: a late duplicate decision must show up in the report.
+                await asyncio.sleep(1.0)
+                while await reader.poll(timeout_ms=500):
+                    pass
+                _draw(
+                    bar, processed, tally.webhook_records, decided, len(tally.payments_to_decide), store.decision_rows
+                )
+                if bar:
+                    print(file=sys.stderr)
+                return reader.tally
+            await asyncio.sleep(0.5)
+    finally:
+        await reader.stop()
+
+
+def _draw(bar: bool, processed: int, accepted: int, decided: int, to_decide: int, stored: int) -> None:
+    if not bar:
+        return
+    width = 30
+    done = width * decided // to_decide if to_decide else 0
+    line = (
+        f"\r[{'#' * done}{'.' * (width - done)}] decided {decided}/{to_decide} payments | "
+        f"processed {processed}/{accepted} envelopes | stored {stored}   "
+    )
+    print(line, end="", file=sys.stderr, flush=True)
+
+
+def _gateway_counts(platform: Platform) -> GatewayCounts:
+    text = http_text(f"{platform.url('gateway')}/metrics")
+    outcomes: Counter[str] = Counter()
+    for labels, value in parse_counters(text, "gateway_webhook_requests_total"):
+        outcomes[labels["outcome"]] += int(value)
+    events = sum(int(value) for _, value in parse_counters(text, "gateway_events_published_total"))
+    return GatewayCounts(outcomes, events)
+
+
+def _normalizer_counts(platform: Platform) -> NormalizerCounts:
+    text = http_text(f"{platform.url('normalizer')}/metrics")
+    outcomes: Counter[str] = Counter()
+    for labels, value in parse_counters(text, "normalizer_messages_total"):
+        outcomes[labels["outcome"]] += int(value)
+    return NormalizerCounts(outcomes)
