@@ -52,7 +52,9 @@ class SendResult:
     """Of `sent`, requests delivered a second time on purpose (the first N of the stream again)."""
     genuine_refused: int = 0
     faulty_accepted: int = 0
-    """Faulty requests answered 2xx: the gateway quarantines authentic bodies it cannot read."""
+    """Requests with a bad signature or an unreadable body answered 2xx: never right."""
+    quarantined: int = 0
+    """Correctly signed requests the contract refuses, answered 2xx: the gateway quarantined them."""
 
 
 @dataclass(frozen=True)
@@ -141,8 +143,11 @@ def reconcile(report: Report) -> list[Check]:
     return [
         Check(
             "sender",
-            report.send.genuine_refused == 0 and report.send.faulty_accepted == g.quarantined,
-            f"genuine refused {report.send.genuine_refused}; faulty accepted {report.send.faulty_accepted}, "
+            report.send.genuine_refused == 0
+            and report.send.faulty_accepted == 0
+            and report.send.quarantined == g.quarantined,
+            f"genuine refused {report.send.genuine_refused}; faulty accepted {report.send.faulty_accepted}; "
+            f"quarantined {report.send.quarantined}, "
             f"gateway quarantined {g.quarantined} (simulator exit code {report.send.exit_code})",
         ),
         Check(

@@ -19,7 +19,7 @@ from demo.tally import TopicReader, TopicTally, parse_counters, read_store
 from local_stack.service import Progress
 
 _SENT = re.compile(r"^sent:\s+(\d+) requests", re.MULTILINE)
-_VERDICT = re.compile(r"genuine refused: (\d+)\s+faulty accepted: (\d+)")
+_VERDICT = re.compile(r"genuine refused: (\d+)\s+faulty accepted: (\d+)\s+quarantined: (\d+)")
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,7 @@ def _send(platform: Platform, traffic: Traffic, progress: Progress) -> SendResul
         again.sent,
         first.genuine_refused + again.genuine_refused,
         first.faulty_accepted + again.faulty_accepted,
+        first.quarantined + again.quarantined,
     )
 
 
@@ -137,6 +138,7 @@ def _simulator_send(platform: Platform, arguments: list[str], log_name: str, pro
         result.stdout,
         genuine_refused=int(verdict.group(1)),
         faulty_accepted=int(verdict.group(2)),
+        quarantined=int(verdict.group(3)),
     )
 
 

@@ -34,7 +34,7 @@ from enum import StrEnum
 import httpx
 from tqdm import tqdm
 
-from simulator.providers.base import ACCEPTABLE_FAULTS, Rendered, WebhookRequest
+from simulator.providers.base import ACCEPTABLE_FAULTS, QUARANTINABLE_FAULTS, Rendered, WebhookRequest
 from simulator.secrets import WebhookSecrets
 from simulator.traffic import finish
 
@@ -98,8 +98,10 @@ class Outcome:
 
     @property
     def expected(self) -> bool:
-        """Accepted if and only if the request is genuine or a re-delivery."""
-        return (self.finality is Finality.ACCEPTED) == (self.rendered.fault in ACCEPTABLE_FAULTS)
+        """Answered 2xx if and only if the request is genuine, a re-delivery, or authentic but
+        refused by the contract (quarantined)."""
+        wanted = self.rendered.fault in ACCEPTABLE_FAULTS or self.rendered.fault in QUARANTINABLE_FAULTS
+        return (self.finality is Finality.ACCEPTED) == wanted
 
 
 @dataclass(slots=True)
@@ -113,7 +115,9 @@ class SendSummary:
     genuine_refused: int = 0
     """Genuine requests and re-deliveries not answered 2xx (after re-deliveries)."""
     faulty_accepted: int = 0
-    """Requests with a bad signature or payload that were answered 2xx."""
+    """Requests with a bad signature or an unreadable body that were answered 2xx."""
+    quarantined: int = 0
+    """Correctly signed requests the contract refuses, answered 2xx: kept in the gateway's quarantine."""
     refused: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
     """Requests finally not accepted, by (finality, provider, reason, fault)."""
     latencies_ms: list[float] = field(default_factory=list, repr=False)
@@ -126,7 +130,9 @@ class SendSummary:
         accepted = outcome.finality is Finality.ACCEPTED
         if outcome.rendered.fault in ACCEPTABLE_FAULTS and not accepted:
             self.genuine_refused += 1
-        if outcome.rendered.fault not in ACCEPTABLE_FAULTS and accepted:
+        if outcome.rendered.fault in QUARANTINABLE_FAULTS and accepted:
+            self.quarantined += 1
+        elif outcome.rendered.fault not in ACCEPTABLE_FAULTS and accepted:
             self.faulty_accepted += 1
         if not accepted:
             key = (
@@ -147,6 +153,7 @@ class SendSummary:
         self.redeliveries += other.redeliveries
         self.genuine_refused += other.genuine_refused
         self.faulty_accepted += other.faulty_accepted
+        self.quarantined += other.quarantined
         self.refused.update(other.refused)
         self.latencies_ms.extend(other.latencies_ms)
         self.outcomes.extend(other.outcomes)
@@ -191,7 +198,8 @@ class SendSummary:
                 + "  ".join(f"p{q} {self.percentile(q):.1f} ms" for q in (50, 90, 99))
                 + f"  max {max(self.latencies_ms, default=math.nan):.1f} ms",
                 *self.refusal_lines(),
-                f"genuine refused: {self.genuine_refused}   faulty accepted: {self.faulty_accepted}",
+                f"genuine refused: {self.genuine_refused}   faulty accepted: {self.faulty_accepted}"
+                f"   quarantined: {self.quarantined}",
             )
         )
 
@@ -220,6 +228,8 @@ def _reason(response: httpx.Response) -> str:
         body = None
     if isinstance(body, dict) and isinstance(body.get("reason"), str):
         return str(body["reason"])
+    if isinstance(body, dict) and body.get("status") == "quarantined":
+        return "quarantined"  # Adyen's answer is `[accepted]` either way: `http_200`
     return f"http_{response.status_code}"
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from contracts.topics import WEBHOOK_TOPICS
+from contracts.topics import QUARANTINE, WEBHOOK_TOPICS
 from local_stack.kafka_admin import KafkaAdminError, create_topics
 from simulator.secrets import TEST_SECRETS, WebhookSecrets, gateway_environment
 from testing.kafka import KafkaServer, kafka_server  # noqa: F401  (re-exported fixture)
@@ -36,7 +36,7 @@ def gateway(
     kafka_server: KafkaServer,  # noqa: F811  (the fixture imported above)
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[RunningGateway]:
-    for topic in WEBHOOK_TOPICS.values():
+    for topic in (*WEBHOOK_TOPICS.values(), QUARANTINE):
         try:
             create_topics(kafka_server.bootstrap_servers, [topic.name], partitions=topic.partitions)
         except KafkaAdminError as error:  # a broker from KAFKA_BOOTSTRAP_SERVERS may have them

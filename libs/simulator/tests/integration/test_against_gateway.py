@@ -1,9 +1,10 @@
 """Simulator traffic sent to the real gateway and read back from its topics.
 
 Every genuine request and every re-delivery must be answered 200 and land on its provider's topic
-(a re-delivery lands again: dedupe is downstream); every deliberately faulty request must be
-refused with the status and reason the gateway's error taxonomy gives for that defect, and nothing
-of it may reach a topic.
+(a re-delivery lands again: dedupe is downstream); a correctly signed body the contract refuses
+must be answered 200 and kept whole on the quarantine topic, and nowhere else; every other faulty
+request must be refused with the status and reason the gateway's error taxonomy gives for that
+defect, and nothing of it may reach a topic.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from aiokafka import AIOKafkaConsumer, TopicPartition  # type: ignore[import-unt
 from integration.conftest import RunningGateway
 
 from contracts.reference.providers import Provider
-from contracts.topics import WEBHOOK_TOPICS
+from contracts.schemas.quarantine import QuarantinedWebhook
+from contracts.topics import QUARANTINE, WEBHOOK_TOPICS
 from simulator.checks import provider_models
 from simulator.config import SimulationConfig
 from simulator.engine import simulate
-from simulator.providers.base import Fault
+from simulator.providers.base import ACCEPTABLE_FAULTS, QUARANTINABLE_FAULTS, Fault
 from simulator.secrets import WebhookSecrets
 from simulator.sender import Outcome, SendOptions, send
 from simulator.traffic import finish, render_all
@@ -44,10 +46,17 @@ REFUSAL: dict[Fault, tuple[int, str]] = {
     Fault.WRONG_SECRET: (401, "signature_mismatch"),
     Fault.TAMPERED_BODY: (401, "signature_mismatch"),
     Fault.MISSING_SIGNATURE: (401, "signature_missing"),
-    Fault.MISSING_FIELD: (422, "schema_mismatch"),
-    Fault.INVALID_VALUE: (422, "schema_mismatch"),
     Fault.UNPARSABLE_BODY: (400, "malformed_body"),
 }
+
+
+def _answer(outcome: Outcome) -> tuple[int, str]:
+    """The answer a request must get. A signed body the contract refuses is authentic: the
+    gateway quarantines it and answers 200 `{"status": "quarantined"}` (Adyen: `[accepted]`)."""
+    fault, provider = outcome.rendered.fault, outcome.rendered.provider
+    if fault in QUARANTINABLE_FAULTS:
+        return (200, "http_200" if provider is Provider.ADYEN else "quarantined")
+    return REFUSAL.get(fault, (200, "http_200"))
 
 
 async def _end_offsets(bootstrap_servers: str) -> dict[TopicPartition, int]:
@@ -57,7 +66,7 @@ async def _end_offsets(bootstrap_servers: str) -> dict[TopicPartition, int]:
         # The fixture created the topics with the contract's partition counts.
         partitions = [
             TopicPartition(topic.name, partition)
-            for topic in WEBHOOK_TOPICS.values()
+            for topic in (*WEBHOOK_TOPICS.values(), QUARANTINE)
             for partition in range(topic.partitions)
         ]
         return dict(await consumer.end_offsets(partitions))
@@ -108,24 +117,35 @@ def test_genuine_traffic_is_accepted_and_published_and_faulty_traffic_refused(ga
     wrong = [
         (o.rendered.provider.value, o.rendered.fault.value, o.status, o.reason)
         for o in summary.outcomes
-        if (o.status, o.reason) != REFUSAL.get(o.rendered.fault, (200, "http_200"))
+        if (o.status, o.reason) != _answer(o)
     ]
     assert not wrong, f"{len(wrong)} unexpected answers, e.g. {wrong[:10]}\ngateway log:\n{log}"
     assert summary.genuine_refused == 0 and summary.faulty_accepted == 0 and summary.redeliveries == 0
+    quarantinable = [o for o in summary.outcomes if o.rendered.fault in QUARANTINABLE_FAULTS]
+    assert summary.quarantined == len(quarantinable) > 0
 
     # What reached the topics: exactly the accepted events, each on its provider's topic, a
     # re-delivered event once more per re-delivery.
-    accepted = [o for o in summary.outcomes if o.status == 200]
+    accepted = [o for o in summary.outcomes if o.status == 200 and o.rendered.fault in ACCEPTABLE_FAULTS]
     expected: Counter[tuple[str, str, str]] = Counter(
         (WEBHOOK_TOPICS[Provider(provider)].name, provider, event_id)
         for outcome in accepted
         for provider, event_id in _event_keys(outcome, gateway.secrets)
     )
     published: Counter[tuple[str, str, str]] = Counter()
+    quarantined: Counter[tuple[str, bytes]] = Counter()
     for topic, value in asyncio.run(_records_between(gateway.bootstrap_servers, before, after)):
+        if topic == QUARANTINE.name:
+            kept = QuarantinedWebhook.model_validate_json(value)
+            quarantined[(kept.provider.value, kept.body())] += 1
+            continue
         envelope = json.loads(value)
         published[(topic, envelope["provider"], envelope["provider_event_id"])] += 1
     assert published == expected
+    # Each quarantined request is kept once, whole: the very bytes that were signed and sent.
+    assert quarantined == Counter(
+        (o.rendered.provider.value, finish(o.rendered, gateway.secrets).body) for o in quarantinable
+    )
     redelivered = [key for key, count in expected.items() if count > 1]
     assert len(accepted) == faults[Fault.NONE] + faults[Fault.DUPLICATE] == sum(expected.values())
     assert len(redelivered) > 0

@@ -46,6 +46,9 @@ class Fault(StrEnum):
 BAD_SIGNATURE_FAULTS: tuple[Fault, ...] = (Fault.WRONG_SECRET, Fault.TAMPERED_BODY, Fault.MISSING_SIGNATURE)
 MALFORMED_FAULTS: tuple[Fault, ...] = (Fault.MISSING_FIELD, Fault.INVALID_VALUE, Fault.UNPARSABLE_BODY)
 ACCEPTABLE_FAULTS: tuple[Fault, ...] = (Fault.NONE, Fault.DUPLICATE)
+QUARANTINABLE_FAULTS: tuple[Fault, ...] = (Fault.MISSING_FIELD, Fault.INVALID_VALUE)
+"""Correctly signed bodies that the contract refuses: authentic, so the gateway keeps them whole in
+its quarantine and answers 2xx (they are neither accepted events nor refusals)."""
 """What a correct receiver answers 2xx: genuine requests and re-deliveries of them."""
 
 
