@@ -25,7 +25,7 @@ from contracts.reference.providers import Provider
 from contracts.schemas.normalized_event import SourcePosition
 from contracts.topics import DLQ, NORMALIZED
 from normalizer.dlq import dead_letter, worker_name
-from normalizer.mapping import MappingError, decode, map_envelope
+from normalizer.mapping import Ignored, MappingError, decode, map_envelope
 from normalizer.tables import dedupe_key, seen_within
 
 if TYPE_CHECKING:
@@ -128,6 +128,11 @@ class ProviderAgent:
             normalized = map_envelope(self.provider, envelope, source)
         except MappingError as exc:
             await self._dead_letter(event, source, exc)
+            return
+        except Ignored as skip:  # no output: acknowledged with its batch, counted
+            self._batch.events.append(event)
+            self.normalizer.metrics.count(self.provider.value, "ignored")
+            log.debug("ignored %s: %s", source, skip)
             return
         output = await self._send(
             NORMALIZED.name, normalized.payment_id.encode(), normalized.model_dump_json().encode()

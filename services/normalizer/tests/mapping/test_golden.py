@@ -24,7 +24,7 @@ from contracts.schemas.normalized_event import (
     event_id_for,
 )
 from mapping.golden import GOLDEN, Golden
-from normalizer.mapping import MappingError, normalize
+from normalizer.mapping import Ignored, MappingError, normalize
 
 SOURCE = SourcePosition(topic="webhooks.test.v1", partition=3, offset=41)
 E, S, D = EventType, PaymentStatus, DeclineCategory
@@ -439,7 +439,10 @@ def _stripe_object(document: dict[str, Any]) -> dict[str, Any]:
     return dict(document["payload"]["data"]["object"])
 
 
-def _stripe_intent(event_type: str, status: str, **extra: Any) -> Any:
+def _stripe_intent(event_type: str, status: str, with_charge: bool = False, **extra: Any) -> Any:
+    """The PaymentIntent of the golden charge; without a charge unless `with_charge` (an intent
+    that failed before Stripe created a charge, or an older API version's event)."""
+
     def change(document: dict[str, Any]) -> None:
         charge = _stripe_object(document)
         document["payload"]["type"] = event_type
@@ -452,7 +455,7 @@ def _stripe_intent(event_type: str, status: str, **extra: Any) -> Any:
             "status": status,
             "created": charge["created"],
             "customer": charge["customer"],
-            "latest_charge": charge["id"],
+            "latest_charge": charge["id"] if with_charge else None,
             "metadata": charge["metadata"],
             **extra,
         }
@@ -735,6 +738,111 @@ def test_derived_envelope_maps_exactly(case: str) -> None:
     name, change, fields = DERIVED[case]
     golden, value = derive(name, change)
     assert normalize(golden.provider, value, SOURCE) == expected(golden, **fields)
+
+
+# -- ignored: well-formed, deliberately no outcome of its own (counted and acknowledged) ----------
+
+IGNORED: dict[str, tuple[str, Any, str]] = {
+    # Stripe sends these next to `charge.succeeded` / `charge.failed` of the named charge, which
+    # is the one source of the outcome.
+    "stripe payment_intent.succeeded with its charge": (
+        STRIPE_CHARGE,
+        _stripe_intent("payment_intent.succeeded", "succeeded", with_charge=True),
+        "charge_event_is_the_source",
+    ),
+    "stripe payment_intent.payment_failed with its charge": (
+        STRIPE_CHARGE,
+        _stripe_intent(
+            "payment_intent.payment_failed",
+            "requires_payment_method",
+            with_charge=True,
+            last_payment_error={"type": "card_error", "code": "card_declined", "decline_code": "insufficient_funds"},
+        ),
+        "charge_event_is_the_source",
+    ),
+    "stripe payment_intent.amount_capturable_updated with its charge": (
+        STRIPE_CHARGE,
+        _stripe_intent("payment_intent.amount_capturable_updated", "requires_capture", with_charge=True),
+        "charge_event_is_the_source",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(IGNORED))
+def test_ignored_envelope_is_neither_event_nor_error(case: str) -> None:
+    name, change, code = IGNORED[case]
+    golden, value = derive(name, change)
+    with pytest.raises(Ignored) as ignored:
+        normalize(golden.provider, value, SOURCE)
+    assert ignored.value.code == code
+
+
+def test_stripe_payment_intent_payment_gives_one_success_and_one_failure() -> None:
+    """Both events Stripe sends for one PaymentIntent payment, hand-written: one outcome each."""
+    intent, charge = "pi_3QhandWrittenIntent01", "ch_3QhandWrittenCharge01"
+    metadata = {"merchant_id": "MHAND0000001"}
+
+    def envelope(event_id: str, event_type: str, obj: dict[str, Any]) -> bytes:
+        return json.dumps(
+            {
+                "envelope_id": "0b6c1f0e-6a0e-4d8b-9d55-6d9b0e0f0a01",
+                "provider_event_id": event_id,
+                "event_type": event_type,
+                "received_at": "2025-01-06T05:06:41Z",
+                "signature_key_id": "whsec_test",
+                "provider": "stripe",
+                "payload": {
+                    "id": event_id,
+                    "object": "event",
+                    "created": 1736140001,
+                    "type": event_type,
+                    "data": {"object": obj},
+                },
+            }
+        ).encode()
+
+    def pair(outcome: str, charge_status: str, intent_status: str) -> list[bytes]:
+        charge_obj = {
+            "id": charge,
+            "object": "charge",
+            "amount": 2500,
+            "currency": "eur",
+            "status": charge_status,
+            "captured": charge_status == "succeeded",
+            "payment_intent": intent,
+            "created": 1736140000,
+            "metadata": metadata,
+        }
+        intent_obj = {
+            "id": intent,
+            "object": "payment_intent",
+            "amount": 2500,
+            "currency": "eur",
+            "status": intent_status,
+            "created": 1736139990,
+            "latest_charge": charge,
+            "metadata": metadata,
+        }
+        charge_type = "charge.succeeded" if outcome == "succeeded" else "charge.failed"
+        intent_type = "payment_intent.succeeded" if outcome == "succeeded" else "payment_intent.payment_failed"
+        return [
+            envelope(f"evt_charge{outcome}", charge_type, charge_obj),
+            envelope(f"evt_intent{outcome}", intent_type, intent_obj),
+        ]
+
+    for outcome, charge_status, intent_status, event_type in [
+        ("succeeded", "succeeded", "succeeded", E.PAYMENT_SUCCEEDED),
+        ("failed", "failed", "requires_payment_method", E.PAYMENT_FAILED),
+    ]:
+        events = []
+        for value in pair(outcome, charge_status, intent_status):
+            try:
+                events.append(normalize(Provider.STRIPE, value, SOURCE))
+            except Ignored:
+                pass
+        assert [(e.provider_event_id, e.event_type, e.payment_id, e.amount_minor) for e in events] == [
+            (f"evt_charge{outcome}", event_type, f"stripe:{intent}", 2500)
+        ]
 
 
 # -- refusals: a reason that names the field --------------------------------------------------------

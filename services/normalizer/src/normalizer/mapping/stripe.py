@@ -1,7 +1,11 @@
 """Stripe `Event`s to `NormalizedEvent`s.
 
 The payment is the PaymentIntent (the charge when a charge has none); refunds and disputes carry
-the payment they belong to. A declined charge's issuer code is in `outcome.reason`, the charge's
+the payment they belong to. Stripe sends a PaymentIntent payment's outcome twice, once for the
+intent and once for its charge (`payment_intent.succeeded` and `charge.succeeded`,
+`payment_intent.payment_failed` and `charge.failed`, `payment_intent.amount_capturable_updated`
+and an uncaptured `charge.succeeded`): the charge's event is the one source, since it carries the
+card, and the intent's is `Ignored` when the intent names its charge (`latest_charge`). A declined charge's issuer code is in `outcome.reason`, the charge's
 own `failure_code` is often just `card_declined`: read the former first.
 """
 
@@ -26,6 +30,7 @@ from contracts.schemas.providers.stripe import (
     StripeRefund,
 )
 from normalizer.mapping.common import (
+    Ignored,
     MappingError,
     build,
     decline,
@@ -45,6 +50,13 @@ _INTENT_EVENTS: dict[str, tuple[EventType, PaymentStatus]] = {
     "payment_intent.canceled": (EventType.PAYMENT_CANCELED, PaymentStatus.CANCELED),
     "payment_intent.amount_capturable_updated": (EventType.PAYMENT_AUTHORIZED, PaymentStatus.AUTHORIZED),
 }
+
+_CHARGE_OUTCOMES = frozenset(
+    {"payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.amount_capturable_updated"}
+)
+"""PaymentIntent events whose outcome Stripe also sends as an event of the intent's charge
+(`charge.succeeded` captured or not, `charge.failed`): the charge's event is the one source (it
+carries the card), the intent's is ignored whenever the intent names a charge."""
 
 _CLOSED_DISPUTES: dict[str, tuple[EventType, PaymentStatus]] = {
     "won": (EventType.DISPUTE_WON, PaymentStatus.SUCCEEDED),
@@ -91,6 +103,8 @@ def _intent(event: StripeEvent, intent: StripePaymentIntent) -> dict[str, Any]:
         event_type, status = _INTENT_EVENTS[event.type]
     except KeyError:
         raise unsupported("payload.type", event.type, "Stripe event type") from None
+    if event.type in _CHARGE_OUTCOMES and intent.latest_charge:
+        raise Ignored("charge_event_is_the_source", f"{event.type} repeats the event of charge {intent.latest_charge}")
     fields: dict[str, Any] = {
         "event_type": event_type,
         "status": status,
