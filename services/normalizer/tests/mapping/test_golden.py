@@ -581,23 +581,18 @@ DERIVED: dict[str, tuple[str, Any, dict[str, Any]]] = {
             **STRIPE_BASE,
         ),
     ),
-    "stripe charge.refunded partly": (
-        STRIPE_CHARGE,
-        _chain(
-            _set("payload", "type", "charge.refunded"), _set("payload", "data", "object", "amount_refunded", 1000000)
-        ),
-        dict(
-            event_type=E.REFUND_SUCCEEDED,
-            status=S.PARTIALLY_REFUNDED,
-            amount_minor=1000000,
-            card=STRIPE_CHARGE_CARD,
-            **STRIPE_BASE,
-        ),
-    ),
     "stripe refund.updated failed": (
         "stripe.refund.created.refund.succeeded",
         _chain(_set("payload", "type", "refund.updated"), _set("payload", "data", "object", "status", "failed")),
         dict(EXPECTED["stripe.refund.created.refund.succeeded"], event_type=E.REFUND_FAILED, status=S.SUCCEEDED),
+    ),
+    "stripe refund.updated pending to succeeded": (
+        "stripe.refund.created.refund.succeeded",
+        _chain(
+            _set("payload", "type", "refund.updated"),
+            _set("payload", "data", "previous_attributes", {"status": "pending"}),
+        ),
+        dict(EXPECTED["stripe.refund.created.refund.succeeded"]),
     ),
     "stripe ISK charge (Stripe writes ISK with two decimals)": (
         STRIPE_CHARGE,
@@ -765,6 +760,22 @@ IGNORED: dict[str, tuple[str, Any, str]] = {
         _stripe_intent("payment_intent.amount_capturable_updated", "requires_capture", with_charge=True),
         "charge_event_is_the_source",
     ),
+    # The charge's running refund total without a refund id: `refund.created` is the source.
+    "stripe charge.refunded": (
+        STRIPE_CHARGE,
+        _chain(
+            _set("payload", "type", "charge.refunded"), _set("payload", "data", "object", "amount_refunded", 1000000)
+        ),
+        "refund_event_is_the_source",
+    ),
+    "stripe refund.updated of its metadata only": (
+        "stripe.refund.created.refund.succeeded",
+        _chain(
+            _set("payload", "type", "refund.updated"),
+            _set("payload", "data", "previous_attributes", {"metadata": {}}),
+        ),
+        "status_unchanged",
+    ),
 }
 
 
@@ -777,29 +788,42 @@ def test_ignored_envelope_is_neither_event_nor_error(case: str) -> None:
     assert ignored.value.code == code
 
 
+def _stripe_envelope(event_id: str, event_type: str, obj: dict[str, Any]) -> bytes:
+    """A hand-written Stripe envelope, as the gateway publishes it."""
+    return json.dumps(
+        {
+            "envelope_id": "0b6c1f0e-6a0e-4d8b-9d55-6d9b0e0f0a01",
+            "provider_event_id": event_id,
+            "event_type": event_type,
+            "received_at": "2025-01-06T05:06:41Z",
+            "signature_key_id": "whsec_test",
+            "provider": "stripe",
+            "payload": {
+                "id": event_id,
+                "object": "event",
+                "created": 1736140001,
+                "type": event_type,
+                "data": {"object": obj},
+            },
+        }
+    ).encode()
+
+
+def _outcomes(values: list[bytes]) -> list[NormalizedEvent]:
+    """The events of a provider's sequence of envelopes, without the ignored ones."""
+    events = []
+    for value in values:
+        try:
+            events.append(normalize(Provider.STRIPE, value, SOURCE))
+        except Ignored:
+            pass
+    return events
+
+
 def test_stripe_payment_intent_payment_gives_one_success_and_one_failure() -> None:
     """Both events Stripe sends for one PaymentIntent payment, hand-written: one outcome each."""
     intent, charge = "pi_3QhandWrittenIntent01", "ch_3QhandWrittenCharge01"
     metadata = {"merchant_id": "MHAND0000001"}
-
-    def envelope(event_id: str, event_type: str, obj: dict[str, Any]) -> bytes:
-        return json.dumps(
-            {
-                "envelope_id": "0b6c1f0e-6a0e-4d8b-9d55-6d9b0e0f0a01",
-                "provider_event_id": event_id,
-                "event_type": event_type,
-                "received_at": "2025-01-06T05:06:41Z",
-                "signature_key_id": "whsec_test",
-                "provider": "stripe",
-                "payload": {
-                    "id": event_id,
-                    "object": "event",
-                    "created": 1736140001,
-                    "type": event_type,
-                    "data": {"object": obj},
-                },
-            }
-        ).encode()
 
     def pair(outcome: str, charge_status: str, intent_status: str) -> list[bytes]:
         charge_obj = {
@@ -826,20 +850,15 @@ def test_stripe_payment_intent_payment_gives_one_success_and_one_failure() -> No
         charge_type = "charge.succeeded" if outcome == "succeeded" else "charge.failed"
         intent_type = "payment_intent.succeeded" if outcome == "succeeded" else "payment_intent.payment_failed"
         return [
-            envelope(f"evt_charge{outcome}", charge_type, charge_obj),
-            envelope(f"evt_intent{outcome}", intent_type, intent_obj),
+            _stripe_envelope(f"evt_charge{outcome}", charge_type, charge_obj),
+            _stripe_envelope(f"evt_intent{outcome}", intent_type, intent_obj),
         ]
 
     for outcome, charge_status, intent_status, event_type in [
         ("succeeded", "succeeded", "succeeded", E.PAYMENT_SUCCEEDED),
         ("failed", "failed", "requires_payment_method", E.PAYMENT_FAILED),
     ]:
-        events = []
-        for value in pair(outcome, charge_status, intent_status):
-            try:
-                events.append(normalize(Provider.STRIPE, value, SOURCE))
-            except Ignored:
-                pass
+        events = _outcomes(pair(outcome, charge_status, intent_status))
         assert [(e.provider_event_id, e.event_type, e.payment_id, e.amount_minor) for e in events] == [
             (f"evt_charge{outcome}", event_type, f"stripe:{intent}", 2500)
         ]
@@ -988,3 +1007,46 @@ def test_garbage_is_refused_with_a_reason(value: bytes | None) -> None:
     with pytest.raises(MappingError) as refused:
         normalize(Provider.STRIPE, value, SOURCE)
     assert refused.value.reasons
+
+
+def test_stripe_two_partial_refunds_give_two_refunds_with_their_own_ids_and_amounts() -> None:
+    """What Stripe sends for refunds of 10.00 and then 5.00 of a 25.00 charge, hand-written: each
+    refund once, with its id and its own amount (not the charge's running total)."""
+    charge = {
+        "id": "ch_3QhandWrittenCharge02",
+        "object": "charge",
+        "amount": 2500,
+        "currency": "eur",
+        "status": "succeeded",
+        "captured": True,
+        "payment_intent": "pi_3QhandWrittenIntent02",
+        "created": 1736140000,
+        "metadata": {"merchant_id": "MHAND0000002"},
+    }
+
+    def refund(refund_id: str, amount: int) -> dict[str, Any]:
+        return {
+            "id": refund_id,
+            "object": "refund",
+            "amount": amount,
+            "currency": "eur",
+            "charge": charge["id"],
+            "payment_intent": charge["payment_intent"],
+            "status": "succeeded",
+            "created": 1736150000,
+            "metadata": {"merchant_id": "MHAND0000002"},
+        }
+
+    values = [
+        _stripe_envelope("evt_refundA", "refund.created", refund("re_handWrittenA", 1000)),
+        _stripe_envelope("evt_chargerefundedA", "charge.refunded", dict(charge, amount_refunded=1000)),
+        _stripe_envelope("evt_refundB", "refund.created", refund("re_handWrittenB", 500)),
+        _stripe_envelope(
+            "evt_chargerefundedB", "charge.refunded", dict(charge, amount_refunded=1500, refunded=False)
+        ),
+    ]
+    events = _outcomes(values)
+    assert [(e.event_type, e.refund_id, e.amount_minor, e.payment_id) for e in events] == [
+        (E.REFUND_SUCCEEDED, "re_handWrittenA", 1000, "stripe:pi_3QhandWrittenIntent02"),
+        (E.REFUND_SUCCEEDED, "re_handWrittenB", 500, "stripe:pi_3QhandWrittenIntent02"),
+    ]

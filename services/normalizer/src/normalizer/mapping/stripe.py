@@ -136,6 +136,10 @@ def _card(charge: StripeCharge) -> dict[str, Any] | None:
 
 def _charge(event: StripeEvent, charge: StripeCharge) -> dict[str, Any]:
     _expect(event, ("charge.",))
+    if event.type == "charge.refunded":
+        # The charge's running total (`amount_refunded`), without the refund's id: Stripe sends
+        # `refund.created` for the same refund, and the Refund is the one source of its facts.
+        raise Ignored("refund_event_is_the_source", f"charge.refunded of {charge.id} repeats its Refund's event")
     payment = charge.payment_intent or charge.id
     fields: dict[str, Any] = {
         "payment_id": payment_id_for(PROVIDER, payment),
@@ -155,10 +159,6 @@ def _charge(event: StripeEvent, charge: StripeCharge) -> dict[str, Any]:
     elif event.type == "charge.captured":
         fields["event_type"], fields["status"] = EventType.PAYMENT_CAPTURED, PaymentStatus.SUCCEEDED
         amount = charge.amount_captured
-    elif event.type == "charge.refunded":
-        fields["event_type"] = EventType.REFUND_SUCCEEDED
-        fields["status"] = PaymentStatus.REFUNDED if charge.refunded else PaymentStatus.PARTIALLY_REFUNDED
-        amount = charge.amount_refunded
     else:
         raise unsupported("payload.type", event.type, "Stripe event type")
     fields["amount_minor"] = provider_amount(PROVIDER, amount, charge.currency, f"{OBJECT}.amount")
@@ -166,7 +166,15 @@ def _charge(event: StripeEvent, charge: StripeCharge) -> dict[str, Any]:
 
 
 def _refund(event: StripeEvent, refund: StripeRefund) -> dict[str, Any]:
+    """A refund's outcome, from the Refund alone. The Refund does not carry the amount of its
+    payment, so a successful one is `REFUNDED` even when it returned part of the payment: the
+    status says "this refund of `amount_minor` went through", not "the payment is refunded in
+    full" (the README says so too)."""
     _expect(event, ("refund.",))
+    changed = event.data.previous_attributes
+    if event.type == "refund.updated" and changed is not None and "status" not in changed:
+        # An update of other fields (metadata, a reason): the outcome was told when it changed.
+        raise Ignored("status_unchanged", f"refund.updated of {refund.id} leaves its status {refund.status!r}")
     if refund.status == "succeeded":
         event_type, status = EventType.REFUND_SUCCEEDED, PaymentStatus.REFUNDED
     elif refund.status in ("failed", "canceled"):
