@@ -626,6 +626,11 @@ DERIVED: dict[str, tuple[str, Any, dict[str, Any]]] = {
         _set("payload", "data", "object", "refund", "status", "REJECTED"),
         dict(EXPECTED["square.refund.updated.refund.succeeded"], event_type=E.REFUND_FAILED, status=S.SUCCEEDED),
     ),
+    "square dispute.created while an inquiry": (
+        "square.dispute.created.dispute.opened",
+        _set("payload", "data", "object", "dispute", "state", "INQUIRY_EVIDENCE_REQUIRED"),
+        EXPECTED["square.dispute.created.dispute.opened"],
+    ),
     "square dispute ACCEPTED": (
         "square.dispute.state.updated.dispute.lost",
         _set("payload", "data", "object", "dispute", "state", "ACCEPTED"),
@@ -767,6 +772,17 @@ IGNORED: dict[str, tuple[str, Any, str]] = {
             _set("payload", "type", "charge.refunded"), _set("payload", "data", "object", "amount_refunded", 1000000)
         ),
         "refund_event_is_the_source",
+    ),
+    # A Square dispute's opening is `dispute.created`; an update into another open state is none.
+    "square dispute.state.updated PROCESSING": (
+        "square.dispute.state.updated.dispute.lost",
+        _set("payload", "data", "object", "dispute", "state", "PROCESSING"),
+        "dispute_still_open",
+    ),
+    "square dispute.state.updated INQUIRY_EVIDENCE_REQUIRED": (
+        "square.dispute.state.updated.dispute.lost",
+        _set("payload", "data", "object", "dispute", "state", "INQUIRY_EVIDENCE_REQUIRED"),
+        "dispute_still_open",
     ),
     "stripe refund.updated of its metadata only": (
         "stripe.refund.created.refund.succeeded",
@@ -911,6 +927,12 @@ REFUSED: dict[str, tuple[str, Any, str, str]] = {
         "payload.data.object.payment.status",
         "unsupported",
     ),
+    "square dispute in a state Square does not document": (
+        "square.dispute.state.updated.dispute.lost",
+        _set("payload", "data", "object", "dispute", "state", "WAITING_THIRD_PARTY"),
+        "payload.data.dispute.object.dispute.state",  # pydantic names the union member (`dispute`)
+        "literal_error",
+    ),
     "square bad ip_country in the note": (
         SQUARE_PAYMENT,
         _set("payload", "data", "object", "payment", "note", "ip_country=usa"),
@@ -1050,3 +1072,17 @@ def test_stripe_two_partial_refunds_give_two_refunds_with_their_own_ids_and_amou
         (E.REFUND_SUCCEEDED, "re_handWrittenA", 1000, "stripe:pi_3QhandWrittenIntent02"),
         (E.REFUND_SUCCEEDED, "re_handWrittenB", 500, "stripe:pi_3QhandWrittenIntent02"),
     ]
+
+
+def test_square_dispute_unknown_state_is_refused_by_the_mapping_too() -> None:
+    """The contract refuses a state it does not list; the mapping itself never calls one opened."""
+    from contracts.schemas.payment_event import SquareEnvelope
+    from normalizer.mapping import square
+
+    golden = GOLDEN["square.dispute.state.updated.dispute.lost"]
+    envelope = SquareEnvelope.model_validate_json(golden.value)
+    dispute = envelope.payload.data.object.dispute  # type: ignore[union-attr]
+    object.__setattr__(dispute, "state", "WAITING_THIRD_PARTY")  # past the contract's own check
+    with pytest.raises(MappingError) as refused:
+        square.normalize(envelope, SOURCE)
+    assert [(r.field, r.code) for r in refused.value.reasons] == [("payload.data.object.dispute.state", "unsupported")]
