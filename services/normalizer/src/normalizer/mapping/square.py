@@ -81,6 +81,8 @@ def _note_metadata(note: str | None) -> dict[str, str]:
 
 
 def _payment(payment: SquarePayment) -> dict[str, Any]:
+    if payment.status == "PENDING":  # not an outcome yet: `payment.updated` tells it
+        raise Ignored("not_an_outcome_yet", f"payment {payment.id} is PENDING")
     try:
         event_type, status = _PAYMENTS[payment.status]
     except KeyError:
@@ -111,6 +113,8 @@ def _payment(payment: SquarePayment) -> dict[str, Any]:
 
 
 def _refund(refund: SquareRefund) -> dict[str, Any]:
+    if refund.status == "PENDING":  # not an outcome yet: `refund.updated` tells it
+        raise Ignored("not_an_outcome_yet", f"refund {refund.id} is PENDING")
     try:
         event_type, status = _REFUNDS[refund.status]
     except KeyError:

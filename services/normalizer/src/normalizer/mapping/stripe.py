@@ -179,8 +179,8 @@ def _refund(event: StripeEvent, refund: StripeRefund) -> dict[str, Any]:
         event_type, status = EventType.REFUND_SUCCEEDED, PaymentStatus.REFUNDED
     elif refund.status in ("failed", "canceled"):
         event_type, status = EventType.REFUND_FAILED, PaymentStatus.SUCCEEDED
-    else:  # pending, requires_action: not an outcome yet
-        raise unsupported(f"{OBJECT}.status", refund.status, "Stripe refund status")
+    else:  # pending, requires_action: not an outcome yet; `refund.updated` tells the outcome
+        raise Ignored("not_an_outcome_yet", f"refund {refund.id} is {refund.status}")
     payment = require(refund.payment_intent or refund.charge, f"{OBJECT}.payment_intent", "the refunded payment")
     return {
         "event_type": event_type,
