@@ -14,7 +14,7 @@ from normalizer.settings import load_settings
 from normalizer.web import ready
 
 
-@pytest.fixture
+@pytest.fixture()
 def normalizer(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Normalizer:
     monkeypatch.setenv("NORMALIZER_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1")
     monkeypatch.setenv("NORMALIZER_DATA_DIR", str(tmp_path))

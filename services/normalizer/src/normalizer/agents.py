@@ -195,6 +195,7 @@ class ProviderAgent:
             self.normalizer.metrics.batch_acknowledged(time.perf_counter() - started)
         except Exception as exc:
             log.exception("outputs of a %s batch were not acknowledged; stopping", self.provider.value)
+            self.normalizer.fail(f"{self.provider.value} batch not acknowledged: {type(exc).__name__}")
             await self.normalizer.app.crash(exc)
             raise
 

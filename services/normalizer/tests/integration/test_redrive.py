@@ -78,7 +78,9 @@ def test_redrive_recovers_a_dead_letter_once_after_a_fix(broker: KafkaServer) ->
     assert again == Counter(still_failing=1)
     mine = [event for _, event in normalized_events(bootstrap) if event.provider_event_id.startswith(tag)]
     assert [event.event_id for event in mine] == [event_id_of(fixed)]  # nothing for the pending step
-    stepped = [(letter.dlq_id, letter.attempts) for letter in dead_letters(bootstrap) if letter.key == step.key.decode()]
+    stepped = [
+        (letter.dlq_id, letter.attempts) for letter in dead_letters(bootstrap) if letter.key == step.key.decode()
+    ]
     assert stepped == [(letters[3].dlq_id, letters[3].attempts)]  # not dead-lettered again
     assert mine[0].source == fixed_at
     retried = [letter for letter in dead_letters(bootstrap) if letter.key == broken.key.decode()]

@@ -28,7 +28,7 @@ class MappingError(Exception):
         return cls([reason(field, code, message)])
 
 
-class Ignored(Exception):
+class Ignored(Exception):  # noqa: N818 (not an error: an outcome the worker counts)
     """A well-formed event that is deliberately not an outcome of its own: another event of the
     provider carries the same fact, or it is a step before an outcome (a pending refund).
 
