@@ -25,7 +25,7 @@ from contracts.reference.providers import Provider
 from contracts.schemas.normalized_event import SourcePosition
 from contracts.topics import DLQ, NORMALIZED
 from normalizer.dlq import dead_letter, worker_name
-from normalizer.mapping import MappingError, decode, map_envelope
+from normalizer.mapping import Ignored, MappingError, decode, map_envelope
 from normalizer.tables import dedupe_key, seen_within
 
 if TYPE_CHECKING:
@@ -58,6 +58,8 @@ class ProviderAgent:
         self._lock = asyncio.Lock()
         self._in_flight: asyncio.Task[None] | None = None
         """The previous batch, awaiting its acknowledgements while the next one is mapped."""
+        self._in_flight_marks: dict[str, tuple[int, float]] = {}
+        """The dedupe marks of the in-flight batch, taken back from memory if it never completes."""
 
     async def run(self, stream: StreamT[bytes]) -> None:
         # The outputs exist before the first send (Faust declares only the topics it reads).
@@ -70,10 +72,40 @@ class ProviderAgent:
                 await self.handle(event)
                 if len(self._batch.events) >= self.batch_size:
                     await self.flush(stream)
+        except Exception as exc:
+            # Not a mapping error (those are dead-lettered in `handle`): the producer gave up (a
+            # long broker outage) or a bug. Faust would restart this agent in place, over a stream
+            # whose unacknowledged messages it does not deliver again; stop the whole worker
+            # instead, so that a new process starts from the committed offsets, and say so on
+            # /readyz meanwhile.
+            log.exception("the %s agent failed; stopping the worker", self.provider.value)
+            self.normalizer.fail(f"{self.provider.value} agent failed: {type(exc).__name__}")
+            await self.normalizer.app.crash(exc)
+            raise
         finally:
             flusher.cancel()
-            if self._in_flight is not None:  # never acknowledged if it did not complete: it comes again
-                self._in_flight.cancel()
+            self.abandon()
+
+    def abandon(self) -> None:
+        """Forget the batches that were not acknowledged: they come again from the committed offsets.
+
+        Cancels the in-flight batch, empties the open one, and takes their dedupe marks back out
+        of the table's memory, so that a message delivered again is not dropped as a duplicate of
+        an output that was never confirmed."""
+        unconfirmed = [self._batch.marks]
+        if self._in_flight is not None:
+            done = self._in_flight.done() and not self._in_flight.cancelled()
+            if not done or self._in_flight.exception() is not None:
+                unconfirmed.append(self._in_flight_marks)
+            self._in_flight.cancel()
+        table = self.normalizer.dedupe.data
+        for marks in unconfirmed:
+            for key, (_, at) in marks.items():
+                if table.get(key) == at:
+                    del table[key]
+        self._in_flight = None
+        self._in_flight_marks = {}
+        self._batch = Batch()
 
     async def _flush_when_idle(self, stream: StreamT[bytes]) -> None:
         """Flush a batch that stopped growing; a failed flush stops the worker, uncommitted."""
@@ -96,6 +128,11 @@ class ProviderAgent:
             normalized = map_envelope(self.provider, envelope, source)
         except MappingError as exc:
             await self._dead_letter(event, source, exc)
+            return
+        except Ignored as skip:  # no output: acknowledged with its batch, counted
+            self._batch.events.append(event)
+            self.normalizer.metrics.count(self.provider.value, "ignored")
+            log.debug("ignored %s: %s", source, skip)
             return
         output = await self._send(
             NORMALIZED.name, normalized.payment_id.encode(), normalized.model_dump_json().encode()
@@ -137,6 +174,7 @@ class ProviderAgent:
             if self._in_flight is not None:
                 await self._in_flight  # raises if the previous batch failed (the worker is stopping)
             self._in_flight = asyncio.create_task(self._complete(batch, stream))
+            self._in_flight_marks = batch.marks
 
     async def _complete(self, batch: Batch, stream: StreamT[bytes]) -> None:
         """Await the batch's outputs, then write and await its dedupe marks, then acknowledge its
@@ -157,6 +195,7 @@ class ProviderAgent:
             self.normalizer.metrics.batch_acknowledged(time.perf_counter() - started)
         except Exception as exc:
             log.exception("outputs of a %s batch were not acknowledged; stopping", self.provider.value)
+            self.normalizer.fail(f"{self.provider.value} batch not acknowledged: {type(exc).__name__}")
             await self.normalizer.app.crash(exc)
             raise
 

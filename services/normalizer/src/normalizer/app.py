@@ -60,6 +60,11 @@ class Normalizer:
         self.dlq = self.topic(DLQ)
         self.dedupe = create_dedupe_table(self.app, INPUT_PARTITIONS)
         self.metrics = Metrics()
+        self.failure: str | None = None
+        """Why the worker is stopping, once an agent failed: /readyz answers 503 from then on."""
+
+    def fail(self, why: str) -> None:
+        self.failure = self.failure or why
 
     def topic(self, topic: Topic) -> TopicT:
         """A Faust topic with the contracts' name, partitions and retention; declared at start."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from contracts.reference.providers import PROVIDERS
 
-OUTCOMES = ("normalized", "dead_lettered", "duplicate")
+OUTCOMES = ("normalized", "dead_lettered", "duplicate", "ignored")
 
 
 @dataclass

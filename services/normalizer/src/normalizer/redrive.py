@@ -8,7 +8,8 @@ to it too, and a new group starts at the topic's beginning, so without the `work
 run would redrive every normalizer dead letter ever written. It re-reads each one's source message from the provider topic, and maps it again:
 a `NormalizedEvent` (same deterministic `event_id` as a first-time success) goes to
 `payments.normalized.v1`, a message that still fails goes back to the dead-letter topic with the
-same `dlq_id` and one more attempt. The group's offsets on the dead-letter topic are committed
+same `dlq_id` and one more attempt, and one the current code ignores (a pending step an older
+version dead-lettered) is counted `ignored` and left alone. The group's offsets on the dead-letter topic are committed
 only after every output was acknowledged, so a dead letter is redriven once (at least once if a
 run is killed), and one already redriven in this run (a copy with the same `dlq_id`) is skipped.
 
@@ -33,7 +34,7 @@ from contracts.reference.providers import Provider
 from contracts.schemas.dlq import DeadLetter
 from contracts.topics import DLQ, NORMALIZED, WEBHOOK_TOPICS
 from normalizer.dlq import written_by
-from normalizer.mapping import MappingError, normalize
+from normalizer.mapping import Ignored, MappingError, normalize
 from normalizer.settings import ConfigurationError, NormalizerSettings, load_settings
 
 PROVIDER_OF_TOPIC: dict[str, Provider] = {topic.name: provider for provider, topic in WEBHOOK_TOPICS.items()}
@@ -151,6 +152,8 @@ async def _redrive_one(
         )
         send = await producer.send(DLQ.name, again.model_dump_json().encode(), key=key)
         return "still_failing", send
+    except Ignored:  # dead-lettered by an older version (a pending step): no outcome, done
+        return "ignored", None
     if dry_run:
         return "recovered", None
     send = await producer.send(NORMALIZED.name, event.model_dump_json().encode(), key=event.payment_id.encode())

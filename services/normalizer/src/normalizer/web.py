@@ -15,6 +15,8 @@ PROMETHEUS_TEXT = "text/plain; version=0.0.4"
 def ready(normalizer: Normalizer) -> tuple[bool, str]:
     """Ready once the worker holds partitions, its tables are recovered and no rebalance runs."""
     app = normalizer.app
+    if normalizer.failure is not None:
+        return False, normalizer.failure
     if app.rebalancing:
         return False, "rebalancing"
     if not app.tables.recovery.completed.is_set():  # type: ignore[attr-defined]  # TableManager has it

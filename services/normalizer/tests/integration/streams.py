@@ -47,11 +47,25 @@ def unmappable(name: str, tag: str, n: int) -> Envelope:
     if provider == "stripe":
         document["payload"]["type"] = "charge.expired"
     elif provider == "square":
-        document["payload"]["data"]["object"]["payment"]["status"] = "PENDING"
+        document["payload"]["data"]["object"]["payment"]["status"] = "VOIDED"  # a card's status, not a payment's
     elif provider == "adyen":
         document["payload"]["eventCode"] = "REPORT_AVAILABLE"
     else:
         document["payload"]["kind"] = "subscription_charged_successfully"
+    return Envelope(golden.topic, document["provider_event_id"].encode(), json.dumps(document).encode())
+
+
+def pending(tag: str, n: int) -> Envelope:
+    """A well-formed step before an outcome (a pending Stripe refund, a PENDING Square payment):
+    ignored, so no event and no dead letter, but acknowledged."""
+    name = ["stripe.refund.created.refund.succeeded", "square.payment.updated.payment.succeeded"][n % 2]
+    golden = GOLDEN[name]
+    document = golden.document()
+    document["provider_event_id"] = f"{tag}-pending-{n}"
+    if golden.provider.value == "stripe":
+        document["payload"]["data"]["object"]["status"] = "pending"
+    else:
+        document["payload"]["data"]["object"]["payment"]["status"] = "PENDING"
     return Envelope(golden.topic, document["provider_event_id"].encode(), json.dumps(document).encode())
 
 

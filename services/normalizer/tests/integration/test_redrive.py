@@ -15,7 +15,7 @@ from contracts.reference.providers import Provider
 from contracts.schemas.dlq import DeadLetter, RejectReason
 from contracts.schemas.normalized_event import SourcePosition
 from contracts.topics import DLQ
-from integration.streams import dead_letters, event_id_of, normalized_events, unmappable, variant
+from integration.streams import dead_letters, event_id_of, normalized_events, pending, unmappable, variant
 from normalizer.dlq import dead_letter, worker_name
 from normalizer.redrive import redrive
 from normalizer.settings import load_settings
@@ -53,8 +53,9 @@ def test_redrive_recovers_a_dead_letter_once_after_a_fix(broker: KafkaServer) ->
     tag = uuid.uuid4().hex[:10]
     fixed = variant("braintree.transaction_settled.payment.succeeded", tag, 0)
     broken = unmappable("adyen.AUTHORISATION.payment.succeeded", tag, 1)
-    fixed_at, broken_at = asyncio.run(
-        _produce_and_locate(bootstrap, [(e.topic, e.key, e.value) for e in (fixed, broken)])
+    step = pending(tag, 1)  # a PENDING Square payment, which older versions dead-lettered
+    fixed_at, broken_at, step_at = asyncio.run(
+        _produce_and_locate(bootstrap, [(e.topic, e.key, e.value) for e in (fixed, broken, step)])
     )
     app = f"redrive-test-{tag}"
     braintree, adyen = worker_name(app, Provider.BRAINTREE), worker_name(app, Provider.ADYEN)
@@ -62,6 +63,7 @@ def test_redrive_recovers_a_dead_letter_once_after_a_fix(broker: KafkaServer) ->
         dead_letter(fixed_at, fixed.key, fixed.value, OLD_REASON, worker=braintree, failed_at=datetime.now(UTC)),
         dead_letter(fixed_at, fixed.key, fixed.value, OLD_REASON, worker=braintree),  # twice (a crash)
         dead_letter(broken_at, broken.key, broken.value, OLD_REASON, worker=adyen),
+        dead_letter(step_at, step.key, step.value, OLD_REASON, worker=worker_name(app, Provider.SQUARE)),
     ]
     _publish(bootstrap, letters)
     settings = load_settings(kafka_bootstrap_servers=bootstrap, app_id=app)
@@ -71,11 +73,15 @@ def test_redrive_recovers_a_dead_letter_once_after_a_fix(broker: KafkaServer) ->
     again = asyncio.run(redrive(settings, group))
 
     # Exactly this test's three letters, whatever else the shared dead-letter topic holds.
-    assert first == Counter(recovered=1, skipped_copy=1, still_failing=1)
+    assert first == Counter(recovered=1, skipped_copy=1, still_failing=1, ignored=1)
     # Every dead letter is redriven once: the second run sees only what the first one dead-lettered again.
     assert again == Counter(still_failing=1)
     mine = [event for _, event in normalized_events(bootstrap) if event.provider_event_id.startswith(tag)]
-    assert [event.event_id for event in mine] == [event_id_of(fixed)]
+    assert [event.event_id for event in mine] == [event_id_of(fixed)]  # nothing for the pending step
+    stepped = [
+        (letter.dlq_id, letter.attempts) for letter in dead_letters(bootstrap) if letter.key == step.key.decode()
+    ]
+    assert stepped == [(letters[3].dlq_id, letters[3].attempts)]  # not dead-lettered again
     assert mine[0].source == fixed_at
     retried = [letter for letter in dead_letters(bootstrap) if letter.key == broken.key.decode()]
     assert [letter.attempts for letter in retried] == [1, 2, 3]

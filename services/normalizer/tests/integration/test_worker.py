@@ -20,6 +20,7 @@ from integration.streams import (
     event_id_of,
     garbage,
     normalized_events,
+    pending,
     produce,
     unmappable,
     variant,
@@ -57,10 +58,11 @@ def test_every_message_is_normalized_or_dead_lettered_once_less_duplicates(
     good = [variant(name, tag, n) for n in range(5) for name in sorted(GOLDEN)]
     bad = [unmappable(name, tag, n) for n, name in enumerate(sorted(GOLDEN)[:8])]
     junk = [garbage(tag, n) for n in range(4)]
+    steps = [pending(tag, n) for n in range(4)]  # ignored: nothing out, yet acknowledged
     copies = good[:10]  # the providers' redeliveries: the same provider event ids again
     now_ms = int(time.time() * 1000)
     late = Envelope(good[10].topic, good[10].key, good[10].value, timestamp_ms=now_ms + 3 * HOUR_MS)
-    produce(broker.bootstrap_servers, [*good, *bad, *junk, *copies, late])
+    produce(broker.bootstrap_servers, [*good, *bad, *junk, *steps, *copies, late])
 
     worker = start_worker(NORMALIZER_DEDUPE_WINDOW_SECONDS="3600")
     wait_until_committed(broker.bootstrap_servers, group)
@@ -71,6 +73,7 @@ def test_every_message_is_normalized_or_dead_lettered_once_less_duplicates(
     assert counts == expected
     assert sorted(letters) == sorted(e.key.decode() for e in [*bad, *junk])
     assert _metric(worker.base_url, "duplicate") >= len(copies)
+    assert _metric(worker.base_url, "ignored") >= len(steps)
 
 
 def test_dead_letters_name_fields_and_never_carry_card_numbers(

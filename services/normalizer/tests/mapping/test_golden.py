@@ -7,6 +7,7 @@ kind, as the provider would. Every expectation below was written by reading the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +25,7 @@ from contracts.schemas.normalized_event import (
     event_id_for,
 )
 from mapping.golden import GOLDEN, Golden
-from normalizer.mapping import MappingError, normalize
+from normalizer.mapping import Ignored, MappingError, normalize
 
 SOURCE = SourcePosition(topic="webhooks.test.v1", partition=3, offset=41)
 E, S, D = EventType, PaymentStatus, DeclineCategory
@@ -439,7 +440,10 @@ def _stripe_object(document: dict[str, Any]) -> dict[str, Any]:
     return dict(document["payload"]["data"]["object"])
 
 
-def _stripe_intent(event_type: str, status: str, **extra: Any) -> Any:
+def _stripe_intent(event_type: str, status: str, with_charge: bool = False, **extra: Any) -> Any:
+    """The PaymentIntent of the golden charge; without a charge unless `with_charge` (an intent
+    that failed before Stripe created a charge, or an older API version's event)."""
+
     def change(document: dict[str, Any]) -> None:
         charge = _stripe_object(document)
         document["payload"]["type"] = event_type
@@ -452,7 +456,7 @@ def _stripe_intent(event_type: str, status: str, **extra: Any) -> Any:
             "status": status,
             "created": charge["created"],
             "customer": charge["customer"],
-            "latest_charge": charge["id"],
+            "latest_charge": charge["id"] if with_charge else None,
             "metadata": charge["metadata"],
             **extra,
         }
@@ -578,23 +582,18 @@ DERIVED: dict[str, tuple[str, Any, dict[str, Any]]] = {
             **STRIPE_BASE,
         ),
     ),
-    "stripe charge.refunded partly": (
-        STRIPE_CHARGE,
-        _chain(
-            _set("payload", "type", "charge.refunded"), _set("payload", "data", "object", "amount_refunded", 1000000)
-        ),
-        dict(
-            event_type=E.REFUND_SUCCEEDED,
-            status=S.PARTIALLY_REFUNDED,
-            amount_minor=1000000,
-            card=STRIPE_CHARGE_CARD,
-            **STRIPE_BASE,
-        ),
-    ),
     "stripe refund.updated failed": (
         "stripe.refund.created.refund.succeeded",
         _chain(_set("payload", "type", "refund.updated"), _set("payload", "data", "object", "status", "failed")),
         dict(EXPECTED["stripe.refund.created.refund.succeeded"], event_type=E.REFUND_FAILED, status=S.SUCCEEDED),
+    ),
+    "stripe refund.updated pending to succeeded": (
+        "stripe.refund.created.refund.succeeded",
+        _chain(
+            _set("payload", "type", "refund.updated"),
+            _set("payload", "data", "previous_attributes", {"status": "pending"}),
+        ),
+        dict(EXPECTED["stripe.refund.created.refund.succeeded"]),
     ),
     "stripe ISK charge (Stripe writes ISK with two decimals)": (
         STRIPE_CHARGE,
@@ -627,6 +626,11 @@ DERIVED: dict[str, tuple[str, Any, dict[str, Any]]] = {
         "square.refund.updated.refund.succeeded",
         _set("payload", "data", "object", "refund", "status", "REJECTED"),
         dict(EXPECTED["square.refund.updated.refund.succeeded"], event_type=E.REFUND_FAILED, status=S.SUCCEEDED),
+    ),
+    "square dispute.created while an inquiry": (
+        "square.dispute.created.dispute.opened",
+        _set("payload", "data", "object", "dispute", "state", "INQUIRY_EVIDENCE_REQUIRED"),
+        EXPECTED["square.dispute.created.dispute.opened"],
     ),
     "square dispute ACCEPTED": (
         "square.dispute.state.updated.dispute.lost",
@@ -737,6 +741,165 @@ def test_derived_envelope_maps_exactly(case: str) -> None:
     assert normalize(golden.provider, value, SOURCE) == expected(golden, **fields)
 
 
+# -- ignored: well-formed, deliberately no outcome of its own (counted and acknowledged) ----------
+
+IGNORED: dict[str, tuple[str, Any, str]] = {
+    # Stripe sends these next to `charge.succeeded` / `charge.failed` of the named charge, which
+    # is the one source of the outcome.
+    "stripe payment_intent.succeeded with its charge": (
+        STRIPE_CHARGE,
+        _stripe_intent("payment_intent.succeeded", "succeeded", with_charge=True),
+        "charge_event_is_the_source",
+    ),
+    "stripe payment_intent.payment_failed with its charge": (
+        STRIPE_CHARGE,
+        _stripe_intent(
+            "payment_intent.payment_failed",
+            "requires_payment_method",
+            with_charge=True,
+            last_payment_error={"type": "card_error", "code": "card_declined", "decline_code": "insufficient_funds"},
+        ),
+        "charge_event_is_the_source",
+    ),
+    "stripe payment_intent.amount_capturable_updated with its charge": (
+        STRIPE_CHARGE,
+        _stripe_intent("payment_intent.amount_capturable_updated", "requires_capture", with_charge=True),
+        "charge_event_is_the_source",
+    ),
+    # The charge's running refund total without a refund id: `refund.created` is the source.
+    "stripe charge.refunded": (
+        STRIPE_CHARGE,
+        _chain(
+            _set("payload", "type", "charge.refunded"), _set("payload", "data", "object", "amount_refunded", 1000000)
+        ),
+        "refund_event_is_the_source",
+    ),
+    # A Square dispute's opening is `dispute.created`; an update into another open state is none.
+    "square dispute.state.updated PROCESSING": (
+        "square.dispute.state.updated.dispute.lost",
+        _set("payload", "data", "object", "dispute", "state", "PROCESSING"),
+        "dispute_still_open",
+    ),
+    "square dispute.state.updated INQUIRY_EVIDENCE_REQUIRED": (
+        "square.dispute.state.updated.dispute.lost",
+        _set("payload", "data", "object", "dispute", "state", "INQUIRY_EVIDENCE_REQUIRED"),
+        "dispute_still_open",
+    ),
+    # Steps before an outcome: the update that ends them is the outcome; a redrive never sees them.
+    "stripe pending refund": (
+        "stripe.refund.created.refund.succeeded",
+        _set("payload", "data", "object", "status", "pending"),
+        "not_an_outcome_yet",
+    ),
+    "stripe refund requiring action": (
+        "stripe.refund.created.refund.succeeded",
+        _set("payload", "data", "object", "status", "requires_action"),
+        "not_an_outcome_yet",
+    ),
+    "square PENDING payment": (
+        SQUARE_PAYMENT,
+        _set("payload", "data", "object", "payment", "status", "PENDING"),
+        "not_an_outcome_yet",
+    ),
+    "square PENDING refund": (
+        "square.refund.updated.refund.succeeded",
+        _set("payload", "data", "object", "refund", "status", "PENDING"),
+        "not_an_outcome_yet",
+    ),
+    "stripe refund.updated of its metadata only": (
+        "stripe.refund.created.refund.succeeded",
+        _chain(
+            _set("payload", "type", "refund.updated"),
+            _set("payload", "data", "previous_attributes", {"metadata": {}}),
+        ),
+        "status_unchanged",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(IGNORED))
+def test_ignored_envelope_is_neither_event_nor_error(case: str) -> None:
+    name, change, code = IGNORED[case]
+    golden, value = derive(name, change)
+    with pytest.raises(Ignored) as ignored:
+        normalize(golden.provider, value, SOURCE)
+    assert ignored.value.code == code
+
+
+def _stripe_envelope(event_id: str, event_type: str, obj: dict[str, Any]) -> bytes:
+    """A hand-written Stripe envelope, as the gateway publishes it."""
+    return json.dumps(
+        {
+            "envelope_id": "0b6c1f0e-6a0e-4d8b-9d55-6d9b0e0f0a01",
+            "provider_event_id": event_id,
+            "event_type": event_type,
+            "received_at": "2025-01-06T05:06:41Z",
+            "signature_key_id": "whsec_test",
+            "provider": "stripe",
+            "payload": {
+                "id": event_id,
+                "object": "event",
+                "created": 1736140001,
+                "type": event_type,
+                "data": {"object": obj},
+            },
+        }
+    ).encode()
+
+
+def _outcomes(values: list[bytes]) -> list[NormalizedEvent]:
+    """The events of a provider's sequence of envelopes, without the ignored ones."""
+    events = []
+    for value in values:
+        with contextlib.suppress(Ignored):
+            events.append(normalize(Provider.STRIPE, value, SOURCE))
+    return events
+
+
+def test_stripe_payment_intent_payment_gives_one_success_and_one_failure() -> None:
+    """Both events Stripe sends for one PaymentIntent payment, hand-written: one outcome each."""
+    intent, charge = "pi_3QhandWrittenIntent01", "ch_3QhandWrittenCharge01"
+    metadata = {"merchant_id": "MHAND0000001"}
+
+    def pair(outcome: str, charge_status: str, intent_status: str) -> list[bytes]:
+        charge_obj = {
+            "id": charge,
+            "object": "charge",
+            "amount": 2500,
+            "currency": "eur",
+            "status": charge_status,
+            "captured": charge_status == "succeeded",
+            "payment_intent": intent,
+            "created": 1736140000,
+            "metadata": metadata,
+        }
+        intent_obj = {
+            "id": intent,
+            "object": "payment_intent",
+            "amount": 2500,
+            "currency": "eur",
+            "status": intent_status,
+            "created": 1736139990,
+            "latest_charge": charge,
+            "metadata": metadata,
+        }
+        charge_type = "charge.succeeded" if outcome == "succeeded" else "charge.failed"
+        intent_type = "payment_intent.succeeded" if outcome == "succeeded" else "payment_intent.payment_failed"
+        return [
+            _stripe_envelope(f"evt_charge{outcome}", charge_type, charge_obj),
+            _stripe_envelope(f"evt_intent{outcome}", intent_type, intent_obj),
+        ]
+
+    for outcome, charge_status, intent_status, event_type in [
+        ("succeeded", "succeeded", "succeeded", E.PAYMENT_SUCCEEDED),
+        ("failed", "failed", "requires_payment_method", E.PAYMENT_FAILED),
+    ]:
+        events = _outcomes(pair(outcome, charge_status, intent_status))
+        assert [(e.provider_event_id, e.event_type, e.payment_id, e.amount_minor) for e in events] == [
+            (f"evt_charge{outcome}", event_type, f"stripe:{intent}", 2500)
+        ]
+
+
 # -- refusals: a reason that names the field --------------------------------------------------------
 
 REFUSED: dict[str, tuple[str, Any, str, str]] = {
@@ -753,12 +916,6 @@ REFUSED: dict[str, tuple[str, Any, str, str]] = {
         _set("payload", "data", "object", "metadata", {}),
         "payload.data.object.metadata.merchant_id",
         "missing",
-    ),
-    "stripe pending refund": (
-        "stripe.refund.created.refund.succeeded",
-        _set("payload", "data", "object", "status", "pending"),
-        "payload.data.object.status",
-        "unsupported",
     ),
     "stripe refund event carrying a charge": (
         STRIPE_CHARGE,
@@ -778,11 +935,11 @@ REFUSED: dict[str, tuple[str, Any, str, str]] = {
         "payload.data.object.charge.currency",
         "value_error",
     ),
-    "square PENDING payment": (
-        SQUARE_PAYMENT,
-        _set("payload", "data", "object", "payment", "status", "PENDING"),
-        "payload.data.object.payment.status",
-        "unsupported",
+    "square dispute in a state Square does not document": (
+        "square.dispute.state.updated.dispute.lost",
+        _set("payload", "data", "object", "dispute", "state", "WAITING_THIRD_PARTY"),
+        "payload.data.dispute.object.dispute.state",  # pydantic names the union member (`dispute`)
+        "literal_error",
     ),
     "square bad ip_country in the note": (
         SQUARE_PAYMENT,
@@ -880,3 +1037,58 @@ def test_garbage_is_refused_with_a_reason(value: bytes | None) -> None:
     with pytest.raises(MappingError) as refused:
         normalize(Provider.STRIPE, value, SOURCE)
     assert refused.value.reasons
+
+
+def test_stripe_two_partial_refunds_give_two_refunds_with_their_own_ids_and_amounts() -> None:
+    """What Stripe sends for refunds of 10.00 and then 5.00 of a 25.00 charge, hand-written: each
+    refund once, with its id and its own amount (not the charge's running total)."""
+    charge = {
+        "id": "ch_3QhandWrittenCharge02",
+        "object": "charge",
+        "amount": 2500,
+        "currency": "eur",
+        "status": "succeeded",
+        "captured": True,
+        "payment_intent": "pi_3QhandWrittenIntent02",
+        "created": 1736140000,
+        "metadata": {"merchant_id": "MHAND0000002"},
+    }
+
+    def refund(refund_id: str, amount: int) -> dict[str, Any]:
+        return {
+            "id": refund_id,
+            "object": "refund",
+            "amount": amount,
+            "currency": "eur",
+            "charge": charge["id"],
+            "payment_intent": charge["payment_intent"],
+            "status": "succeeded",
+            "created": 1736150000,
+            "metadata": {"merchant_id": "MHAND0000002"},
+        }
+
+    values = [
+        _stripe_envelope("evt_refundA", "refund.created", refund("re_handWrittenA", 1000)),
+        _stripe_envelope("evt_chargerefundedA", "charge.refunded", dict(charge, amount_refunded=1000)),
+        _stripe_envelope("evt_refundB", "refund.created", refund("re_handWrittenB", 500)),
+        _stripe_envelope("evt_chargerefundedB", "charge.refunded", dict(charge, amount_refunded=1500, refunded=False)),
+    ]
+    events = _outcomes(values)
+    assert [(e.event_type, e.refund_id, e.amount_minor, e.payment_id) for e in events] == [
+        (E.REFUND_SUCCEEDED, "re_handWrittenA", 1000, "stripe:pi_3QhandWrittenIntent02"),
+        (E.REFUND_SUCCEEDED, "re_handWrittenB", 500, "stripe:pi_3QhandWrittenIntent02"),
+    ]
+
+
+def test_square_dispute_unknown_state_is_refused_by_the_mapping_too() -> None:
+    """The contract refuses a state it does not list; the mapping itself never calls one opened."""
+    from contracts.schemas.payment_event import SquareEnvelope
+    from normalizer.mapping import square
+
+    golden = GOLDEN["square.dispute.state.updated.dispute.lost"]
+    envelope = SquareEnvelope.model_validate_json(golden.value)
+    dispute = envelope.payload.data.object.dispute  # type: ignore[union-attr]
+    object.__setattr__(dispute, "state", "WAITING_THIRD_PARTY")  # past the contract's own check
+    with pytest.raises(MappingError) as refused:
+        square.normalize(envelope, SOURCE)
+    assert [(r.field, r.code) for r in refused.value.reasons] == [("payload.data.object.dispute.state", "unsupported")]

@@ -1,7 +1,9 @@
 """Provider envelopes to `NormalizedEvent`s: pure functions, one module per provider.
 
 `normalize` is the one entry point: Kafka bytes of a `webhooks.<provider>.v1` message in, a
-`NormalizedEvent` out, or a `MappingError` whose reasons name the fields. Nothing else escapes.
+`NormalizedEvent` out, a `MappingError` whose reasons name the fields, or `Ignored` for an event
+that is deliberately no outcome of its own (a duplicate of another event's fact, a pending step).
+Nothing else escapes.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from contracts.reference.providers import Provider
 from contracts.schemas.normalized_event import NormalizedEvent, SourcePosition
 from contracts.topics import webhook_topic
 from normalizer.mapping import adyen, braintree, square, stripe
-from normalizer.mapping.errors import MappingError, reasons_from_validation
+from normalizer.mapping.errors import Ignored, MappingError, reasons_from_validation
 
-__all__ = ["MappingError", "decode", "map_envelope", "normalize"]
+__all__ = ["Ignored", "MappingError", "decode", "map_envelope", "normalize"]
 
 _MAPPERS: dict[Provider, Callable[[Any, SourcePosition | None], NormalizedEvent]] = {
     Provider.STRIPE: stripe.normalize,

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from contracts.schemas.dlq import RejectReason
 
-__all__ = ["MappingError", "reason", "reasons_from_validation"]
+__all__ = ["Ignored", "MappingError", "reason", "reasons_from_validation"]
 
 MAX_REASONS = 20
 """A payload can break many rules at once; a dead letter keeps the first ones, enough to triage."""
@@ -26,6 +26,18 @@ class MappingError(Exception):
     @classmethod
     def one(cls, field: str, code: str, message: str) -> MappingError:
         return cls([reason(field, code, message)])
+
+
+class Ignored(Exception):  # noqa: N818 (not an error: an outcome the worker counts)
+    """A well-formed event that is deliberately not an outcome of its own: another event of the
+    provider carries the same fact, or it is a step before an outcome (a pending refund).
+
+    Not an error: the worker counts it (`outcome="ignored"`) and acknowledges it, with no output
+    and no dead letter, so a redrive never sees it again. `code` is machine-readable."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(f"{code}: {message}")
 
 
 def reason(field: str, code: str, message: str) -> RejectReason:

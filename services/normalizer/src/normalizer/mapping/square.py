@@ -20,7 +20,7 @@ from contracts.schemas.providers.square import (
     SquareRefund,
     SquareRefundData,
 )
-from normalizer.mapping.common import MappingError, build, decline, lifted, provider_amount, unsupported
+from normalizer.mapping.common import Ignored, MappingError, build, decline, lifted, provider_amount, unsupported
 
 PROVIDER = Provider.SQUARE
 DATA = "payload.data.object"
@@ -43,6 +43,9 @@ _CLOSED_DISPUTES: dict[str, tuple[EventType, PaymentStatus]] = {
     "ACCEPTED": (EventType.DISPUTE_LOST, PaymentStatus.CHARGED_BACK),
 }
 _OPENED = (EventType.DISPUTE_OPENED, PaymentStatus.DISPUTED)
+_OPEN_DISPUTE_STATES = frozenset({"INQUIRY_EVIDENCE_REQUIRED", "INQUIRY_PROCESSING", "EVIDENCE_REQUIRED", "PROCESSING"})
+"""States of a dispute that is still open: its opening was told by `dispute.created`, and a
+`dispute.state.updated` into one of them (evidence sent, under review) is no new outcome."""
 
 
 def normalize(envelope: SquareEnvelope, source: SourcePosition | None = None) -> NormalizedEvent:
@@ -57,7 +60,7 @@ def normalize(envelope: SquareEnvelope, source: SourcePosition | None = None) ->
     elif isinstance(data, SquareRefundData):
         fields = _refund(data.object.refund)
     else:
-        fields = _dispute(data.object.dispute)
+        fields = _dispute(event.type, data.object.dispute)
     fields["occurred_at"] = event.created_at
     fields["merchant_id"] = event.merchant_id
     return build(PROVIDER, envelope.provider_event_id, source, fields)
@@ -78,6 +81,8 @@ def _note_metadata(note: str | None) -> dict[str, str]:
 
 
 def _payment(payment: SquarePayment) -> dict[str, Any]:
+    if payment.status == "PENDING":  # not an outcome yet: `payment.updated` tells it
+        raise Ignored("not_an_outcome_yet", f"payment {payment.id} is PENDING")
     try:
         event_type, status = _PAYMENTS[payment.status]
     except KeyError:
@@ -108,6 +113,8 @@ def _payment(payment: SquarePayment) -> dict[str, Any]:
 
 
 def _refund(refund: SquareRefund) -> dict[str, Any]:
+    if refund.status == "PENDING":  # not an outcome yet: `refund.updated` tells it
+        raise Ignored("not_an_outcome_yet", f"refund {refund.id} is PENDING")
     try:
         event_type, status = _REFUNDS[refund.status]
     except KeyError:
@@ -121,8 +128,19 @@ def _refund(refund: SquareRefund) -> dict[str, Any]:
     }
 
 
-def _dispute(dispute: SquareDispute) -> dict[str, Any]:
-    event_type, status = _CLOSED_DISPUTES.get(dispute.state, _OPENED)
+def _dispute(event_type_name: str, dispute: SquareDispute) -> dict[str, Any]:
+    """`dispute.created` opens a dispute; a state update tells an outcome only when it closes one."""
+    state = dispute.state
+    if state not in _CLOSED_DISPUTES and state not in _OPEN_DISPUTE_STATES:
+        raise unsupported(f"{DATA}.dispute.state", state, "Square dispute state")
+    if event_type_name == "dispute.created":
+        event_type, status = _OPENED
+    elif event_type_name == "dispute.state.updated":
+        if state in _OPEN_DISPUTE_STATES:
+            raise Ignored("dispute_still_open", f"dispute {dispute.id} moved to {state}, still open")
+        event_type, status = _CLOSED_DISPUTES[state]
+    else:
+        raise unsupported("payload.type", event_type_name, "Square event type")
     return {
         "event_type": event_type,
         "status": status,

@@ -1,7 +1,11 @@
 """Stripe `Event`s to `NormalizedEvent`s.
 
 The payment is the PaymentIntent (the charge when a charge has none); refunds and disputes carry
-the payment they belong to. A declined charge's issuer code is in `outcome.reason`, the charge's
+the payment they belong to. Stripe sends a PaymentIntent payment's outcome twice, once for the
+intent and once for its charge (`payment_intent.succeeded` and `charge.succeeded`,
+`payment_intent.payment_failed` and `charge.failed`, `payment_intent.amount_capturable_updated`
+and an uncaptured `charge.succeeded`): the charge's event is the one source, since it carries the
+card, and the intent's is `Ignored` when the intent names its charge (`latest_charge`). A declined charge's issuer code is in `outcome.reason`, the charge's
 own `failure_code` is often just `card_declined`: read the former first.
 """
 
@@ -26,6 +30,7 @@ from contracts.schemas.providers.stripe import (
     StripeRefund,
 )
 from normalizer.mapping.common import (
+    Ignored,
     MappingError,
     build,
     decline,
@@ -45,6 +50,13 @@ _INTENT_EVENTS: dict[str, tuple[EventType, PaymentStatus]] = {
     "payment_intent.canceled": (EventType.PAYMENT_CANCELED, PaymentStatus.CANCELED),
     "payment_intent.amount_capturable_updated": (EventType.PAYMENT_AUTHORIZED, PaymentStatus.AUTHORIZED),
 }
+
+_CHARGE_OUTCOMES = frozenset(
+    {"payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.amount_capturable_updated"}
+)
+"""PaymentIntent events whose outcome Stripe also sends as an event of the intent's charge
+(`charge.succeeded` captured or not, `charge.failed`): the charge's event is the one source (it
+carries the card), the intent's is ignored whenever the intent names a charge."""
 
 _CLOSED_DISPUTES: dict[str, tuple[EventType, PaymentStatus]] = {
     "won": (EventType.DISPUTE_WON, PaymentStatus.SUCCEEDED),
@@ -91,6 +103,8 @@ def _intent(event: StripeEvent, intent: StripePaymentIntent) -> dict[str, Any]:
         event_type, status = _INTENT_EVENTS[event.type]
     except KeyError:
         raise unsupported("payload.type", event.type, "Stripe event type") from None
+    if event.type in _CHARGE_OUTCOMES and intent.latest_charge:
+        raise Ignored("charge_event_is_the_source", f"{event.type} repeats the event of charge {intent.latest_charge}")
     fields: dict[str, Any] = {
         "event_type": event_type,
         "status": status,
@@ -122,6 +136,10 @@ def _card(charge: StripeCharge) -> dict[str, Any] | None:
 
 def _charge(event: StripeEvent, charge: StripeCharge) -> dict[str, Any]:
     _expect(event, ("charge.",))
+    if event.type == "charge.refunded":
+        # The charge's running total (`amount_refunded`), without the refund's id: Stripe sends
+        # `refund.created` for the same refund, and the Refund is the one source of its facts.
+        raise Ignored("refund_event_is_the_source", f"charge.refunded of {charge.id} repeats its Refund's event")
     payment = charge.payment_intent or charge.id
     fields: dict[str, Any] = {
         "payment_id": payment_id_for(PROVIDER, payment),
@@ -141,10 +159,6 @@ def _charge(event: StripeEvent, charge: StripeCharge) -> dict[str, Any]:
     elif event.type == "charge.captured":
         fields["event_type"], fields["status"] = EventType.PAYMENT_CAPTURED, PaymentStatus.SUCCEEDED
         amount = charge.amount_captured
-    elif event.type == "charge.refunded":
-        fields["event_type"] = EventType.REFUND_SUCCEEDED
-        fields["status"] = PaymentStatus.REFUNDED if charge.refunded else PaymentStatus.PARTIALLY_REFUNDED
-        amount = charge.amount_refunded
     else:
         raise unsupported("payload.type", event.type, "Stripe event type")
     fields["amount_minor"] = provider_amount(PROVIDER, amount, charge.currency, f"{OBJECT}.amount")
@@ -152,13 +166,21 @@ def _charge(event: StripeEvent, charge: StripeCharge) -> dict[str, Any]:
 
 
 def _refund(event: StripeEvent, refund: StripeRefund) -> dict[str, Any]:
+    """A refund's outcome, from the Refund alone. The Refund does not carry the amount of its
+    payment, so a successful one is `REFUNDED` even when it returned part of the payment: the
+    status says "this refund of `amount_minor` went through", not "the payment is refunded in
+    full" (the README says so too)."""
     _expect(event, ("refund.",))
+    changed = event.data.previous_attributes
+    if event.type == "refund.updated" and changed is not None and "status" not in changed:
+        # An update of other fields (metadata, a reason): the outcome was told when it changed.
+        raise Ignored("status_unchanged", f"refund.updated of {refund.id} leaves its status {refund.status!r}")
     if refund.status == "succeeded":
         event_type, status = EventType.REFUND_SUCCEEDED, PaymentStatus.REFUNDED
     elif refund.status in ("failed", "canceled"):
         event_type, status = EventType.REFUND_FAILED, PaymentStatus.SUCCEEDED
-    else:  # pending, requires_action: not an outcome yet
-        raise unsupported(f"{OBJECT}.status", refund.status, "Stripe refund status")
+    else:  # pending, requires_action: not an outcome yet; `refund.updated` tells the outcome
+        raise Ignored("not_an_outcome_yet", f"refund {refund.id} is {refund.status}")
     payment = require(refund.payment_intent or refund.charge, f"{OBJECT}.payment_intent", "the refunded payment")
     return {
         "event_type": event_type,
