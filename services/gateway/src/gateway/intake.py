@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 from uuid import uuid4
 
 import pydantic_core
@@ -101,7 +101,7 @@ class Unfit:
             received_at=self.delivery.received_at,
             content_type=headers.get("content-type", ""),
             headers={name: value for name, value in headers.items() if name.lower() not in SECRET_HEADERS},
-            body_base64=base64.b64encode(self.delivery.body).decode("ascii"),
+            body_base64=base64.b64encode(without_signatures(self.provider, self.delivery.body)).decode("ascii"),
             signature_key_ids=self.signature_key_ids,
             reasons=tuple(
                 RejectReason(
@@ -114,8 +114,8 @@ class Unfit:
         )
 
     def message(self, record: QuarantinedWebhook) -> Message:
-        """`record` on the quarantine topic, keyed by provider and body digest (a redelivery of
-        the same body lands on the same partition with the same key)."""
+        """`record` on the quarantine topic, keyed by provider and the digest of the body as received
+        (a redelivery of the same body lands on the same partition with the same key)."""
         digest = hashlib.sha256(self.delivery.body).hexdigest()
         value = record.__pydantic_serializer__.to_json(record)
         return Message(topic=QUARANTINE.name, key=f"{self.provider.value}:{digest}".encode(), value=value)
@@ -332,6 +332,45 @@ class Intake:
         )
 
 
+def without_signatures(provider: Provider, body: bytes) -> bytes:
+    """The body to store: without the signatures it carries (Adyen's per-item `hmacSignature`,
+    Braintree's `bt_signature`). Neither scheme has a timestamp, so a stored signature would let
+    anyone who reads the quarantine topic replay the request. Stripe and Square sign in headers
+    (never stored): their body is kept byte for byte. Only called on a body that verified, so it
+    parses."""
+    if provider is Provider.ADYEN:
+        document = _parse_json(body)
+        for raw in _adyen_items(document):
+            additional = raw.get("additionalData")
+            if isinstance(additional, dict):
+                additional.pop(adyen.SIGNATURE_FIELD, None)
+        return _to_strict_json(document)
+    if provider is Provider.BRAINTREE:
+        form = _parse_form(body)
+        form.pop("bt_signature", None)
+        return urlencode(form).encode("ascii")
+    return body
+
+
+def _to_strict_json(document: Any) -> bytes:
+    """JSON of a parsed document; a number that parsed to infinity is written back as `1e999`
+    (not `Infinity`), so the stored body still parses and is refused for the same reason."""
+    marker = f"non-finite-{uuid4().hex}"
+    replaced = _replace_non_finite(document, marker)
+    encoded = _to_json(replaced)
+    return encoded.replace(f'"+{marker}"'.encode(), b"1e999").replace(f'"-{marker}"'.encode(), b"-1e999")
+
+
+def _replace_non_finite(value: Any, marker: str) -> Any:
+    if isinstance(value, float) and math.isinf(value):
+        return f"{'+' if value > 0 else '-'}{marker}"
+    if isinstance(value, dict):
+        return {key: _replace_non_finite(child, marker) for key, child in value.items()}
+    if isinstance(value, list):
+        return [_replace_non_finite(child, marker) for child in value]
+    return value
+
+
 def _braintree_payload(form: Mapping[str, str]) -> bytes:
     payload_text = form.get("bt_payload")
     if payload_text is None:
@@ -463,4 +502,5 @@ __all__ = [
     "SignatureRejectedError",
     "Unfit",
     "serialize",
+    "without_signatures",
 ]

@@ -13,7 +13,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 from litestar import Litestar
@@ -24,6 +26,9 @@ from webhook_samples import (
     adyen_request,
     braintree_request,
     braintree_xml,
+    make_settings,
+    square_event,
+    square_request,
     stripe_event,
     stripe_request,
 )
@@ -33,7 +38,7 @@ from contracts.schemas.payment_event import StripeEnvelope
 from contracts.schemas.providers.stripe import StripeEvent, StripeEventData, StripePaymentIntent
 from contracts.schemas.quarantine import QuarantinedWebhook
 from contracts.topics import QUARANTINE, webhook_topic
-from gateway.intake import Decoder, ProviderModels
+from gateway.intake import Accepted, Decoder, Delivery, Intake, ProviderModels, without_signatures
 from gateway.redrive import redrive
 from integration.kafka_reader import Record, TopicReader
 from testing.kafka import KafkaServer
@@ -168,5 +173,105 @@ async def test_every_provider_quarantines_authentic_bodies_its_model_refuses(
     records = await reader.new_records()
     assert len(quarantined(records)) == 1 and len(records) == 1
     kept = QuarantinedWebhook.model_validate_json(records[0].value)
-    assert kept.body() == request_.body
+    assert_stored_body(kept, request_)
     assert any(reason.field.endswith(field) for reason in kept.reasons), kept.reasons
+
+
+def square_unfit() -> SignedRequest:
+    event = square_event()
+    event["data"]["object"]["payment"]["status"] = "REAUTHORIZING"
+    return square_request(event)
+
+
+def assert_stored_body(kept: QuarantinedWebhook, request: SignedRequest) -> None:
+    """Stripe's and Square's bodies are stored byte for byte; Adyen's and Braintree's hold the same
+    content without their signatures."""
+    stored = kept.body()
+    if kept.provider is Provider.ADYEN:
+        sent = json.loads(request.body)
+        for wrapper in sent["notificationItems"]:
+            del wrapper["NotificationRequestItem"]["additionalData"]["hmacSignature"]
+        assert json.loads(stored) == sent
+    elif kept.provider is Provider.BRAINTREE:
+        sent_form = parse_qs(request.body.decode())
+        del sent_form["bt_signature"]
+        assert parse_qs(stored.decode()) == sent_form
+    else:
+        assert stored == request.body
+
+
+def signature_material(provider: Provider, request: SignedRequest) -> list[str]:
+    """The signature values the request carries, read from the request as the sample built it."""
+    if provider is Provider.STRIPE:
+        parts = request.headers["stripe-signature"].split(",")
+        return [part.removeprefix("v1=") for part in parts if part.startswith("v1=")]
+    if provider is Provider.SQUARE:
+        return [request.headers["x-square-hmacsha256-signature"]]
+    if provider is Provider.ADYEN:
+        items = json.loads(request.body)["notificationItems"]
+        return [item["NotificationRequestItem"]["additionalData"]["hmacSignature"] for item in items]
+    (signature,) = parse_qs(request.body.decode())["bt_signature"]
+    return [signature, *(pair.split("|")[1] for pair in signature.split("&"))]
+
+
+UNFIT_REQUESTS: list[tuple[Provider, Callable[[], SignedRequest]]] = [
+    (Provider.STRIPE, lambda: stripe_request(stripe_event(status=NEW_STATUS))),
+    (Provider.SQUARE, square_unfit),
+    (Provider.ADYEN, lambda: adyen_request([adyen_item(eventDate="yesterday"), adyen_item()])),
+    (Provider.BRAINTREE, lambda: braintree_request(xml=braintree_xml().replace("<amount>10.00", "<amount>ten"))),
+]
+
+
+@pytest.mark.parametrize(("provider", "build"), UNFIT_REQUESTS, ids=[p.value for p, _ in UNFIT_REQUESTS])
+async def test_quarantine_stores_no_signature_material(
+    client: Client, reader: TopicReader, broker: KafkaServer, provider: Provider, build: Callable[[], SignedRequest]
+) -> None:
+    request = build()
+    secrets = signature_material(provider, request)
+    assert secrets and all(len(secret) >= 40 for secret in secrets)  # the values, not a shape
+
+    response = await send(client, request)
+
+    assert response.status_code == 200, response.text
+    (record,) = quarantined(await reader.new_records())
+    kept = QuarantinedWebhook.model_validate_json(record.value)
+    assert_stored_body(kept, request)
+    stored = kept.body()
+    for secret in secrets:
+        assert secret.encode() not in record.value
+        assert secret.encode() not in stored
+        assert secret.encode() not in record.key
+    assert not {"stripe-signature", "x-square-hmacsha256-signature"} & {name.lower() for name in kept.headers}
+    assert b"hmacSignature" not in stored and b"bt_signature" not in stored
+
+    # The redrive re-validates the stored body: it is refused for the same reasons as on receipt.
+    report = await redrive(broker.bootstrap_servers, providers=[provider])
+    (mine,) = [e for e in report.still_quarantined if e["quarantine_id"] == str(kept.quarantine_id)]
+    assert [".".join(map(str, reason["loc"])) for reason in mine["reasons"]] == [r.field for r in kept.reasons]
+
+
+VALID_REQUESTS: list[tuple[Provider, Callable[[], SignedRequest]]] = [
+    (Provider.STRIPE, lambda: stripe_request()),
+    (Provider.SQUARE, lambda: square_request()),
+    (Provider.ADYEN, lambda: adyen_request([adyen_item(), adyen_item(eventCode="CAPTURE")])),
+    (Provider.BRAINTREE, lambda: braintree_request()),
+]
+
+
+@pytest.mark.parametrize(("provider", "build"), VALID_REQUESTS, ids=[p.value for p, _ in VALID_REQUESTS])
+def test_body_without_signatures_decodes_to_the_same_messages(
+    provider: Provider, build: Callable[[], SignedRequest]
+) -> None:
+    """What the redrive does with a stored body once the contract accepts it: the same events, keys
+    and payloads as the signed body gave on receipt."""
+    request = build()
+    delivery = Delivery.at_now(request.body, request.headers)
+    received = Intake(make_settings()).receive(provider, delivery)
+    assert isinstance(received, Accepted)
+    stored = without_signatures(provider, request.body)
+    for secret in signature_material(provider, request):
+        assert secret.encode() not in stored
+    key_ids = tuple(envelope.signature_key_id for envelope in received.envelopes)
+    redriven = Decoder().decode(provider, Delivery(stored, {}, delivery.received_at, delivery.now), key_ids)
+    assert [m.key for m in redriven.messages()] == [event_id.encode() for event_id in request.event_ids]
+    assert redriven.payloads == received.payloads
