@@ -36,7 +36,6 @@ from contracts.schemas.quarantine import MAX_REASONS, QuarantinedWebhook
 from contracts.topics import QUARANTINE, webhook_topic
 from gateway import braintree_xml
 from gateway.errors import MalformedRequestError, SchemaMismatchError, SignatureRejectedError, UnsupportedMediaTypeError
-from gateway.logs import SECRET_HEADERS
 from gateway.publisher import Message
 from gateway.settings import GatewaySettings, labelled_secrets
 from gateway.signatures import adyen, braintree, square, stripe
@@ -49,6 +48,26 @@ JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 MAX_FORM_FIELDS = 8
 MAX_ADYEN_ITEMS = 100
+
+STORED_HEADERS: Mapping[Provider, frozenset[str]] = {
+    Provider.STRIPE: frozenset({"content-type", "user-agent"}),
+    Provider.SQUARE: frozenset(
+        {
+            "content-type",
+            "user-agent",
+            "square-version",
+            "square-environment",
+            "square-initial-delivery-timestamp",
+            "square-retry-number",
+            "square-retry-reason",
+        }
+    ),
+    Provider.ADYEN: frozenset({"content-type", "user-agent"}),
+    Provider.BRAINTREE: frozenset({"content-type", "user-agent"}),
+}
+"""The only request headers a quarantine record keeps (lower-case), per provider: an allow-list,
+so that client addresses (`x-forwarded-for`, `forwarded`, `cf-connecting-ip`), credentials and
+any custom token header a proxy adds are never stored."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +119,9 @@ class Unfit:
             provider=self.provider,
             received_at=self.delivery.received_at,
             content_type=headers.get("content-type", ""),
-            headers={name: value for name, value in headers.items() if name.lower() not in SECRET_HEADERS},
+            headers={
+                name.lower(): value for name, value in headers.items() if name.lower() in STORED_HEADERS[self.provider]
+            },
             body_base64=base64.b64encode(without_signatures(self.provider, self.delivery.body)).decode("ascii"),
             signature_key_ids=self.signature_key_ids,
             reasons=tuple(
@@ -499,6 +520,7 @@ __all__ = [
     "Envelope",
     "Intake",
     "ProviderModels",
+    "STORED_HEADERS",
     "SignatureRejectedError",
     "Unfit",
     "serialize",

@@ -275,3 +275,53 @@ def test_body_without_signatures_decodes_to_the_same_messages(
     redriven = Decoder().decode(provider, Delivery(stored, {}, delivery.received_at, delivery.now), key_ids)
     assert [m.key for m in redriven.messages()] == [event_id.encode() for event_id in request.event_ids]
     assert redriven.payloads == received.payloads
+
+
+FORBIDDEN_HEADERS = {
+    "x-forwarded-for": "203.0.113.7, 10.0.0.1",
+    "forwarded": "for=203.0.113.7;proto=https",
+    "cf-connecting-ip": "203.0.113.7",
+    "x-real-ip": "203.0.113.7",
+    "x-internal-token": "tok_live_do_not_store",
+    "authorization": "Bearer do-not-store",
+    "cookie": "session=do-not-store",
+}
+
+
+@pytest.mark.parametrize(
+    ("provider", "build", "provider_headers"),
+    [
+        (Provider.STRIPE, lambda: stripe_request(stripe_event(status=NEW_STATUS)), {}),
+        (Provider.SQUARE, square_unfit, {"square-version": "2024-04-17", "square-retry-number": "2"}),
+        (Provider.ADYEN, lambda: adyen_request([adyen_item(eventDate="yesterday")]), {}),
+        (
+            Provider.BRAINTREE,
+            lambda: braintree_request(xml=braintree_xml().replace("<amount>10.00", "<amount>ten")),
+            {},
+        ),
+    ],
+    ids=["stripe", "square", "adyen", "braintree"],
+)
+async def test_quarantine_keeps_only_allowed_headers(
+    client: Client,
+    reader: TopicReader,
+    provider: Provider,
+    build: Callable[[], SignedRequest],
+    provider_headers: dict[str, str],
+) -> None:
+    request = build()
+    headers = {**request.headers, "user-agent": "Provider-Webhooks/1.0", **provider_headers, **FORBIDDEN_HEADERS}
+
+    response = await client.post(request.path, content=request.body, headers=headers)
+
+    assert response.status_code == 200, response.text
+    (record,) = quarantined(await reader.new_records())
+    kept = QuarantinedWebhook.model_validate_json(record.value)
+    assert kept.provider is provider
+    assert kept.headers == {
+        "content-type": request.headers["content-type"],
+        "user-agent": "Provider-Webhooks/1.0",
+        **provider_headers,
+    }
+    for value in FORBIDDEN_HEADERS.values():
+        assert value.encode() not in record.value
