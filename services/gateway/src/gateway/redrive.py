@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -27,16 +26,15 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # type: ignore[import-untyped]
 from pydantic import ValidationError
-from service_kit import ServiceError
+from service_kit import ServiceError, settings_or_exit
 
 from contracts.reference.providers import Provider
 from contracts.schemas.quarantine import QuarantinedWebhook
 from contracts.topics import QUARANTINE, webhook_topic
 from gateway.errors import SchemaMismatchError
 from gateway.intake import Decoder, Delivery
+from gateway.settings import load_redrive_settings
 
-BOOTSTRAP_ENV = "GATEWAY_KAFKA_BOOTSTRAP_SERVERS"
-DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 READ_TIMEOUT_SECONDS = 60.0
 
 
@@ -175,16 +173,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="redrive", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
         "--bootstrap-servers",
-        default=os.environ.get(BOOTSTRAP_ENV, DEFAULT_BOOTSTRAP),
-        help=f"Kafka bootstrap servers (default: ${BOOTSTRAP_ENV} or {DEFAULT_BOOTSTRAP})",
+        help="Kafka bootstrap servers (default: $GATEWAY_KAFKA_BOOTSTRAP_SERVERS; one of the two is required)",
     )
     parser.add_argument(
         "--provider", action="append", choices=[p.value for p in Provider], help="only this provider (repeatable)"
     )
     parser.add_argument("--dry-run", action="store_true", help="report what would be published, publish nothing")
     args = parser.parse_args(argv)
+    given = {} if args.bootstrap_servers is None else {"kafka_bootstrap_servers": args.bootstrap_servers}
+    # No default broker: missing or malformed, it stops here (exit 2) with the variable named.
+    settings = settings_or_exit("redrive", lambda: load_redrive_settings(**given))
     providers = [Provider(p) for p in args.provider] if args.provider else list(Provider)
-    report = asyncio.run(redrive(args.bootstrap_servers, providers=providers, dry_run=args.dry_run))
+    report = asyncio.run(redrive(settings.kafka_bootstrap_servers, providers=providers, dry_run=args.dry_run))
     print(report.as_json())
     print(
         f"redriven {len(report.redriven)}, already delivered {len(report.already_delivered)}, "
