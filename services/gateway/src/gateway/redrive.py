@@ -12,6 +12,12 @@ or a redelivery the provider made after the contract was fixed) is not published
 several quarantined copies of one event are published once. What stays quarantined is reported
 with its reasons; the quarantine topic itself is never modified (its 30-day retention ages records
 out).
+
+Limit of "once": it is judged only by the keys still on `webhooks.<provider>.v1`, whose retention
+is 7 days, while the quarantine keeps a record 30 days. A record redriven (or redelivered and
+accepted) more than 7 days before a later run may have aged out of the webhook topic, and that run
+publishes it again. The report names every record it published (topic, key, partition, offset) so
+that such a duplicate can be traced; consumers must treat the provider event id as the dedup key.
 """
 
 from __future__ import annotations
@@ -40,8 +46,11 @@ READ_TIMEOUT_SECONDS = 60.0
 
 @dataclass
 class Report:
+    dry_run: bool = False
     redriven: list[dict[str, Any]] = field(default_factory=list)
-    """Published to the webhook topic in this run: quarantine id, provider, event ids."""
+    """Published to the webhook topic in this run (or, in a dry run, to be published): quarantine
+    id, provider, event ids, and `published`: each record's topic and key, and once the broker
+    acknowledged it its partition and offset."""
     already_delivered: list[dict[str, Any]] = field(default_factory=list)
     """Passed validation, but every event id was already on its webhook topic."""
     still_quarantined: list[dict[str, Any]] = field(default_factory=list)
@@ -52,6 +61,7 @@ class Report:
     def as_json(self) -> str:
         return json.dumps(
             {
+                "dry_run": self.dry_run,
                 "redriven": self.redriven,
                 "already_delivered": self.already_delivered,
                 "still_quarantined": self.still_quarantined,
@@ -123,13 +133,13 @@ async def _redrive(
     dry_run: bool,
     timeout: float,
 ) -> Report:
-    report = Report()
+    report = Report(dry_run=dry_run)
     quarantined = await _read_all(bootstrap_servers, producer, [QUARANTINE.name], timeout)
     webhook_topics = [webhook_topic(provider).name for provider in wanted]
     delivered_keys = {
         (topic, key) for topic, _, _, key, _ in await _read_all(bootstrap_servers, producer, webhook_topics, timeout)
     }
-    pending: list[tuple[str, bytes, bytes]] = []
+    pending: list[tuple[str, bytes, bytes, dict[str, Any]]] = []
     for _, partition, offset, _, value in quarantined:
         try:
             record = QuarantinedWebhook.model_validate_json(value)
@@ -158,14 +168,19 @@ async def _redrive(
         if not messages:
             report.already_delivered.append(entry)
             continue
+        entry["published"] = []
         for message in messages:
             delivered_keys.add((message.topic, message.key))  # a second quarantined copy: once
-            pending.append((message.topic, message.key, message.value))
+            published = {"topic": message.topic, "key": message.key.decode()}
+            entry["published"].append(published)
+            pending.append((message.topic, message.key, message.value, published))
         report.redriven.append(entry)
     if pending and not dry_run:
         # Idempotent producer, acks=all: the report is printed only once every message is acknowledged.
-        futures = [await producer.send(topic, value, key=key) for topic, key, value in pending]
-        await asyncio.gather(*futures)
+        futures = [await producer.send(topic, value, key=key) for topic, key, value, _ in pending]
+        for metadata, (_, _, _, published) in zip(await asyncio.gather(*futures), pending, strict=True):
+            published["partition"] = metadata.partition
+            published["offset"] = metadata.offset
     return report
 
 

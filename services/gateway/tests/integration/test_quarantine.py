@@ -116,9 +116,21 @@ async def test_signed_body_with_unknown_enum_value_is_quarantined_and_redriven_o
     # Once the contract accepts the new status, the redrive delivers it, once.
     accepting = Decoder(ProviderModels(stripe=StripeEventWithNewStatus))
     report = await redrive(broker.bootstrap_servers, decoder=accepting, providers=[Provider.STRIPE])
-    assert {"quarantine_id": answer["quarantine_id"], "provider": "stripe", "event_ids": [event_id]} in report.redriven
     delivered = await reader.new_records()
     assert [(r.topic, r.key) for r in delivered] == [(webhook_topic(Provider.STRIPE).name, event_id.encode())]
+    assert {
+        "quarantine_id": answer["quarantine_id"],
+        "provider": "stripe",
+        "event_ids": [event_id],
+        "published": [
+            {
+                "topic": "webhooks.stripe.v1",
+                "key": event_id,
+                "partition": delivered[0].partition,
+                "offset": delivered[0].offset,
+            }
+        ],
+    } in report.redriven
     envelope = StripeEnvelopeWithNewStatus.model_validate_json(delivered[0].value)
     assert envelope.received_at == kept.received_at
     assert envelope.signature_key_id == "current"
