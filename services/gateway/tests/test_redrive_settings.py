@@ -14,7 +14,7 @@ VARIABLE = "GATEWAY_KAFKA_BOOTSTRAP_SERVERS"
 
 
 @pytest.fixture(autouse=True)
-def no_gateway_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def _no_gateway_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("GATEWAY_"):
             monkeypatch.delenv(name)
