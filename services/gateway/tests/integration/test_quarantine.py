@@ -228,9 +228,7 @@ def assert_stored_body(kept: QuarantinedWebhook, request: SignedRequest) -> None
     stored = kept.body()
     if kept.provider in (Provider.ADYEN, Provider.BRAINTREE):
         assert b"hmacSignature" not in stored and b"bt_signature" not in stored
-    assert content_without_signatures(kept.provider, stored) == content_without_signatures(
-        kept.provider, request.body
-    )
+    assert content_without_signatures(kept.provider, stored) == content_without_signatures(kept.provider, request.body)
 
 
 def signature_material(provider: Provider, request: SignedRequest) -> list[str]:
