@@ -15,8 +15,9 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
+from contracts.reference.providers import Provider
 from gateway.settings import GatewaySettings, load_settings
 
 STRIPE_SECRET = "whsec_test_current_0123456789abcdef"
@@ -327,3 +328,19 @@ def braintree_event_ids(xml: str) -> list[str]:
         return [BraintreeNotification.model_validate(tree["notification"]).provider_event_id()]
     except (ExpatError, ValidationError, KeyError, TypeError):
         return []
+
+
+def content_without_signatures(provider: Provider, body: bytes) -> Any:
+    """What a quarantine record must keep of a signed body, in a comparable form: Stripe's and
+    Square's bytes as they are; Adyen's JSON without any item's `additionalData.hmacSignature`;
+    Braintree's form fields without `bt_signature`."""
+    if provider is Provider.ADYEN:
+        document = json.loads(body)
+        for wrapper in document["notificationItems"]:
+            wrapper["NotificationRequestItem"]["additionalData"].pop("hmacSignature", None)
+        return document
+    if provider is Provider.BRAINTREE:
+        form = parse_qs(body.decode(), keep_blank_values=True)
+        form.pop("bt_signature", None)
+        return form
+    return body

@@ -3,8 +3,9 @@ refused, kept (on `webhooks.quarantine.v1`) so that they can be re-driven once t
 them, instead of being refused until the provider stops retrying.
 
 Only requests whose signature verified are quarantined; unsigned or wrongly signed ones are refused
-and stored nowhere. The record holds the raw body as received, byte for byte (base64), and the
-request's non-secret headers: signature headers and credentials are never kept.
+and stored nowhere. The record holds the body (base64) without any signature (those without a
+timestamp could be replayed) and an allow-list of the request's headers: signatures and
+credentials are never kept.
 """
 
 import base64
@@ -31,7 +32,9 @@ class QuarantinedWebhook(ContractModel):
     headers: dict[str, str]
     """Non-secret request headers (lower-case names): never signatures, credentials or cookies."""
     body_base64: str
-    """The verified request body, exactly as received, base64-encoded (standard alphabet)."""
+    """The verified request body, base64-encoded (standard alphabet): as received for Stripe and
+    Square (signed in headers); without the signatures it carried for Adyen (each item's
+    `additionalData.hmacSignature`, re-serialized) and Braintree (the `bt_signature` field)."""
     signature_key_ids: tuple[str, ...] = ()
     """Which configured key verified the body (one per Adyen item), so a redrive can label its
     envelopes as the original delivery would have been."""

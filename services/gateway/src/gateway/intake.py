@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 from uuid import uuid4
 
 import pydantic_core
@@ -36,7 +36,6 @@ from contracts.schemas.quarantine import MAX_REASONS, QuarantinedWebhook
 from contracts.topics import QUARANTINE, webhook_topic
 from gateway import braintree_xml
 from gateway.errors import MalformedRequestError, SchemaMismatchError, SignatureRejectedError, UnsupportedMediaTypeError
-from gateway.logs import SECRET_HEADERS
 from gateway.publisher import Message
 from gateway.settings import GatewaySettings, labelled_secrets
 from gateway.signatures import adyen, braintree, square, stripe
@@ -49,6 +48,26 @@ JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 MAX_FORM_FIELDS = 8
 MAX_ADYEN_ITEMS = 100
+
+STORED_HEADERS: Mapping[Provider, frozenset[str]] = {
+    Provider.STRIPE: frozenset({"content-type", "user-agent"}),
+    Provider.SQUARE: frozenset(
+        {
+            "content-type",
+            "user-agent",
+            "square-version",
+            "square-environment",
+            "square-initial-delivery-timestamp",
+            "square-retry-number",
+            "square-retry-reason",
+        }
+    ),
+    Provider.ADYEN: frozenset({"content-type", "user-agent"}),
+    Provider.BRAINTREE: frozenset({"content-type", "user-agent"}),
+}
+"""The only request headers a quarantine record keeps (lower-case), per provider: an allow-list,
+so that client addresses (`x-forwarded-for`, `forwarded`, `cf-connecting-ip`), credentials and
+any custom token header a proxy adds are never stored."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +120,10 @@ class Unfit:
             provider=self.provider,
             received_at=self.delivery.received_at,
             content_type=headers.get("content-type", ""),
-            headers={name: value for name, value in headers.items() if name.lower() not in SECRET_HEADERS},
-            body_base64=base64.b64encode(self.delivery.body).decode("ascii"),
+            headers={
+                name.lower(): value for name, value in headers.items() if name.lower() in STORED_HEADERS[self.provider]
+            },
+            body_base64=base64.b64encode(without_signatures(self.provider, self.delivery.body)).decode("ascii"),
             signature_key_ids=self.signature_key_ids,
             reasons=tuple(
                 RejectReason(
@@ -115,8 +136,8 @@ class Unfit:
         )
 
     def message(self, record: QuarantinedWebhook) -> Message:
-        """`record` on the quarantine topic, keyed by provider and body digest (a redelivery of
-        the same body lands on the same partition with the same key)."""
+        """`record` on the quarantine topic, keyed by provider and the digest of the body as received
+        (a redelivery of the same body lands on the same partition with the same key)."""
         digest = hashlib.sha256(self.delivery.body).hexdigest()
         value = record.__pydantic_serializer__.to_json(record)
         return Message(topic=QUARANTINE.name, key=f"{self.provider.value}:{digest}".encode(), value=value)
@@ -333,6 +354,45 @@ class Intake:
         )
 
 
+def without_signatures(provider: Provider, body: bytes) -> bytes:
+    """The body to store: without the signatures it carries (Adyen's per-item `hmacSignature`,
+    Braintree's `bt_signature`). Neither scheme has a timestamp, so a stored signature would let
+    anyone who reads the quarantine topic replay the request. Stripe and Square sign in headers
+    (never stored): their body is kept byte for byte. Only called on a body that verified, so it
+    parses."""
+    if provider is Provider.ADYEN:
+        document = _parse_json(body)
+        for raw in _adyen_items(document):
+            additional = raw.get("additionalData")
+            if isinstance(additional, dict):
+                additional.pop(adyen.SIGNATURE_FIELD, None)
+        return _to_strict_json(document)
+    if provider is Provider.BRAINTREE:
+        form = _parse_form(body)
+        form.pop("bt_signature", None)
+        return urlencode(form).encode("ascii")
+    return body
+
+
+def _to_strict_json(document: Any) -> bytes:
+    """JSON of a parsed document; a number that parsed to infinity is written back as `1e999`
+    (not `Infinity`), so the stored body still parses and is refused for the same reason."""
+    marker = f"non-finite-{uuid4().hex}"
+    replaced = _replace_non_finite(document, marker)
+    encoded = _to_json(replaced)
+    return encoded.replace(f'"+{marker}"'.encode(), b"1e999").replace(f'"-{marker}"'.encode(), b"-1e999")
+
+
+def _replace_non_finite(value: Any, marker: str) -> Any:
+    if isinstance(value, float) and math.isinf(value):
+        return f"{'+' if value > 0 else '-'}{marker}"
+    if isinstance(value, dict):
+        return {key: _replace_non_finite(child, marker) for key, child in value.items()}
+    if isinstance(value, list):
+        return [_replace_non_finite(child, marker) for child in value]
+    return value
+
+
 def _braintree_payload(form: Mapping[str, str]) -> bytes:
     payload_text = form.get("bt_payload")
     if payload_text is None:
@@ -461,7 +521,9 @@ __all__ = [
     "Envelope",
     "Intake",
     "ProviderModels",
+    "STORED_HEADERS",
     "SignatureRejectedError",
     "Unfit",
     "serialize",
+    "without_signatures",
 ]

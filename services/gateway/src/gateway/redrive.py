@@ -12,6 +12,12 @@ or a redelivery the provider made after the contract was fixed) is not published
 several quarantined copies of one event are published once. What stays quarantined is reported
 with its reasons; the quarantine topic itself is never modified (its 30-day retention ages records
 out).
+
+Limit of "once": it is judged only by the keys still on `webhooks.<provider>.v1`, whose retention
+is 7 days, while the quarantine keeps a record 30 days. A record redriven (or redelivered and
+accepted) more than 7 days before a later run may have aged out of the webhook topic, and that run
+publishes it again. The report names every record it published (topic, key, partition, offset) so
+that such a duplicate can be traced; consumers must treat the provider event id as the dedup key.
 """
 
 from __future__ import annotations
@@ -19,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -27,23 +32,25 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # type: ignore[import-untyped]
 from pydantic import ValidationError
-from service_kit import ServiceError
+from service_kit import ServiceError, settings_or_exit
 
 from contracts.reference.providers import Provider
 from contracts.schemas.quarantine import QuarantinedWebhook
 from contracts.topics import QUARANTINE, webhook_topic
 from gateway.errors import SchemaMismatchError
 from gateway.intake import Decoder, Delivery
+from gateway.settings import load_redrive_settings
 
-BOOTSTRAP_ENV = "GATEWAY_KAFKA_BOOTSTRAP_SERVERS"
-DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 READ_TIMEOUT_SECONDS = 60.0
 
 
 @dataclass
 class Report:
+    dry_run: bool = False
     redriven: list[dict[str, Any]] = field(default_factory=list)
-    """Published to the webhook topic in this run: quarantine id, provider, event ids."""
+    """Published to the webhook topic in this run (or, in a dry run, to be published): quarantine
+    id, provider, event ids, and `published`: each record's topic and key, and once the broker
+    acknowledged it its partition and offset."""
     already_delivered: list[dict[str, Any]] = field(default_factory=list)
     """Passed validation, but every event id was already on its webhook topic."""
     still_quarantined: list[dict[str, Any]] = field(default_factory=list)
@@ -54,6 +61,7 @@ class Report:
     def as_json(self) -> str:
         return json.dumps(
             {
+                "dry_run": self.dry_run,
                 "redriven": self.redriven,
                 "already_delivered": self.already_delivered,
                 "still_quarantined": self.still_quarantined,
@@ -125,13 +133,13 @@ async def _redrive(
     dry_run: bool,
     timeout: float,
 ) -> Report:
-    report = Report()
+    report = Report(dry_run=dry_run)
     quarantined = await _read_all(bootstrap_servers, producer, [QUARANTINE.name], timeout)
     webhook_topics = [webhook_topic(provider).name for provider in wanted]
     delivered_keys = {
         (topic, key) for topic, _, _, key, _ in await _read_all(bootstrap_servers, producer, webhook_topics, timeout)
     }
-    pending: list[tuple[str, bytes, bytes]] = []
+    pending: list[tuple[str, bytes, bytes, dict[str, Any]]] = []
     for _, partition, offset, _, value in quarantined:
         try:
             record = QuarantinedWebhook.model_validate_json(value)
@@ -160,14 +168,19 @@ async def _redrive(
         if not messages:
             report.already_delivered.append(entry)
             continue
+        entry["published"] = []
         for message in messages:
             delivered_keys.add((message.topic, message.key))  # a second quarantined copy: once
-            pending.append((message.topic, message.key, message.value))
+            published = {"topic": message.topic, "key": message.key.decode()}
+            entry["published"].append(published)
+            pending.append((message.topic, message.key, message.value, published))
         report.redriven.append(entry)
     if pending and not dry_run:
         # Idempotent producer, acks=all: the report is printed only once every message is acknowledged.
-        futures = [await producer.send(topic, value, key=key) for topic, key, value in pending]
-        await asyncio.gather(*futures)
+        futures = [await producer.send(topic, value, key=key) for topic, key, value, _ in pending]
+        for metadata, (_, _, _, published) in zip(await asyncio.gather(*futures), pending, strict=True):
+            published["partition"] = metadata.partition
+            published["offset"] = metadata.offset
     return report
 
 
@@ -175,16 +188,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="redrive", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
         "--bootstrap-servers",
-        default=os.environ.get(BOOTSTRAP_ENV, DEFAULT_BOOTSTRAP),
-        help=f"Kafka bootstrap servers (default: ${BOOTSTRAP_ENV} or {DEFAULT_BOOTSTRAP})",
+        help="Kafka bootstrap servers (default: $GATEWAY_KAFKA_BOOTSTRAP_SERVERS; one of the two is required)",
     )
     parser.add_argument(
         "--provider", action="append", choices=[p.value for p in Provider], help="only this provider (repeatable)"
     )
     parser.add_argument("--dry-run", action="store_true", help="report what would be published, publish nothing")
     args = parser.parse_args(argv)
+    given = {} if args.bootstrap_servers is None else {"kafka_bootstrap_servers": args.bootstrap_servers}
+    # No default broker: missing or malformed, it stops here (exit 2) with the variable named.
+    settings = settings_or_exit("redrive", lambda: load_redrive_settings(**given))
     providers = [Provider(p) for p in args.provider] if args.provider else list(Provider)
-    report = asyncio.run(redrive(args.bootstrap_servers, providers=providers, dry_run=args.dry_run))
+    report = asyncio.run(redrive(settings.kafka_bootstrap_servers, providers=providers, dry_run=args.dry_run))
     print(report.as_json())
     print(
         f"redriven {len(report.redriven)}, already delivered {len(report.already_delivered)}, "

@@ -19,7 +19,15 @@ import service_config
 from contracts.reference.providers import Provider
 from service_config import ConfigurationError, LogLevel
 
-__all__ = ["ConfigurationError", "GatewaySettings", "get_settings", "labelled_secrets", "load_settings"]
+__all__ = [
+    "ConfigurationError",
+    "GatewaySettings",
+    "RedriveSettings",
+    "get_settings",
+    "labelled_secrets",
+    "load_redrive_settings",
+    "load_settings",
+]
 
 ENV_PREFIX = "GATEWAY_"
 MAX_KEY_LABEL = 64
@@ -41,17 +49,28 @@ ENVELOPE_ROOM_BYTES = 16 * 1024
 """What an event's envelope may add around the webhook body it carries (ids, times, provider)."""
 
 
+def _host_port_list(value: str) -> str:
+    for server in value.split(","):
+        match = _HOST_PORT.fullmatch(server.strip())
+        if match is None or not 1 <= int(match["port"]) <= 65535:
+            raise ValueError("must be `host:port[,host:port]`, e.g. kafka:9092")
+    return value
+
+
+_SETTINGS_CONFIG = SettingsConfigDict(
+    env_prefix=ENV_PREFIX,
+    case_sensitive=False,
+    frozen=True,
+    extra="ignore",
+    # The docstring under each field is its description (README table, error messages).
+    use_attribute_docstrings=True,
+)
+
+
 class GatewaySettings(BaseSettings):
     """Configuration read from `GATEWAY_*` variables (field `x` is `GATEWAY_X`)."""
 
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX,
-        case_sensitive=False,
-        frozen=True,
-        extra="ignore",
-        # The docstring under each field is its description (README table, error messages).
-        use_attribute_docstrings=True,
-    )
+    model_config = _SETTINGS_CONFIG
 
     # -- server -------------------------------------------------------------------------------
     host: str = "127.0.0.1"
@@ -115,11 +134,7 @@ class GatewaySettings(BaseSettings):
     @field_validator("kafka_bootstrap_servers")
     @classmethod
     def _host_port_list(cls, value: str) -> str:
-        for server in value.split(","):
-            match = _HOST_PORT.fullmatch(server.strip())
-            if match is None or not 1 <= int(match["port"]) <= 65535:
-                raise ValueError("must be `host:port[,host:port]`, e.g. kafka:9092")
-        return value
+        return _host_port_list(value)
 
     @model_validator(mode="after")
     def _every_provider_has_a_secret(self) -> GatewaySettings:
@@ -154,6 +169,27 @@ class GatewaySettings(BaseSettings):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+
+class RedriveSettings(BaseSettings):
+    """What the redrive command reads (`GATEWAY_*`, as the gateway): only the broker, which it
+    must be told; it needs none of the providers' secrets (it verifies no signature)."""
+
+    model_config = _SETTINGS_CONFIG
+
+    kafka_bootstrap_servers: str
+    """Kafka bootstrap servers, `host:port[,host:port]`. Required: a default could point the
+    redrive at the wrong cluster."""
+
+    @field_validator("kafka_bootstrap_servers")
+    @classmethod
+    def _host_port_list(cls, value: str) -> str:
+        return _host_port_list(value)
+
+
+def load_redrive_settings(**overrides: Any) -> RedriveSettings:
+    """Read and validate the environment; raise `ConfigurationError` naming the bad variables."""
+    return service_config.load_settings(RedriveSettings, "redrive", **overrides)
 
 
 def env_name(field: str) -> str:

@@ -30,10 +30,13 @@ from webhook_samples import (
 
 from contracts.reference.providers import Provider
 from contracts.schemas.payment_event import BraintreeEnvelope, parse_payment_event
+from contracts.schemas.quarantine import QuarantinedWebhook
 from contracts.topics import QUARANTINE, webhook_topic
 from gateway.asgi import create_app
+from gateway.redrive import redrive
 from gateway.settings import GatewaySettings
 from integration.kafka_reader import TopicReader
+from testing.kafka import KafkaServer
 
 pytestmark = pytest.mark.anyio
 
@@ -168,7 +171,7 @@ def _stripe_with_overflow() -> SignedRequest:
 
 @pytest.mark.parametrize("build", [_adyen_with_unsigned_overflow, _stripe_with_overflow], ids=["adyen", "stripe"])
 async def test_out_of_range_numbers_never_reach_a_topic_as_non_json(
-    client: Client, reader: TopicReader, build: Any
+    client: Client, reader: TopicReader, broker: KafkaServer, build: Any
 ) -> None:
     request = build()
     assert b"1e999" in request.body
@@ -184,6 +187,13 @@ async def test_out_of_range_numbers_never_reach_a_topic_as_non_json(
     reasons = strict_json(records[0].value)["reasons"]
     assert [reason["code"] for reason in reasons] == ["finite_number"]
     assert reasons[0]["field"].endswith(("NotificationRequestItem.probe", "extra_field"))
+    # The stored body (Adyen's re-serialized without its signature) still holds the number as
+    # `1e999`, never `Infinity`: the redrive refuses it for the same reason.
+    kept = QuarantinedWebhook.model_validate_json(records[0].value)
+    assert b"1e999" in kept.body() and b"Infinity" not in kept.body()
+    report = await redrive(broker.bootstrap_servers, providers=[kept.provider])
+    (mine,) = (entry for entry in report.still_quarantined if entry["quarantine_id"] == str(kept.quarantine_id))
+    assert [reason["type"] for reason in mine["reasons"]] == ["finite_number"]
 
 
 # -- Braintree event ids ------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from webhook_samples import (
     adyen_sign,
     braintree_payload,
     braintree_signature,
+    content_without_signatures,
     make_settings,
     square_signature,
     stripe_header,
@@ -135,7 +136,9 @@ def post(
     assert response.status_code < 500, response.text
     if response.status_code == 200 and [r.topic for r in published] == [QUARANTINE.name]:
         kept = QuarantinedWebhook.model_validate_json(published[0].value)
-        assert (kept.provider, kept.body()) == (provider, body)
+        # Kept without signatures (Adyen's and Braintree's have no timestamp: they could be replayed).
+        assert kept.provider is provider
+        assert content_without_signatures(provider, kept.body()) == content_without_signatures(provider, body)
         return QUARANTINED, published
     if response.status_code == 200:
         assert published, "accepted without publishing"
