@@ -86,6 +86,8 @@ class PaymentStatusView(Message):
     payment_status: str | None
     fraud_label: bool
     retries_published: int
+    retry_due_at: datetime | None = None
+    """When the planned retry-due event will be published; None when no retry is pending."""
 
 
 class DeadLetterTriageInput(Message):

@@ -103,6 +103,7 @@ class PaymentWorkflow:
             payment_status=state.payment_status,
             fraud_label=state.fraud_label,
             retries_published=state.retries_published,
+            retry_due_at=state.pending_retry.due_at if state.pending_retry else None,
         )
 
     @workflow.query
@@ -175,18 +176,22 @@ class PaymentWorkflow:
             status=event.status.value,
             occurred_at=event.occurred_at,
         )
-        failures = state.failures + (1 if event.event_type is EventType.PAYMENT_FAILED else 0)
+        failed = event.event_type is EventType.PAYMENT_FAILED
+        failures = state.failures + (1 if failed else 0)
         self._update(
             payment_status=event.status.value,
             history=(*state.history, summary),
             failures=failures,
             fraud_label=state.fraud_label or event.event_type is EventType.DISPUTE_LOST,
+            # Any later event but a failure (a success, a capture, a refund, a dispute) means the
+            # payment went on: a retry planned for an earlier failure is no longer due.
+            pending_retry=state.pending_retry if failed else None,
         )
         if event.event_type not in DECIDING_EVENTS:
             return
         if state.decision is None:
             await self._decide(event, input)
-        elif event.event_type is EventType.PAYMENT_FAILED:
+        elif failed:
             # A later attempt failed too: plan its retry as well.
             retry = await self._retry_strategy(event, failures)
             self._schedule_retry(event, retry, failures, input)

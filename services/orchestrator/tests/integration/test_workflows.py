@@ -260,3 +260,40 @@ async def test_a_long_history_continues_as_new_with_its_state(worker: Client, se
     assert len(store.payment_decisions(payment_id)) == 1
     payment = store.payment(payment_id)
     assert payment is not None and payment.status == "refunded"
+
+
+async def _history_types(handle: WorkflowHandle[PaymentWorkflow, PaymentState], last: str) -> list[str]:
+    async def seen() -> list[str] | None:
+        types = [h.event_type for h in await handle.query(PaymentWorkflow.history)]
+        return types if types and types[-1] == last else None
+
+    types: list[str] = await eventually(seen, what=f"the {last} event in the history")
+    return types
+
+
+async def test_a_success_after_a_failure_cancels_the_pending_retry(
+    worker: Client, settings: OrchestratorSettings
+) -> None:
+    payment_id = new_payment_id()
+    card = card_of("cus_safe")
+    # insufficient_funds: retry after 3 days x 1e-4 = 26 s, long after the success arrives.
+    policy = decision_policy(settings).model_copy(update={"retry_delay_scale": 0.0001})
+    failed = make_event(
+        payment_id,
+        EventType.PAYMENT_FAILED,
+        customer_id="cus_safe",
+        card_fingerprint=card,
+        decline_code="insufficient_funds",
+    )
+    await signal_payment(worker, settings.task_queue, policy, failed)
+    handle = worker.get_workflow_handle_for(PaymentWorkflow.run, payment_workflow_id(payment_id))
+    decision = await _decided(handle)
+    assert decision.decision is Decision.APPROVE and decision.retry is not None
+    status = await handle.query(PaymentWorkflow.status)
+    assert status.retry_due_at is not None
+    assert status.retry_due_at >= decision.decided_at + timedelta(seconds=3 * 86400 * 0.0001)
+    succeeded = make_event(payment_id, EventType.PAYMENT_SUCCEEDED, minutes=5, customer_id="cus_safe", card_fingerprint=card)
+    await signal_payment(worker, settings.task_queue, policy, succeeded)
+    assert await _history_types(handle, "payment.succeeded") == ["payment.failed", "payment.succeeded"]
+    status = await handle.query(PaymentWorkflow.status)
+    assert (status.retry_due_at, status.retries_published, status.payment_status) == (None, 0, "succeeded")
