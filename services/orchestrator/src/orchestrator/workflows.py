@@ -191,8 +191,8 @@ class PaymentWorkflow:
             return
         if state.decision is None:
             await self._decide(event, input)
-        elif failed:
-            # A later attempt failed too: plan its retry as well.
+        elif failed and state.decision.decision is Decision.APPROVE:
+            # A later attempt of an approved payment failed too: plan its retry as well.
             retry = await self._retry_strategy(event, failures)
             self._schedule_retry(event, retry, failures, input)
 
@@ -223,7 +223,9 @@ class PaymentWorkflow:
                 outcome = Decision(self._verdict.verdict)
                 reviewed_by = self._verdict.analyst_id
         retry: RetryStrategyResponse | None = None
-        if event.event_type is EventType.PAYMENT_FAILED:
+        if event.event_type is EventType.PAYMENT_FAILED and outcome is Decision.APPROVE:
+            # Only a payment we approve is worth retrying; a declined (or reviewed, then declined)
+            # one gets no retry plan.
             retry = await self._retry_strategy(event, self._current().failures)
         churn: ChurnScoreResponse | None = None
         if event.customer_id is not None:

@@ -297,3 +297,20 @@ async def test_a_success_after_a_failure_cancels_the_pending_retry(
     assert await _history_types(handle, "payment.succeeded") == ["payment.failed", "payment.succeeded"]
     status = await handle.query(PaymentWorkflow.status)
     assert (status.retry_due_at, status.retries_published, status.payment_status) == (None, 0, "succeeded")
+
+
+async def test_a_declined_failed_payment_gets_no_retry(worker: Client, settings: OrchestratorSettings) -> None:
+    event = make_event(
+        new_payment_id(),
+        EventType.PAYMENT_FAILED,
+        customer_id="cus_risky",
+        card_fingerprint=card_of("cus_risky"),
+        decline_code="insufficient_funds",
+    )
+    handle = await _send(worker, settings, event)
+    decision = await _decided(handle)
+    assert decision.decision is Decision.DECLINE
+    assert decision.retry is None
+    status = await handle.query(PaymentWorkflow.status)
+    assert (status.retry_due_at, status.retries_published) == (None, 0)
+    assert [r.retry_action for r in _store(settings).payment_decisions(event.payment_id)] == [None]
