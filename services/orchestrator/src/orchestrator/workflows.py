@@ -72,10 +72,14 @@ INFERENCE_RETRY = RetryPolicy(
 
 @workflow.defn
 class PaymentWorkflow:
-    def __init__(self) -> None:
-        self._state: PaymentState | None = None
-        self._inbox: list[NormalizedEvent] = []
-        self._seen: set[str] = set()
+    @workflow.init
+    def __init__(self, input: PaymentWorkflowInput) -> None:
+        # The carried state (continue-as-new) is in place before any signal handler runs: a
+        # redelivered event signalled into the new run's first task is recognised as seen.
+        carried = input.state or PaymentState(payment_id=input.payment_id)
+        self._state: PaymentState | None = carried.model_copy(update={"inbox": ()})
+        self._inbox: list[NormalizedEvent] = list(carried.inbox)
+        self._seen: set[str] = set(carried.seen_event_ids)
         self._verdict: ReviewVerdict | None = None
 
     # -- signals and queries ------------------------------------------------------------------
@@ -123,11 +127,6 @@ class PaymentWorkflow:
     @workflow.run
     async def run(self, input: PaymentWorkflowInput) -> PaymentState:
         policy = input.policy
-        carried = input.state or PaymentState(payment_id=input.payment_id)
-        # Signals may have arrived before the first task ran: keep them after the carried ones.
-        self._inbox = [*carried.inbox, *self._inbox]
-        self._seen.update(carried.seen_event_ids)
-        self._state = carried.model_copy(update={"inbox": ()})
         while True:
             with contextlib.suppress(TimeoutError):  # the pending retry is due
                 await workflow.wait_condition(lambda: bool(self._inbox), timeout=self._until_retry_due())

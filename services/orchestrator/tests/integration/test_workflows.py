@@ -14,7 +14,14 @@ from contracts.schemas.normalized_event import EventType, NormalizedEvent
 from contracts.schemas.retry_due import RetryDue
 from integration.support import EXPECTED_CHURN, EXPECTED_FRAUD, card_of, eventually, keep_history, read_topic
 from orchestrator.bridge import dead_letter_workflow_id, payment_workflow_id, signal_payment
-from orchestrator.messages import DeadLetterResolution, DeadLetterTriageInput, PaymentState, ReviewVerdict
+from orchestrator.messages import (
+    DeadLetterResolution,
+    DeadLetterTriageInput,
+    EventSummary,
+    PaymentState,
+    PaymentWorkflowInput,
+    ReviewVerdict,
+)
 from orchestrator.settings import OrchestratorSettings, decision_policy
 from orchestrator.store import PaymentsStore
 from orchestrator.workflows import DeadLetterTriageWorkflow, PaymentWorkflow
@@ -314,3 +321,40 @@ async def test_a_declined_failed_payment_gets_no_retry(worker: Client, settings:
     status = await handle.query(PaymentWorkflow.status)
     assert (status.retry_due_at, status.retries_published) == (None, 0)
     assert [r.retry_action for r in _store(settings).payment_decisions(event.payment_id)] == [None]
+
+
+async def test_an_event_redelivered_into_the_first_task_after_continue_as_new_is_ignored(
+    worker: Client, settings: OrchestratorSettings
+) -> None:
+    payment_id = new_payment_id()
+    card = card_of("cus_safe")
+    paid = make_event(payment_id, customer_id="cus_safe", card_fingerprint=card)
+    carried = PaymentState(
+        payment_id=payment_id,
+        stage="decided",
+        payment_status=paid.status.value,
+        history=(
+            EventSummary(
+                event_id=str(paid.event_id),
+                event_type=paid.event_type.value,
+                status=paid.status.value,
+                occurred_at=paid.occurred_at,
+            ),
+        ),
+        seen_event_ids=(str(paid.event_id),),
+    )
+    # What continue-as-new starts, with the already-seen event signalled into its first task.
+    handle = await worker.start_workflow(
+        PaymentWorkflow.run,
+        PaymentWorkflowInput(payment_id=payment_id, policy=decision_policy(settings), state=carried),
+        id=payment_workflow_id(payment_id),
+        task_queue=settings.task_queue,
+        start_signal="event",
+        start_signal_args=[paid],
+    )
+    refunded = make_event(payment_id, EventType.REFUND_SUCCEEDED, minutes=10, refund_id="re_1", card_fingerprint=card)
+    await handle.signal(PaymentWorkflow.event, refunded)
+    assert await _history_types(handle, "refund.succeeded") == ["payment.succeeded", "refund.succeeded"]
+    store = _store(settings)
+    assert [e.event_type for e in store.payment_events(payment_id)] == ["refund.succeeded"]
+    assert store.payment_decisions(payment_id) == []
