@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # type: ignore[import-untyped]  # no py.typed
 from events import make_event, new_payment_id
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionStatus
 
 from contracts.schemas.decision import Decision, PaymentDecision
 from contracts.schemas.dlq import DeadLetter
@@ -107,7 +107,7 @@ async def test_a_malformed_event_is_dead_lettered_and_triaged_while_the_bridge_k
     store = PaymentsStore.from_dsn(settings.store_dsn)
     row = await eventually(lambda: store.dead_letter(str(letter.dlq_id)), what="triage row")
     assert (row.status, row.stage) == ("open", "orchestrator")
-    assert (await handle.describe()).status is not None
+    assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
     # And it still serves good events.
     event = make_event(new_payment_id(), customer_id="cus_safe", card_fingerprint=card_of("cus_safe"))
     await produce(settings.kafka_bootstrap_servers, str(settings.normalized_topic), [event])
