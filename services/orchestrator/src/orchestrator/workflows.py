@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from contracts.reference.decline_codes import RetryAction
@@ -108,6 +109,7 @@ class PaymentWorkflow:
             fraud_label=state.fraud_label,
             retries_published=state.retries_published,
             retry_due_at=state.pending_retry.due_at if state.pending_retry else None,
+            undecided_reason=state.undecided_reason,
         )
 
     @workflow.query
@@ -199,13 +201,24 @@ class PaymentWorkflow:
         policy = input.policy
         self._update(stage="deciding")
         rules = evaluate_rules(event)
-        fraud = await workflow.execute_activity_method(
-            PaymentActivities.score_fraud,
-            ScoreFraudInput(event=event),
-            start_to_close_timeout=INFERENCE_TIMEOUT,
-            retry_policy=INFERENCE_RETRY,
-        )
-        self._update(scores=Scores(fraud=fraud))
+        try:
+            fraud = await workflow.execute_activity_method(
+                PaymentActivities.score_fraud,
+                ScoreFraudInput(event=event),
+                start_to_close_timeout=INFERENCE_TIMEOUT,
+                retry_policy=INFERENCE_RETRY,
+            )
+        except ActivityError as error:
+            reason = _refusal(error)
+            if reason is None:
+                raise
+            # No score can be had for this event, and none is invented: the payment stays
+            # undecided, with the reason, in a workflow that keeps running (a new run would start
+            # over with empty state). A later deciding event tries again.
+            workflow.logger.warning("payment %s left undecided: %s", event.payment_id, reason)
+            self._update(stage="undecided", undecided_reason=reason)
+            return
+        self._update(scores=Scores(fraud=fraud), undecided_reason=None)
         outcome = decide(fraud.score, rules, policy.review_threshold, policy.decline_threshold)
         triggered = rules.triggered
         reviewed_by: str | None = None
@@ -306,6 +319,15 @@ class PaymentWorkflow:
             retry_policy=IO_RETRY,
         )
         self._update(pending_retry=None, retries_published=self._current().retries_published + 1)
+
+
+def _refusal(error: ActivityError) -> str | None:
+    """The type and text of a non-retryable refusal (`MissingLookupKeys`, `InferenceRejected`);
+    None for any other failure, which the workflow does not handle."""
+    cause = error.cause
+    if isinstance(cause, ApplicationError) and cause.type in NON_RETRYABLE_ERRORS:
+        return f"{cause.type}: {cause.message}"
+    return None
 
 
 @workflow.defn

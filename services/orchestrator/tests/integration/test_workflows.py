@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from events import make_dead_letter, make_event, new_payment_id
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 
 from contracts.schemas.decision import Decision, PaymentDecision
 from contracts.schemas.normalized_event import EventType, NormalizedEvent
@@ -19,6 +19,7 @@ from orchestrator.messages import (
     DeadLetterTriageInput,
     EventSummary,
     PaymentState,
+    PaymentStatusView,
     PaymentWorkflowInput,
     ReviewVerdict,
 )
@@ -357,4 +358,28 @@ async def test_an_event_redelivered_into_the_first_task_after_continue_as_new_is
     assert await _history_types(handle, "refund.succeeded") == ["payment.succeeded", "refund.succeeded"]
     store = _store(settings)
     assert [e.event_type for e in store.payment_events(payment_id)] == ["refund.succeeded"]
+    assert store.payment_decisions(payment_id) == []
+
+
+async def test_a_payment_without_lookup_keys_stays_undecided_with_its_reason(
+    worker: Client, settings: OrchestratorSettings
+) -> None:
+    payment_id = new_payment_id()
+    event = make_event(payment_id, customer_id=None)
+    handle = await _send(worker, settings, event)
+
+    async def undecided() -> PaymentStatusView | None:
+        status = await handle.query(PaymentWorkflow.status)
+        return status if status.stage == "undecided" else None
+
+    status: PaymentStatusView = await eventually(undecided, what="stage undecided")
+    assert status.undecided_reason is not None and status.undecided_reason.startswith("MissingLookupKeys: ")
+    assert await handle.query(PaymentWorkflow.decision) is None
+    assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+    # The workflow keeps serving the payment's later events.
+    refunded = make_event(payment_id, EventType.REFUND_SUCCEEDED, minutes=10, customer_id=None, refund_id="re_1")
+    await _send(worker, settings, refunded)
+    assert await _history_types(handle, "refund.succeeded") == ["payment.succeeded", "refund.succeeded"]
+    store = _store(settings)
+    assert [e.event_type for e in store.payment_events(payment_id)] == ["payment.succeeded", "refund.succeeded"]
     assert store.payment_decisions(payment_id) == []
