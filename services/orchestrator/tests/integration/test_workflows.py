@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from events import make_dead_letter, make_event, new_payment_id
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from contracts.schemas.decision import Decision, PaymentDecision
 from contracts.schemas.normalized_event import EventType, NormalizedEvent
@@ -383,3 +384,17 @@ async def test_a_payment_without_lookup_keys_stays_undecided_with_its_reason(
     store = _store(settings)
     assert [e.event_type for e in store.payment_events(payment_id)] == ["payment.succeeded", "refund.succeeded"]
     assert store.payment_decisions(payment_id) == []
+
+
+async def test_a_closed_payment_workflow_is_never_started_over(worker: Client, settings: OrchestratorSettings) -> None:
+    payment_id = new_payment_id()
+    card = card_of("cus_safe")
+    handle = await _send(worker, settings, make_event(payment_id, customer_id="cus_safe", card_fingerprint=card))
+    assert (await _decided(handle)).decision is Decision.APPROVE
+    await handle.terminate(reason="test: closed by an operator")
+    closed_run = (await handle.describe()).run_id
+    refunded = make_event(payment_id, EventType.REFUND_SUCCEEDED, minutes=10, refund_id="re_1", card_fingerprint=card)
+    with pytest.raises(WorkflowAlreadyStartedError):
+        await signal_payment(worker, settings.task_queue, decision_policy(settings), refunded)
+    described = await handle.describe()
+    assert (described.run_id, described.status) == (closed_run, WorkflowExecutionStatus.TERMINATED)
