@@ -301,7 +301,9 @@ async def test_a_success_after_a_failure_cancels_the_pending_retry(
     status = await handle.query(PaymentWorkflow.status)
     assert status.retry_due_at is not None
     assert status.retry_due_at >= decision.decided_at + timedelta(seconds=3 * 86400 * 0.0001)
-    succeeded = make_event(payment_id, EventType.PAYMENT_SUCCEEDED, minutes=5, customer_id="cus_safe", card_fingerprint=card)
+    succeeded = make_event(
+        payment_id, EventType.PAYMENT_SUCCEEDED, minutes=5, customer_id="cus_safe", card_fingerprint=card
+    )
     await signal_payment(worker, settings.task_queue, policy, succeeded)
     assert await _history_types(handle, "payment.succeeded") == ["payment.failed", "payment.succeeded"]
     status = await handle.query(PaymentWorkflow.status)
