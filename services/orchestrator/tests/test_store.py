@@ -74,6 +74,28 @@ def test_the_first_decision_of_an_event_wins(store: PaymentsStore) -> None:
     assert (payment.decision, payment.fraud_score) == ("approve", 0.1)
 
 
+def test_a_losing_decision_gets_back_every_stored_field_of_the_first(store: PaymentsStore) -> None:
+    payment_id = new_payment_id()
+    event = make_event(payment_id)
+    store.record_event(event)
+    first = _decision(payment_id, event.event_id, Decision.APPROVE, 0.1).model_copy(
+        update={"churn_score": 0.2, "churn_model_version": "churn-v1", "reviewed_by": "analyst_1"}
+    )
+    store.record_decision(first)
+    # The re-run differs in every field the row keeps, and came later.
+    later = _decision(payment_id, event.event_id, Decision.DECLINE, 0.9).model_copy(
+        update={
+            "fraud_model_version": "xgb-7",
+            "churn_score": 0.8,
+            "churn_model_version": "churn-v2",
+            "rules_triggered": ("velocity", "foreign_ip"),
+            "reviewed_by": None,
+            "decided_at": datetime(2026, 1, 2, tzinfo=UTC),
+        }
+    )
+    assert store.record_decision(later) == first
+
+
 def test_a_dead_letter_is_opened_once_and_resolved(store: PaymentsStore) -> None:
     letter = make_dead_letter()
     assert store.record_dead_letter(letter) is True

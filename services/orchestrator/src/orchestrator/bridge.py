@@ -53,7 +53,11 @@ def dead_letter_workflow_id(dlq_id: uuid.UUID | str) -> str:
 
 
 async def signal_payment(client: Client, task_queue: str, policy: DecisionPolicy, event: NormalizedEvent) -> None:
-    """Deliver `event` to its payment's workflow, starting the workflow if it does not run."""
+    """Deliver `event` to its payment's workflow, starting the workflow if it never ran.
+
+    A payment's workflow never ends by itself (it continues as new), so a closed one was
+    terminated, cancelled or failed: REJECT_DUPLICATE keeps a fresh run with empty state from
+    starting over it and deciding the payment again. That raises `WorkflowAlreadyStartedError`."""
     await client.start_workflow(
         PaymentWorkflow.run,
         PaymentWorkflowInput(payment_id=event.payment_id, policy=policy),
@@ -61,6 +65,7 @@ async def signal_payment(client: Client, task_queue: str, policy: DecisionPolicy
         task_queue=task_queue,
         start_signal="event",
         start_signal_args=[event],
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
     )
 
 
@@ -94,20 +99,23 @@ class Bridge:
 
     async def _reject(self, record: ConsumerRecord[bytes, bytes], error: ValidationError) -> None:
         """A message that is not a contract event goes to the DLQ with its reasons, durably."""
+        reasons = tuple(
+            RejectReason(
+                field=".".join(str(part) for part in item["loc"]) or "$",
+                code=item["type"],
+                message=item["msg"],
+            )
+            for item in error.errors(include_url=False, include_input=False)
+        )
+        await self._dead_letter(record, reasons or (RejectReason(field="$", code="invalid", message=str(error)),))
+
+    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], reasons: tuple[RejectReason, ...]) -> None:
         letter = DeadLetter(
             dlq_id=uuid.uuid5(uuid.NAMESPACE_URL, f"{record.topic}/{record.partition}/{record.offset}"),
             stage="orchestrator",
             source=SourcePosition(topic=record.topic, partition=record.partition, offset=record.offset),
             key=record.key.decode(errors="replace") if record.key else None,
-            reasons=tuple(
-                RejectReason(
-                    field=".".join(str(part) for part in item["loc"]) or "$",
-                    code=item["type"],
-                    message=item["msg"],
-                )
-                for item in error.errors(include_url=False, include_input=False)
-            )
-            or (RejectReason(field="$", code="invalid", message=str(error)),),
+            reasons=reasons,
             payload_excerpt=redact_excerpt(record.value or b""),
             failed_at=datetime.now(UTC),
         )
@@ -120,7 +128,17 @@ class Bridge:
             except ValidationError as error:
                 await self._reject(record, error)
                 return
-            await signal_payment(self.client, self.task_queue, self.policy, event)
+            try:
+                await signal_payment(self.client, self.task_queue, self.policy, event)
+            except WorkflowAlreadyStartedError:
+                # The payment's workflow was closed (terminated, say): not started over; the event
+                # waits on the DLQ for someone to look at the payment.
+                reason = RejectReason(
+                    field="payment_id",
+                    code="payment_workflow_closed",
+                    message=f"the workflow {payment_workflow_id(event.payment_id)} is closed",
+                )
+                await self._dead_letter(record, (reason,))
         else:
             try:
                 letter = DeadLetter.model_validate_json(record.value or b"")

@@ -45,7 +45,9 @@ class Scores(Message):
     churn: ChurnScoreResponse | None = None
 
 
-Stage = Literal["awaiting_payment", "deciding", "awaiting_review", "decided"]
+Stage = Literal["awaiting_payment", "deciding", "awaiting_review", "decided", "undecided"]
+"""`undecided`: fraud scoring refused the payment for good (no lookup keys, inference 4xx); the
+reason says why. The workflow keeps running and a later deciding event tries again."""
 
 
 class PaymentState(Message):
@@ -64,6 +66,7 @@ class PaymentState(Message):
     retries_published: int = 0
     fraud_label: bool = False
     """A lost dispute: the label the training pipelines learn from."""
+    undecided_reason: str | None = None
 
 
 class PaymentWorkflowInput(Message):
@@ -86,6 +89,10 @@ class PaymentStatusView(Message):
     payment_status: str | None
     fraud_label: bool
     retries_published: int
+    retry_due_at: datetime | None = None
+    """When the planned retry-due event will be published; None when no retry is pending."""
+    undecided_reason: str | None = None
+    """Why the payment has no decision (stage `undecided`): the non-retryable error's type and text."""
 
 
 class DeadLetterTriageInput(Message):

@@ -194,11 +194,7 @@ class PaymentsStore:
         with self.engine.begin() as conn:
             if not self._insert_new(conn, self.decisions, row):
                 stored = conn.execute(select(self.decisions).where(self.decisions.c.event_id == row.event_id)).one()
-                if stored.decision != row.decision or stored.fraud_score != row.fraud_score:
-                    return decision.model_copy(
-                        update={"decision": type(decision.decision)(stored.decision), "fraud_score": stored.fraud_score}
-                    )
-                return decision
+                return _stored_decision(decision, DecisionRow.model_validate(_aware_row(stored._mapping)))
             conn.execute(
                 update(self.payments)
                 .where(self.payments.c.payment_id == decision.payment_id)
@@ -273,6 +269,40 @@ class PaymentsStore:
         with self.engine.connect() as conn:
             result = conn.execute(query).mappings().all()
         return [model.model_validate(_aware_row(row)) for row in result]
+
+
+def _stored_decision(attempt: PaymentDecision, stored: DecisionRow) -> PaymentDecision:
+    """The decision already stored for this event, whole: every field the row keeps comes from the
+    row, never from the attempt that lost. Only what the row does not keep (the payment's provider,
+    amount and currency, which are the event's, and the retry advice's category, reason and
+    attempts) comes from the attempt; a retry the stored row does not have is dropped."""
+    retry = attempt.retry
+    if stored.retry_action is None or stored.retry_delay_seconds is None:
+        retry = None
+    elif retry is not None and (retry.action.value, retry.delay_seconds) != (
+        stored.retry_action,
+        stored.retry_delay_seconds,
+    ):
+        retry = retry.model_copy(
+            update={
+                "action": type(retry.action)(stored.retry_action),
+                "delay_seconds": stored.retry_delay_seconds,
+                "retry_at": None,
+            }
+        )
+    return attempt.model_copy(
+        update={
+            "decision": type(attempt.decision)(stored.decision),
+            "fraud_score": stored.fraud_score,
+            "fraud_model_version": stored.fraud_model_version,
+            "churn_score": stored.churn_score,
+            "churn_model_version": stored.churn_model_version,
+            "rules_triggered": tuple(stored.rules_triggered.split(",")) if stored.rules_triggered else (),
+            "reviewed_by": stored.reviewed_by,
+            "retry": retry,
+            "decided_at": stored.decided_at,
+        }
+    )
 
 
 def _aware_row(row: Mapping[Any, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from contracts.reference.decline_codes import RetryAction
@@ -72,10 +73,14 @@ INFERENCE_RETRY = RetryPolicy(
 
 @workflow.defn
 class PaymentWorkflow:
-    def __init__(self) -> None:
-        self._state: PaymentState | None = None
-        self._inbox: list[NormalizedEvent] = []
-        self._seen: set[str] = set()
+    @workflow.init
+    def __init__(self, input: PaymentWorkflowInput) -> None:
+        # The carried state (continue-as-new) is in place before any signal handler runs: a
+        # redelivered event signalled into the new run's first task is recognised as seen.
+        carried = input.state or PaymentState(payment_id=input.payment_id)
+        self._state: PaymentState | None = carried.model_copy(update={"inbox": ()})
+        self._inbox: list[NormalizedEvent] = list(carried.inbox)
+        self._seen: set[str] = set(carried.seen_event_ids)
         self._verdict: ReviewVerdict | None = None
 
     # -- signals and queries ------------------------------------------------------------------
@@ -103,6 +108,8 @@ class PaymentWorkflow:
             payment_status=state.payment_status,
             fraud_label=state.fraud_label,
             retries_published=state.retries_published,
+            retry_due_at=state.pending_retry.due_at if state.pending_retry else None,
+            undecided_reason=state.undecided_reason,
         )
 
     @workflow.query
@@ -122,11 +129,6 @@ class PaymentWorkflow:
     @workflow.run
     async def run(self, input: PaymentWorkflowInput) -> PaymentState:
         policy = input.policy
-        carried = input.state or PaymentState(payment_id=input.payment_id)
-        # Signals may have arrived before the first task ran: keep them after the carried ones.
-        self._inbox = [*carried.inbox, *self._inbox]
-        self._seen.update(carried.seen_event_ids)
-        self._state = carried.model_copy(update={"inbox": ()})
         while True:
             with contextlib.suppress(TimeoutError):  # the pending retry is due
                 await workflow.wait_condition(lambda: bool(self._inbox), timeout=self._until_retry_due())
@@ -175,19 +177,23 @@ class PaymentWorkflow:
             status=event.status.value,
             occurred_at=event.occurred_at,
         )
-        failures = state.failures + (1 if event.event_type is EventType.PAYMENT_FAILED else 0)
+        failed = event.event_type is EventType.PAYMENT_FAILED
+        failures = state.failures + (1 if failed else 0)
         self._update(
             payment_status=event.status.value,
             history=(*state.history, summary),
             failures=failures,
             fraud_label=state.fraud_label or event.event_type is EventType.DISPUTE_LOST,
+            # Any later event but a failure (a success, a capture, a refund, a dispute) means the
+            # payment went on: a retry planned for an earlier failure is no longer due.
+            pending_retry=state.pending_retry if failed else None,
         )
         if event.event_type not in DECIDING_EVENTS:
             return
         if state.decision is None:
             await self._decide(event, input)
-        elif event.event_type is EventType.PAYMENT_FAILED:
-            # A later attempt failed too: plan its retry as well.
+        elif failed and state.decision.decision is Decision.APPROVE:
+            # A later attempt of an approved payment failed too: plan its retry as well.
             retry = await self._retry_strategy(event, failures)
             self._schedule_retry(event, retry, failures, input)
 
@@ -195,13 +201,24 @@ class PaymentWorkflow:
         policy = input.policy
         self._update(stage="deciding")
         rules = evaluate_rules(event)
-        fraud = await workflow.execute_activity_method(
-            PaymentActivities.score_fraud,
-            ScoreFraudInput(event=event),
-            start_to_close_timeout=INFERENCE_TIMEOUT,
-            retry_policy=INFERENCE_RETRY,
-        )
-        self._update(scores=Scores(fraud=fraud))
+        try:
+            fraud = await workflow.execute_activity_method(
+                PaymentActivities.score_fraud,
+                ScoreFraudInput(event=event),
+                start_to_close_timeout=INFERENCE_TIMEOUT,
+                retry_policy=INFERENCE_RETRY,
+            )
+        except ActivityError as error:
+            reason = _refusal(error)
+            if reason is None:
+                raise
+            # No score can be had for this event, and none is invented: the payment stays
+            # undecided, with the reason, in a workflow that keeps running (a new run would start
+            # over with empty state). A later deciding event tries again.
+            workflow.logger.warning("payment %s left undecided: %s", event.payment_id, reason)
+            self._update(stage="undecided", undecided_reason=reason)
+            return
+        self._update(scores=Scores(fraud=fraud), undecided_reason=None)
         outcome = decide(fraud.score, rules, policy.review_threshold, policy.decline_threshold)
         triggered = rules.triggered
         reviewed_by: str | None = None
@@ -218,7 +235,9 @@ class PaymentWorkflow:
                 outcome = Decision(self._verdict.verdict)
                 reviewed_by = self._verdict.analyst_id
         retry: RetryStrategyResponse | None = None
-        if event.event_type is EventType.PAYMENT_FAILED:
+        if event.event_type is EventType.PAYMENT_FAILED and outcome is Decision.APPROVE:
+            # Only a payment we approve is worth retrying; a declined (or reviewed, then declined)
+            # one gets no retry plan.
             retry = await self._retry_strategy(event, self._current().failures)
         churn: ChurnScoreResponse | None = None
         if event.customer_id is not None:
@@ -300,6 +319,15 @@ class PaymentWorkflow:
             retry_policy=IO_RETRY,
         )
         self._update(pending_retry=None, retries_published=self._current().retries_published + 1)
+
+
+def _refusal(error: ActivityError) -> str | None:
+    """The type and text of a non-retryable refusal (`MissingLookupKeys`, `InferenceRejected`);
+    None for any other failure, which the workflow does not handle."""
+    cause = error.cause
+    if isinstance(cause, ApplicationError) and cause.type in NON_RETRYABLE_ERRORS:
+        return f"{cause.type}: {cause.message}"
+    return None
 
 
 @workflow.defn

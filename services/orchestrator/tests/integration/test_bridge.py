@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # type: ignore[import-untyped]  # no py.typed
 from events import make_event, new_payment_id
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.service import RPCError
 
 from contracts.schemas.decision import Decision, PaymentDecision
 from contracts.schemas.dlq import DeadLetter
@@ -107,7 +108,7 @@ async def test_a_malformed_event_is_dead_lettered_and_triaged_while_the_bridge_k
     store = PaymentsStore.from_dsn(settings.store_dsn)
     row = await eventually(lambda: store.dead_letter(str(letter.dlq_id)), what="triage row")
     assert (row.status, row.stage) == ("open", "orchestrator")
-    assert (await handle.describe()).status is not None
+    assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
     # And it still serves good events.
     event = make_event(new_payment_id(), customer_id="cus_safe", card_fingerprint=card_of("cus_safe"))
     await produce(settings.kafka_bootstrap_servers, str(settings.normalized_topic), [event])
@@ -117,3 +118,39 @@ async def test_a_malformed_event_is_dead_lettered_and_triaged_while_the_bridge_k
         PaymentDecision,
         lambda got: any(d.payment_id == event.payment_id for d in got),
     )
+
+
+async def test_an_event_of_a_closed_payment_workflow_is_dead_lettered_not_started_over(
+    running_bridge: Client, settings: OrchestratorSettings
+) -> None:
+    payment_id = new_payment_id()
+    card = card_of("cus_safe")
+    await produce(
+        settings.kafka_bootstrap_servers,
+        str(settings.normalized_topic),
+        [make_event(payment_id, customer_id="cus_safe", card_fingerprint=card)],
+    )
+    handle = running_bridge.get_workflow_handle_for(PaymentWorkflow.run, payment_workflow_id(payment_id))
+
+    async def decided() -> PaymentDecision | None:
+        try:
+            return await handle.query(PaymentWorkflow.decision)
+        except RPCError:  # the bridge has not started the workflow yet
+            return None
+
+    await eventually(decided, what="decision")
+    await handle.terminate(reason="test: closed by an operator")
+    closed_run = (await handle.describe()).run_id
+    refunded = make_event(payment_id, EventType.REFUND_SUCCEEDED, minutes=10, refund_id="re_1", card_fingerprint=card)
+    await produce(settings.kafka_bootstrap_servers, str(settings.normalized_topic), [refunded])
+    letters = await read_topic(
+        settings.kafka_bootstrap_servers,
+        str(settings.dlq_topic),
+        DeadLetter,
+        lambda got: any(letter.key == payment_id for letter in got),
+    )
+    letter = next(letter for letter in letters if letter.key == payment_id)
+    assert [(r.field, r.code) for r in letter.reasons] == [("payment_id", "payment_workflow_closed")]
+    assert str(refunded.event_id) in letter.payload_excerpt
+    described = await handle.describe()
+    assert (described.run_id, described.status) == (closed_run, WorkflowExecutionStatus.TERMINATED)
