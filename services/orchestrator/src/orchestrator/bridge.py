@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-import sys
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -36,7 +35,7 @@ from contracts.schemas.dlq import DeadLetter, RejectReason, redact_excerpt
 from contracts.schemas.normalized_event import NormalizedEvent, SourcePosition
 from contracts.topics import DLQ, NORMALIZED
 from orchestrator.messages import DeadLetterTriageInput, DecisionPolicy, PaymentWorkflowInput
-from orchestrator.settings import ConfigurationError, OrchestratorSettings, decision_policy, load_settings
+from orchestrator.settings import OrchestratorSettings, decision_policy, settings_for_process
 from orchestrator.temporal_client import connect
 from orchestrator.workflows import DeadLetterTriageWorkflow, PaymentWorkflow
 
@@ -205,13 +204,7 @@ async def run(settings: OrchestratorSettings, client: Client | None = None, stop
 
 
 def main() -> None:
-    try:
-        settings = load_settings()
-    except ConfigurationError as error:
-        print(error, file=sys.stderr)
-        raise SystemExit(2) from None
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    asyncio.run(run(settings))
+    asyncio.run(run(settings_for_process()))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ Every field's docstring is its description; the README's configuration table is 
 this class by `tests/test_readme.py`. The worker and the bridge read the same class.
 """
 
+import logging
+import sys
 from functools import cache
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -16,7 +18,14 @@ from orchestrator import TASK_QUEUE
 from orchestrator.messages import DecisionPolicy
 from service_config import ConfigurationError, LogLevel
 
-__all__ = ["ConfigurationError", "OrchestratorSettings", "decision_policy", "get_settings", "load_settings"]
+__all__ = [
+    "ConfigurationError",
+    "OrchestratorSettings",
+    "decision_policy",
+    "get_settings",
+    "load_settings",
+    "settings_for_process",
+]
 
 ENV_PREFIX = "ORCHESTRATOR_"
 
@@ -125,3 +134,16 @@ def load_settings(**overrides: Any) -> OrchestratorSettings:
 def get_settings() -> OrchestratorSettings:
     """The process-wide settings, read once."""
     return load_settings()
+
+
+def settings_for_process() -> OrchestratorSettings:
+    """The settings of a starting worker or bridge process, with logging set up from them.
+
+    A bad setting exits 2 with the message naming the variable, before any connection is made."""
+    try:
+        settings = load_settings()
+    except ConfigurationError as error:
+        print(error, file=sys.stderr)
+        raise SystemExit(2) from None
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    return settings

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -19,7 +18,7 @@ from temporalio.worker import Worker
 
 from contracts.topics import DECISIONS, RETRIES
 from orchestrator.activities import InferenceClient, PaymentActivities, TopicNames
-from orchestrator.settings import ConfigurationError, OrchestratorSettings, load_settings
+from orchestrator.settings import OrchestratorSettings, settings_for_process
 from orchestrator.store import PaymentsStore
 from orchestrator.temporal_client import connect
 from orchestrator.workflows import DeadLetterTriageWorkflow, PaymentWorkflow
@@ -79,13 +78,7 @@ async def run(settings: OrchestratorSettings, client: Client | None = None) -> N
 
 
 def main() -> None:
-    try:
-        settings = load_settings()
-    except ConfigurationError as error:
-        print(error, file=sys.stderr)
-        raise SystemExit(2) from None
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    asyncio.run(run(settings))
+    asyncio.run(run(settings_for_process()))
 
 
 if __name__ == "__main__":
