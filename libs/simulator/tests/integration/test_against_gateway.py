@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import urllib.parse
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -95,6 +96,22 @@ async def _records_between(
     return records
 
 
+def _content(provider: str, body: bytes) -> str:
+    """A body's content without its signature, worked out here and not by the gateway: Adyen's
+    per-item `hmacSignature` and Braintree's `bt_signature` field are never stored; Stripe and
+    Square sign in headers, so their bodies are kept byte for byte."""
+    if provider == Provider.ADYEN.value:
+        document = json.loads(body)
+        for item in document.get("notificationItems", []):
+            item.get("NotificationRequestItem", {}).get("additionalData", {}).pop("hmacSignature", None)
+        return json.dumps(document, sort_keys=True)
+    if provider == Provider.BRAINTREE.value:
+        form = urllib.parse.parse_qs(body.decode(), keep_blank_values=True)
+        form.pop("bt_signature", None)
+        return json.dumps(form, sort_keys=True)
+    return body.decode()
+
+
 def _event_keys(outcome: Outcome, secrets: WebhookSecrets) -> list[tuple[str, str]]:
     """(provider, event id as the contract model derives it) for each event the request carries."""
     provider = outcome.rendered.provider
@@ -142,10 +159,15 @@ def test_genuine_traffic_is_accepted_and_published_and_faulty_traffic_refused(ga
         envelope = json.loads(value)
         published[(topic, envelope["provider"], envelope["provider_event_id"])] += 1
     assert published == expected
-    # Each quarantined request is kept once, whole: the very bytes that were signed and sent.
-    assert quarantined == Counter(
-        (o.rendered.provider.value, finish(o.rendered, gateway.secrets).body) for o in quarantinable
+    # Each quarantined request is kept once, with its content and without its signature.
+    stored = Counter(
+        (provider, _content(provider, body)) for (provider, body), count in quarantined.items() for _ in range(count)
     )
+    assert stored == Counter(
+        (o.rendered.provider.value, _content(o.rendered.provider.value, finish(o.rendered, gateway.secrets).body))
+        for o in quarantinable
+    )
+    assert not any(b"hmacSignature" in body or b"bt_signature" in body for _, body in quarantined)
     redelivered = [key for key, count in expected.items() if count > 1]
     assert len(accepted) == faults[Fault.NONE] + faults[Fault.DUPLICATE] == sum(expected.values())
     assert len(redelivered) > 0
