@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient  # type: ignore[import-untyped]  # no py.typed
+from aiokafka.errors import KafkaError  # type: ignore[import-untyped]  # no py.typed
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from contracts.topics import ALL_TOPICS
 from demo.processes import ServiceProcess, http_ok
@@ -294,7 +296,7 @@ async def _has_pollers(address: str, task_queue: str) -> bool:
                 task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
             )
         )
-    except Exception:  # noqa: BLE001 - not ready yet, whatever the reason; the log says more
+    except (RPCError, RuntimeError):  # the server refused or cannot be reached yet: not ready
         return False
     return bool(response.pollers)
 
@@ -305,7 +307,7 @@ async def _group_stable(bootstrap: str, group: str) -> bool:
     try:
         await admin.start()
         responses = await admin.describe_consumer_groups([group])
-    except Exception:  # noqa: BLE001 - not ready yet
+    except (KafkaError, OSError):  # the broker cannot answer yet: not ready
         return False
     finally:
         await admin.close()
