@@ -6,7 +6,9 @@ id). Offsets are committed only after Temporal accepted every message of the bat
 before the commit means redelivery, and redelivery is harmless: the workflow ignores an event id
 it has seen, and a triage workflow that exists is not started again.
 
-`python -m orchestrator.bridge` (the `:bridge` pex).
+`python -m orchestrator.bridge` (the `:bridge` pex). `/healthz`, `/readyz` (the consumer holds
+partitions and is not stuck retrying Temporal) and `/metrics` (messages by outcome, commits) are
+served on `ORCHESTRATOR_HEALTH_PORT` (`orchestrator.health`).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from contracts.schemas.dlq import DeadLetter, RejectReason, redact_excerpt
 from contracts.schemas.normalized_event import NormalizedEvent, SourcePosition
 from contracts.topics import DLQ, NORMALIZED
+from orchestrator.health import HealthServer, Metrics
 from orchestrator.messages import DeadLetterTriageInput, DecisionPolicy, PaymentWorkflowInput
 from orchestrator.settings import OrchestratorSettings, decision_policy, settings_for_process
 from orchestrator.temporal_client import connect
@@ -68,6 +71,21 @@ async def signal_payment(client: Client, task_queue: str, policy: DecisionPolicy
     )
 
 
+class BridgeMetrics:
+    """`/metrics` of the bridge."""
+
+    def __init__(self) -> None:
+        self.registry = Metrics()
+        self.messages = self.registry.counter(
+            "orchestrator_bridge_messages_total",
+            "Messages handed on, by input (normalized or dlq) and outcome.",
+            ("input", "outcome"),
+        )
+        self.commits = self.registry.counter(
+            "orchestrator_bridge_commits_total", "Offset commits, by result (ok or failed).", ("result",)
+        )
+
+
 class Bridge:
     def __init__(
         self,
@@ -75,6 +93,7 @@ class Bridge:
         settings: OrchestratorSettings,
         consumer: AIOKafkaConsumer,
         dlq_producer: AIOKafkaProducer,
+        metrics: BridgeMetrics | None = None,
     ) -> None:
         self.client = client
         self.task_queue = settings.task_queue
@@ -83,6 +102,17 @@ class Bridge:
         self.dlq_topic = settings.dlq_topic or DLQ.name
         self.consumer = consumer
         self.dlq_producer = dlq_producer
+        self.metrics = metrics or BridgeMetrics()
+        self.state = "starting"
+        """What the bridge does now: `consuming` when ready, else why not (read by /readyz)."""
+
+    async def ready(self) -> tuple[bool, str]:
+        if self.state != "consuming":
+            return False, self.state
+        assigned = self.consumer.assignment()
+        if not assigned:
+            return False, "no partitions assigned"
+        return True, f"consuming {len(assigned)} partitions"
 
     async def start_triage(self, letter: DeadLetter) -> None:
         # Already triaged (and resolved): a redelivered dead letter changes nothing.
@@ -126,9 +156,11 @@ class Bridge:
                 event = NormalizedEvent.model_validate_json(record.value or b"")
             except ValidationError as error:
                 await self._reject(record, error)
+                self.metrics.messages.inc(input="normalized", outcome="dead_lettered")
                 return
             try:
                 await signal_payment(self.client, self.task_queue, self.policy, event)
+                self.metrics.messages.inc(input="normalized", outcome="signalled")
             except WorkflowAlreadyStartedError:
                 # The payment's workflow was closed (terminated, say): not started over; the event
                 # waits on the DLQ for someone to look at the payment.
@@ -138,6 +170,7 @@ class Bridge:
                     message=f"the workflow {payment_workflow_id(event.payment_id)} is closed",
                 )
                 await self._dead_letter(record, (reason,))
+                self.metrics.messages.inc(input="normalized", outcome="dead_lettered")
         else:
             try:
                 letter = DeadLetter.model_validate_json(record.value or b"")
@@ -146,8 +179,10 @@ class Bridge:
                 log.error(
                     "unreadable dead letter at %s/%d/%d: %s", record.topic, record.partition, record.offset, error
                 )
+                self.metrics.messages.inc(input="dlq", outcome="unreadable")
                 return
             await self.start_triage(letter)
+            self.metrics.messages.inc(input="dlq", outcome="triaged")
 
     async def _handle_in_key_order(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
         for record in records:
@@ -164,8 +199,10 @@ class Bridge:
         offsets = {partition: records[-1].offset + 1 for partition, records in batch.items() if records}
         if offsets:
             await self.consumer.commit(offsets)
+            self.metrics.commits.inc(result="ok")
 
     async def run(self, stop: asyncio.Event) -> None:
+        self.state = "consuming"
         while not stop.is_set():
             batch = await self.consumer.getmany(timeout_ms=200, max_records=500)
             if batch:
@@ -184,23 +221,41 @@ def make_consumer(settings: OrchestratorSettings) -> AIOKafkaConsumer:
     )
 
 
+class BridgeProbe:
+    """Readiness before the bridge exists (connecting), then the bridge's own."""
+
+    def __init__(self) -> None:
+        self.bridge: Bridge | None = None
+
+    async def ready(self) -> tuple[bool, str]:
+        if self.bridge is None:
+            return False, "connecting to Temporal and Kafka"
+        return await self.bridge.ready()
+
+
 async def run(settings: OrchestratorSettings, client: Client | None = None, stop: asyncio.Event | None = None) -> None:
     """Consume until SIGTERM/SIGINT (or `stop`); `client` lets tests hand in theirs."""
-    client = client or await connect(settings)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    consumer = make_consumer(settings)
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True)
-    await producer.start()
-    await consumer.start()
-    try:
-        log.info("bridge consuming %s into %s", settings.normalized_topic or NORMALIZED.name, settings.task_queue)
-        await Bridge(client, settings, consumer, producer).run(stop)
-    finally:
-        await consumer.stop()
-        await producer.stop()
+    metrics = BridgeMetrics()
+    probe = BridgeProbe()
+    async with HealthServer(settings.health_host, settings.health_port, metrics.registry, probe.ready):
+        client = client or await connect(settings)
+        consumer = make_consumer(settings)
+        producer = AIOKafkaProducer(
+            bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True
+        )
+        await producer.start()
+        await consumer.start()
+        try:
+            log.info("bridge consuming %s into %s", settings.normalized_topic or NORMALIZED.name, settings.task_queue)
+            probe.bridge = Bridge(client, settings, consumer, producer, metrics)
+            await probe.bridge.run(stop)
+        finally:
+            await consumer.stop()
+            await producer.stop()
 
 
 def main() -> None:

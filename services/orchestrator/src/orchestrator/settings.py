@@ -91,6 +91,10 @@ class OrchestratorSettings(BaseSettings):
     max_concurrent_workflow_tasks: Annotated[int, Field(ge=2, le=1_000)] = 16
     """Workflow tasks one worker runs at once. Kept low: on a starved CPU, a hundred new workflows
     at once each outlive Temporal's 10 s workflow-task timeout and are retried, over and over."""
+    health_host: str = "127.0.0.1"
+    """Interface of `/healthz`, `/readyz` and `/metrics` (the container image sets 0.0.0.0)."""
+    health_port: Annotated[int, Field(ge=1, le=65535)] = 9100
+    """TCP port of `/healthz`, `/readyz` and `/metrics` (a worker and a bridge on one host need two)."""
 
     @field_validator("inference_url")
     @classmethod
