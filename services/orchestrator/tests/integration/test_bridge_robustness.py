@@ -236,3 +236,22 @@ async def test_an_outage_is_retried_uncommitted_and_a_rebalance_mid_batch_delive
     answer = await probe(own_settings, "/readyz")
     assert answer is not None and answer.status_code == 200
     assert not stopper[0][0].done()
+
+
+async def test_a_stop_while_retrying_temporal_leaves_the_batch_uncommitted(
+    own_settings: OrchestratorSettings, own_client: Client, own_temporal: KillableTemporal
+) -> None:
+    bootstrap, normalized = own_settings.kafka_bootstrap_servers, str(own_settings.normalized_topic)
+    event = make_event(new_payment_id(), customer_id="cus_safe")
+    await send(bootstrap, normalized, event.model_dump_json().encode(), event.payment_id.encode(), partition=1)
+    own_temporal.kill()
+    task, stop = await start_bridge(own_settings, own_client)
+
+    async def retrying() -> bool:
+        answer = await probe(own_settings, "/readyz")
+        return answer is not None and answer.status_code == 503 and "retrying Temporal for 1 messages" in answer.text
+
+    await eventually(retrying, timeout=90, what="the event retrying Temporal")
+    stop.set()
+    await task  # returns: the stop ends the retry, nothing raised
+    assert await committed_offsets(bootstrap, own_settings.kafka_group_id, normalized) == {0: None, 1: None, 2: None}
