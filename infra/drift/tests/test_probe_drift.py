@@ -14,6 +14,7 @@ def _port(probes: dict[str, dict[str, Any]], container: Deployed) -> int | None:
     values = probes[container.service.name]["results"][container.label]["values"]
     if field is None or (container.service.routes == "pending-orch2" and field not in values):
         return None
+    assert values, f"{container.label}: its environment does not validate (test_every_environment_validates)"
     return int(values[field])
 
 
