@@ -17,6 +17,7 @@ import inspect
 import json
 import os
 import pathlib
+import socket
 import sys
 import tempfile
 import typing
@@ -99,10 +100,12 @@ def _orchestrator_routes() -> list[str]:
     health = importlib.import_module("orchestrator.health")
     candidates = ("/healthz", "/readyz", "/metrics", "/not-a-route")
 
+    with socket.socket() as probe_socket:  # a free port (the server reports the port it was given)
+        probe_socket.bind(("127.0.0.1", 0))
+        port = int(probe_socket.getsockname()[1])
+
     async def ask() -> list[str]:
-        server = health.HealthServer("127.0.0.1", 0, health.Metrics())
-        async with server:
-            port = server.port
+        async with health.HealthServer("127.0.0.1", port, health.Metrics()):
             found = []
             for path in candidates:
                 try:
@@ -117,7 +120,10 @@ def _orchestrator_routes() -> list[str]:
         with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (http://127.0.0.1 only)
             return int(response.status)
 
-    return asyncio.run(ask())
+    found = asyncio.run(ask())
+    if "/not-a-route" in found:
+        raise RuntimeError("the health server answers any path: its routes cannot be told apart")
+    return found
 
 
 def _dagster_routes() -> list[str]:
