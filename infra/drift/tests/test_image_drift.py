@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from deploy_drift.build_files import DockerImage
-from deploy_drift.deployment import dockerfile_of, pod_containers
+from deploy_drift.deployment import ROOT, dockerfile_of, pod_containers
 from deploy_drift.services import SERVICES
 
 
@@ -50,3 +50,25 @@ def test_every_image_is_multi_stage_and_not_root() -> None:
         dockerfile = dockerfile_of(service)
         assert dockerfile.stages >= 2, f"{service.name}'s Dockerfile has one stage"
         assert dockerfile.user and dockerfile.user.split(":")[0] not in ("root", "0"), f"{service.name} runs as root"
+
+
+def test_orchestrator_processes_exist_in_its_image(
+    compose: dict[str, Any], overlays: dict[str, list[dict[str, Any]]]
+) -> None:
+    """The image runs `/opt/<command>/pex` (worker or bridge): every command given must be one."""
+    dockerfile = next(s for s in SERVICES if s.name == "orchestrator").pex.partition(":")[0] + "/Dockerfile"
+    text = (ROOT / dockerfile).read_text()
+    commands = {
+        ("compose", name, tuple(spec.get("command", ())))
+        for name, spec in compose["services"].items()
+        if spec["image"].startswith("payments-mlops/orchestrator")
+    }
+    for overlay, objects in overlays.items():
+        commands |= {
+            (overlay, deployment["metadata"]["name"], tuple(container.get("args", ())))
+            for deployment, container in pod_containers(objects)
+            if container["image"].startswith("payments-mlops/orchestrator")
+        }
+    assert {command for _, _, command in commands} == {("worker",), ("bridge",)}, commands
+    for where, name, (process,) in commands:
+        assert f"COPY --from=build /opt/{process} /opt/{process}" in text, f"{where}/{name}: no /opt/{process} venv"
