@@ -44,6 +44,7 @@ def test_every_scenario_is_recorded() -> None:
         "payment_dispute_lost",
         "payment_failed_retry_due",
         "payment_review_approved",
+        "payment_review_approved_by_update",
         "payment_review_timed_out",
     }
 

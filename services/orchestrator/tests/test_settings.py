@@ -25,6 +25,8 @@ def test_defaults_load() -> None:
         ({"review_threshold": 1.5}, "ORCHESTRATOR_REVIEW_THRESHOLD"),
         ({"review_threshold": 0.9, "decline_threshold": 0.5}, "ORCHESTRATOR_REVIEW_THRESHOLD"),
         ({"review_timeout_seconds": 0}, "ORCHESTRATOR_REVIEW_TIMEOUT_SECONDS"),
+        ({"health_port": 70000}, "ORCHESTRATOR_HEALTH_PORT"),
+        ({"health_port": 0}, "ORCHESTRATOR_HEALTH_PORT"),
     ],
 )
 def test_a_bad_setting_is_named(overrides: dict[str, object], variable: str) -> None:

@@ -96,7 +96,7 @@ class Platform:
 
     def __post_init__(self) -> None:
         names = ["kafka", "kafka_controller", "temporal", "temporal_http", "temporal_ui", "temporal_metrics"]
-        names += ["gateway", "normalizer", "inference", "feast"]
+        names += ["gateway", "normalizer", "inference", "feast", "worker", "bridge"]
         self.ports = dict(zip(names, free_ports(len(names)), strict=True))
         stack_ports = Ports(**{name: self.ports[name] for name in names[:6]}, postgres=0)
         env = dict(os.environ)
@@ -237,14 +237,15 @@ class Platform:
             ServiceProcess(
                 "worker",
                 self._pex("worker"),
-                orchestrator_env,
+                # Each serves /healthz, /readyz and /metrics on a port of its own.
+                {**orchestrator_env, "ORCHESTRATOR_HEALTH_PORT": str(self.ports["worker"])},
                 self.logs / "worker.log",
                 lambda: asyncio.run(_has_pollers(self.temporal_address, TASK_QUEUE)),
             ),
             ServiceProcess(
                 "bridge",
                 self._pex("bridge"),
-                orchestrator_env,
+                {**orchestrator_env, "ORCHESTRATOR_HEALTH_PORT": str(self.ports["bridge"])},
                 self.logs / "bridge.log",
                 lambda: asyncio.run(_group_stable(self.bootstrap, BRIDGE_GROUP)),
             ),

@@ -129,9 +129,13 @@ async def run_mode(
     logs: Path,
 ) -> list[Result]:
     results = []
+    # The worker and the bridge each serve /healthz on a port of their own.
+    worker_port, bridge_port = free_ports(2)
     with (
-        process(module, env, logs / f"{label}-worker.log"),
-        process("orchestrator.bridge", env, logs / f"{label}-bridge.log"),
+        process(module, {**env, "ORCHESTRATOR_HEALTH_PORT": str(worker_port)}, logs / f"{label}-worker.log"),
+        process(
+            "orchestrator.bridge", {**env, "ORCHESTRATOR_HEALTH_PORT": str(bridge_port)}, logs / f"{label}-bridge.log"
+        ),
     ):
         await measure(f"{label} warm-up", bootstrap, topics, 20, 40)
         for rate in args.rates:

@@ -2,7 +2,8 @@
 
 Activities raise; Temporal retries them by the policy the workflow gives. Only failures that
 no retry can fix (the inference service refusing the request as invalid, a payment without the
-keys a fraud lookup needs) are raised as non-retryable `ApplicationError`s of a named type.
+keys a fraud lookup needs, an answer or record that does not validate, a write the store's
+constraints refuse) are raised as non-retryable `ApplicationError`s of a named type.
 An unavailable inference service is an ordinary error: the activity is retried until it answers,
 and no score is ever made up.
 """
@@ -10,13 +11,15 @@ and no score is ever made up.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
 from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]  # no py.typed
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import IntegrityError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -49,9 +52,29 @@ INFERENCE_REJECTED = "InferenceRejected"
 """The inference service answered 4xx: the request is invalid and retrying cannot help."""
 MISSING_LOOKUP_KEYS = "MissingLookupKeys"
 """The payment has no customer id or card fingerprint, which the fraud feature lookup needs."""
-NON_RETRYABLE_ERRORS: tuple[str, ...] = (INFERENCE_REJECTED, MISSING_LOOKUP_KEYS)
+VALIDATION_ERROR = "ValidationError"
+"""pydantic: an inference answer or a record that does not match its contract; retrying the same
+input yields the same error (Temporal names a plain exception's failure by its class name)."""
+INTEGRITY_ERROR = "IntegrityError"
+"""SQLAlchemy: a write the store's constraints refuse; the same write is refused again."""
+NON_RETRYABLE_ERRORS: tuple[str, ...] = (INFERENCE_REJECTED, MISSING_LOOKUP_KEYS, VALIDATION_ERROR, INTEGRITY_ERROR)
 
 _RETRYABLE_STATUS = frozenset({408, 425, 429})
+
+
+@contextmanager
+def permanent_errors() -> Iterator[None]:
+    """Turn the errors no retry can fix into non-retryable `ApplicationError`s of a named type."""
+    try:
+        yield
+    except ValidationError as error:
+        raise ApplicationError(
+            f"{error.title} does not validate: {error}"[:1000], type=VALIDATION_ERROR, non_retryable=True
+        ) from error
+    except IntegrityError as error:
+        raise ApplicationError(
+            f"the store refused the write: {error.orig}"[:1000], type=INTEGRITY_ERROR, non_retryable=True
+        ) from error
 
 
 @dataclass(frozen=True)
@@ -64,6 +87,7 @@ class InferenceClient:
     """The inference HTTP API with contracts bodies (one pooled keep-alive client)."""
 
     def __init__(self, base_url: str, timeout_seconds: float) -> None:
+        self._timeout_seconds = timeout_seconds
         self._http = httpx.AsyncClient(
             base_url=base_url,
             timeout=timeout_seconds,
@@ -74,9 +98,11 @@ class InferenceClient:
         await self._http.aclose()
 
     async def _post(self, path: str, body: BaseModel, response_model: type[ResponseT]) -> ResponseT:
-        response = await self._http.post(
-            path, content=body.model_dump_json(exclude_none=True), headers={"content-type": "application/json"}
-        )
+        # One deadline for the whole call (httpx's applies to each phase on its own).
+        async with asyncio.timeout(self._timeout_seconds):
+            response = await self._http.post(
+                path, content=body.model_dump_json(exclude_none=True), headers={"content-type": "application/json"}
+            )
         if 400 <= response.status_code < 500 and response.status_code not in _RETRYABLE_STATUS:
             raise ApplicationError(
                 f"inference refused {path} with {response.status_code}: {response.text[:500]}",
@@ -85,7 +111,8 @@ class InferenceClient:
             )
         # 5xx (503 while Feast is down, say) and 408/429: raised, so Temporal retries.
         response.raise_for_status()
-        return response_model.model_validate_json(response.content)
+        with permanent_errors():
+            return response_model.model_validate_json(response.content)
 
     async def score_fraud(self, request: FraudScoreRequest) -> FraudScoreResponse:
         return await self._post("/v1/fraud/score", request, FraudScoreResponse)
@@ -110,7 +137,8 @@ class PaymentActivities:
 
     @activity.defn(name="record_event")
     async def record_event(self, input: RecordEventInput) -> bool:
-        return await asyncio.to_thread(self.store.record_event, input.event)
+        with permanent_errors():
+            return await asyncio.to_thread(self.store.record_event, input.event)
 
     @activity.defn(name="score_fraud")
     async def score_fraud(self, input: ScoreFraudInput) -> FraudScoreResponse:
@@ -156,7 +184,8 @@ class PaymentActivities:
 
     @activity.defn(name="store_decision")
     async def store_decision(self, input: StoreDecisionInput) -> PaymentDecision:
-        return await asyncio.to_thread(self.store.record_decision, input.decision)
+        with permanent_errors():
+            return await asyncio.to_thread(self.store.record_decision, input.decision)
 
     @activity.defn(name="publish_decision")
     async def publish_decision(self, input: PublishDecisionInput) -> None:
@@ -174,19 +203,21 @@ class PaymentActivities:
 
     @activity.defn(name="record_dead_letter")
     async def record_dead_letter(self, input: RecordDeadLetterInput) -> bool:
-        return await asyncio.to_thread(self.store.record_dead_letter, input.dead_letter)
+        with permanent_errors():
+            return await asyncio.to_thread(self.store.record_dead_letter, input.dead_letter)
 
     @activity.defn(name="resolve_dead_letter")
     async def resolve_dead_letter(self, input: ResolveDeadLetterInput) -> None:
         resolution = input.resolution
-        await asyncio.to_thread(
-            self.store.resolve_dead_letter,
-            input.dlq_id,
-            resolution.outcome,
-            resolution.resolved_by,
-            resolution.note,
-            input.resolved_at,
-        )
+        with permanent_errors():
+            await asyncio.to_thread(
+                self.store.resolve_dead_letter,
+                input.dlq_id,
+                resolution.outcome,
+                resolution.resolved_by,
+                resolution.note,
+                input.resolved_at,
+            )
 
     def all(self) -> list[Callable[..., Any]]:
         """Every activity, for `Worker(activities=...)`."""

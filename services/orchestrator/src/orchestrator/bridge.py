@@ -6,7 +6,9 @@ id). Offsets are committed only after Temporal accepted every message of the bat
 before the commit means redelivery, and redelivery is harmless: the workflow ignores an event id
 it has seen, and a triage workflow that exists is not started again.
 
-`python -m orchestrator.bridge` (the `:bridge` pex).
+`python -m orchestrator.bridge` (the `:bridge` pex). `/healthz`, `/readyz` (the consumer holds
+partitions and is not stuck retrying Temporal) and `/metrics` (messages by outcome, commits) are
+served on `ORCHESTRATOR_HEALTH_PORT` (`orchestrator.health`).
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ import logging
 import signal
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from aiokafka import (  # type: ignore[import-untyped]  # no py.typed
     AIOKafkaConsumer,
@@ -26,14 +29,21 @@ from aiokafka import (  # type: ignore[import-untyped]  # no py.typed
     ConsumerRecord,
     TopicPartition,
 )
+from aiokafka.errors import (  # type: ignore[import-untyped]  # no py.typed
+    CommitFailedError,
+    IllegalStateError,
+    KafkaError,
+)
 from pydantic import ValidationError
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.schemas.dlq import DeadLetter, RejectReason, redact_excerpt
 from contracts.schemas.normalized_event import NormalizedEvent, SourcePosition
 from contracts.topics import DLQ, NORMALIZED
+from orchestrator.health import HealthServer, Metrics
 from orchestrator.messages import DeadLetterTriageInput, DecisionPolicy, PaymentWorkflowInput
 from orchestrator.settings import OrchestratorSettings, decision_policy, settings_for_process
 from orchestrator.temporal_client import connect
@@ -68,6 +78,42 @@ async def signal_payment(client: Client, task_queue: str, policy: DecisionPolicy
     )
 
 
+class BridgeMetrics:
+    """`/metrics` of the bridge."""
+
+    def __init__(self) -> None:
+        self.registry = Metrics()
+        self.messages = self.registry.counter(
+            "orchestrator_bridge_messages_total",
+            "Messages handed on, by input (normalized or dlq) and outcome.",
+            ("input", "outcome"),
+        )
+        self.commits = self.registry.counter(
+            "orchestrator_bridge_commits_total",
+            "Offset commits, by result (ok, or failed: the group rebalanced and the batch is fetched again).",
+            ("result",),
+        )
+        self.temporal_retries = self.registry.counter(
+            "orchestrator_bridge_temporal_retries_total",
+            "Temporal calls that failed transiently and were retried, by input.",
+            ("input",),
+        )
+
+
+RETRY_INITIAL_SECONDS = 0.2
+RETRY_MAX_SECONDS = 30.0
+PERMANENT_REFUSALS = frozenset({RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.OUT_OF_RANGE})
+"""Temporal refusals that no retry can change (the request itself is wrong, such as a workflow id
+longer than the server allows). Every other RPC error (unavailable, deadline, resource
+exhausted, internal, even permission or namespace errors, which are configuration and hit every
+message alike) is retried: dead-lettering the whole stream over an outage would be worse."""
+
+
+class StopRequestedError(Exception):
+    """The bridge was asked to stop while a message waited for Temporal: the batch is not
+    committed, and the next owner of its partitions gets it again."""
+
+
 class Bridge:
     def __init__(
         self,
@@ -75,6 +121,8 @@ class Bridge:
         settings: OrchestratorSettings,
         consumer: AIOKafkaConsumer,
         dlq_producer: AIOKafkaProducer,
+        metrics: BridgeMetrics | None = None,
+        stop: asyncio.Event | None = None,
     ) -> None:
         self.client = client
         self.task_queue = settings.task_queue
@@ -83,71 +131,132 @@ class Bridge:
         self.dlq_topic = settings.dlq_topic or DLQ.name
         self.consumer = consumer
         self.dlq_producer = dlq_producer
+        self.metrics = metrics or BridgeMetrics()
+        self.stop = stop or asyncio.Event()
+        self.state = "starting"
+        """What the bridge does now: `consuming` when ready, else why not (read by /readyz)."""
+        self._waiting: dict[int, str] = {}
+        """Messages (by offset) retrying Temporal now, with the last error: not ready meanwhile."""
 
-    async def start_triage(self, letter: DeadLetter) -> None:
+    async def ready(self) -> tuple[bool, str]:
+        if self.state != "consuming":
+            return False, self.state
+        if self._waiting:
+            return False, f"retrying Temporal for {len(self._waiting)} messages: {next(iter(self._waiting.values()))}"
+        assigned = self.consumer.assignment()
+        if not assigned:
+            return False, "no partitions assigned"
+        return True, f"consuming {len(assigned)} partitions"
+
+    async def _until_accepted(self, record: ConsumerRecord[bytes, bytes], call: Callable[[], Awaitable[Any]]) -> None:
+        """Run `call` until Temporal accepts it. A transient failure is retried with backoff
+        (0.2 s doubling to 30 s, no limit: the offset waits); a permanent refusal is raised."""
+        delay = RETRY_INITIAL_SECONDS
+        key = id(record)
+        try:
+            while True:
+                try:
+                    await call()
+                    return
+                except RPCError as error:
+                    if error.status in PERMANENT_REFUSALS:
+                        raise
+                    reason = f"{error.status.name}: {error.message}"
+                self._waiting[key] = reason
+                self.metrics.temporal_retries.inc(input=self._input(record))
+                log.warning(
+                    "Temporal did not accept %s/%d/%d (%s); retrying in %.1f s",
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    reason,
+                    delay,
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stop.wait(), delay)
+                if self.stop.is_set():
+                    raise StopRequestedError(f"{record.topic}/{record.partition}/{record.offset} not accepted yet")
+                delay = min(delay * 2, RETRY_MAX_SECONDS)
+        finally:
+            self._waiting.pop(key, None)
+
+    def _input(self, record: ConsumerRecord[bytes, bytes]) -> str:
+        return "normalized" if record.topic == self.normalized_topic else "dlq"
+
+    async def _start_triage(self, record: ConsumerRecord[bytes, bytes], letter: DeadLetter) -> None:
         # Already triaged (and resolved): a redelivered dead letter changes nothing.
-        with contextlib.suppress(WorkflowAlreadyStartedError):
-            await self.client.start_workflow(
-                DeadLetterTriageWorkflow.run,
-                DeadLetterTriageInput(dead_letter=letter),
-                id=dead_letter_workflow_id(letter.dlq_id),
-                task_queue=self.task_queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            )
+        async def start() -> None:
+            with contextlib.suppress(WorkflowAlreadyStartedError):
+                await self.client.start_workflow(
+                    DeadLetterTriageWorkflow.run,
+                    DeadLetterTriageInput(dead_letter=letter),
+                    id=dead_letter_workflow_id(letter.dlq_id),
+                    task_queue=self.task_queue,
+                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                )
+
+        await self._until_accepted(record, start)
 
     async def _reject(self, record: ConsumerRecord[bytes, bytes], error: ValidationError) -> None:
         """A message that is not a contract event goes to the DLQ with its reasons, durably."""
-        reasons = tuple(
-            RejectReason(
-                field=".".join(str(part) for part in item["loc"]) or "$",
-                code=item["type"],
-                message=item["msg"],
-            )
-            for item in error.errors(include_url=False, include_input=False)
-        )
-        await self._dead_letter(record, reasons or (RejectReason(field="$", code="invalid", message=str(error)),))
+        await self._dead_letter(record, _reasons(error))
 
     async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], reasons: tuple[RejectReason, ...]) -> None:
-        letter = DeadLetter(
-            dlq_id=uuid.uuid5(uuid.NAMESPACE_URL, f"{record.topic}/{record.partition}/{record.offset}"),
-            stage="orchestrator",
-            source=SourcePosition(topic=record.topic, partition=record.partition, offset=record.offset),
-            key=record.key.decode(errors="replace") if record.key else None,
-            reasons=reasons,
-            payload_excerpt=redact_excerpt(record.value or b""),
-            failed_at=datetime.now(UTC),
-        )
+        letter = _letter_for(record, reasons)
         await self.dlq_producer.send_and_wait(self.dlq_topic, letter.model_dump_json().encode(), key=record.key)
+
+    async def _handle_event(self, record: ConsumerRecord[bytes, bytes]) -> str:
+        try:
+            event = NormalizedEvent.model_validate_json(record.value or b"")
+        except ValidationError as error:
+            await self._reject(record, error)
+            return "dead_lettered"
+        try:
+            await self._until_accepted(record, lambda: signal_payment(self.client, self.task_queue, self.policy, event))
+        except WorkflowAlreadyStartedError:
+            # The payment's workflow was closed (terminated, say): not started over; the event
+            # waits on the DLQ for someone to look at the payment.
+            reason = RejectReason(
+                field="payment_id",
+                code="payment_workflow_closed",
+                message=f"the workflow {payment_workflow_id(event.payment_id)} is closed",
+            )
+            await self._dead_letter(record, (reason,))
+            return "dead_lettered"
+        except RPCError as error:  # a permanent refusal (PERMANENT_REFUSALS): no retry changes it
+            await self._dead_letter(record, (_refusal(error),))
+            return "refused"
+        return "signalled"
+
+    async def _handle_dead_letter(self, record: ConsumerRecord[bytes, bytes]) -> str:
+        """Every dead letter gets a triage workflow, the unreadable ones too.
+
+        An unreadable one cannot go back to the DLQ (this bridge would read it again, forever)
+        and must not be dropped: it is triaged as a dead letter of its own, stage `orchestrator`,
+        reason `unreadable_dead_letter`, whose `source` is its own position on the DLQ topic (the
+        raw bytes stay there, within retention) and whose excerpt is its redacted beginning."""
+        outcome = "triaged"
+        try:
+            letter = DeadLetter.model_validate_json(record.value or b"")
+        except ValidationError as error:
+            letter = _letter_for(record, _reasons(error, code="unreadable_dead_letter"))
+            outcome = "unreadable"
+        try:
+            await self._start_triage(record, letter)
+        except RPCError as error:
+            # Temporal refuses this letter for good (too large, say): triage its position instead,
+            # which is small and well-formed. A refusal of that too is a bug, and raised.
+            await self._start_triage(record, _letter_for(record, (_refusal(error),)))
+            outcome = "refused"
+        return outcome
 
     async def _handle(self, record: ConsumerRecord[bytes, bytes]) -> None:
         if record.topic == self.normalized_topic:
-            try:
-                event = NormalizedEvent.model_validate_json(record.value or b"")
-            except ValidationError as error:
-                await self._reject(record, error)
-                return
-            try:
-                await signal_payment(self.client, self.task_queue, self.policy, event)
-            except WorkflowAlreadyStartedError:
-                # The payment's workflow was closed (terminated, say): not started over; the event
-                # waits on the DLQ for someone to look at the payment.
-                reason = RejectReason(
-                    field="payment_id",
-                    code="payment_workflow_closed",
-                    message=f"the workflow {payment_workflow_id(event.payment_id)} is closed",
-                )
-                await self._dead_letter(record, (reason,))
+            outcome = await self._handle_event(record)
         else:
-            try:
-                letter = DeadLetter.model_validate_json(record.value or b"")
-            except ValidationError as error:
-                # Not ours to fix and nowhere further to send it: logged with its position.
-                log.error(
-                    "unreadable dead letter at %s/%d/%d: %s", record.topic, record.partition, record.offset, error
-                )
-                return
-            await self.start_triage(letter)
+            outcome = await self._handle_dead_letter(record)
+        self.metrics.messages.inc(input=self._input(record), outcome=outcome)
 
     async def _handle_in_key_order(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
         for record in records:
@@ -155,21 +264,98 @@ class Bridge:
 
     async def process(self, batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
         """Hand every message to Temporal, then commit. Messages of one key (one payment) go in
-        order; different keys go concurrently."""
+        order; different keys go concurrently. Raises `StopRequestedError` (nothing committed) on stop."""
         by_key: dict[tuple[str, int, bytes | None], list[ConsumerRecord[bytes, bytes]]] = defaultdict(list)
         for partition, records in batch.items():
             for record in records:
                 by_key[(partition.topic, partition.partition, record.key)].append(record)
-        await asyncio.gather(*(self._handle_in_key_order(records) for records in by_key.values()))
+        try:
+            async with asyncio.TaskGroup() as group:
+                for records in by_key.values():
+                    group.create_task(self._handle_in_key_order(records))
+        except BaseExceptionGroup as errors:
+            stopping = errors.subgroup(StopRequestedError)
+            if stopping is not None and stopping.exceptions == errors.exceptions:
+                raise stopping.exceptions[0] from None
+            raise
         offsets = {partition: records[-1].offset + 1 for partition, records in batch.items() if records}
         if offsets:
-            await self.consumer.commit(offsets)
+            await self._commit(offsets)
 
-    async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            batch = await self.consumer.getmany(timeout_ms=200, max_records=500)
-            if batch:
-                await self.process(batch)
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        """Commit after Temporal accepted the batch. A rebalance meanwhile (`CommitFailedError`,
+        or a partition no longer ours: `IllegalStateError`) does not stop the bridge: the
+        partitions it still holds are re-fetched from their committed offsets, the others from
+        theirs by their new owner; the batch is delivered again, which the workflows ignore
+        (seen event ids, triage workflow ids)."""
+        try:
+            await self.consumer.commit(offsets)
+        except (CommitFailedError, IllegalStateError) as error:
+            self.metrics.commits.inc(result="failed")
+            log.warning("offsets not committed (%s): re-fetching from the committed offsets", error)
+            await self._rewind(offsets)
+            return
+        self.metrics.commits.inc(result="ok")
+
+    async def _rewind(self, offsets: dict[TopicPartition, int]) -> None:
+        assigned = self.consumer.assignment()
+        for partition in offsets:
+            if partition not in assigned:
+                continue  # its new owner starts from the committed offset
+            try:
+                committed = await self.consumer.committed(partition)
+            except KafkaError as error:
+                # Every message of the batch was accepted by Temporal already, so going on from
+                # the current position loses nothing; it only skips a harmless redelivery.
+                log.warning("committed offset of %s unknown (%s): not rewound", partition, error)
+                continue
+            if committed is None:
+                await self.consumer.seek_to_beginning(partition)
+            else:
+                self.consumer.seek(partition, committed)
+
+    async def run(self) -> None:
+        self.state = "consuming"
+        try:
+            while not self.stop.is_set():
+                batch = await self.consumer.getmany(timeout_ms=200, max_records=500)
+                if batch:
+                    await self.process(batch)
+        except StopRequestedError as stopping:
+            log.info("stopped while %s: the batch is not committed and will be delivered again", stopping)
+        finally:
+            self.state = "stopped"
+
+
+def _reasons(error: ValidationError, code: str | None = None) -> tuple[RejectReason, ...]:
+    """Field-level reasons of a validation error (each with `code` instead of pydantic's if set)."""
+    reasons = tuple(
+        RejectReason(
+            field=".".join(str(part) for part in item["loc"]) or "$",
+            code=code or item["type"],
+            message=item["msg"],
+        )
+        for item in error.errors(include_url=False, include_input=False)
+    )
+    return reasons or (RejectReason(field="$", code=code or "invalid", message=str(error)),)
+
+
+def _refusal(error: RPCError) -> RejectReason:
+    return RejectReason(field="$", code=f"temporal_{error.status.name.lower()}", message=error.message[:500])
+
+
+def _letter_for(record: ConsumerRecord[bytes, bytes], reasons: tuple[RejectReason, ...]) -> DeadLetter:
+    """The dead letter of the message at `record`'s position (its id derived from the position,
+    so a redelivered message makes the same letter)."""
+    return DeadLetter(
+        dlq_id=uuid.uuid5(uuid.NAMESPACE_URL, f"{record.topic}/{record.partition}/{record.offset}"),
+        stage="orchestrator",
+        source=SourcePosition(topic=record.topic, partition=record.partition, offset=record.offset),
+        key=record.key.decode(errors="replace") if record.key else None,
+        reasons=reasons,
+        payload_excerpt=redact_excerpt(record.value or b""),
+        failed_at=datetime.now(UTC),
+    )
 
 
 def make_consumer(settings: OrchestratorSettings) -> AIOKafkaConsumer:
@@ -184,23 +370,41 @@ def make_consumer(settings: OrchestratorSettings) -> AIOKafkaConsumer:
     )
 
 
+class BridgeProbe:
+    """Readiness before the bridge exists (connecting), then the bridge's own."""
+
+    def __init__(self) -> None:
+        self.bridge: Bridge | None = None
+
+    async def ready(self) -> tuple[bool, str]:
+        if self.bridge is None:
+            return False, "connecting to Temporal and Kafka"
+        return await self.bridge.ready()
+
+
 async def run(settings: OrchestratorSettings, client: Client | None = None, stop: asyncio.Event | None = None) -> None:
     """Consume until SIGTERM/SIGINT (or `stop`); `client` lets tests hand in theirs."""
-    client = client or await connect(settings)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    consumer = make_consumer(settings)
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True)
-    await producer.start()
-    await consumer.start()
-    try:
-        log.info("bridge consuming %s into %s", settings.normalized_topic or NORMALIZED.name, settings.task_queue)
-        await Bridge(client, settings, consumer, producer).run(stop)
-    finally:
-        await consumer.stop()
-        await producer.stop()
+    metrics = BridgeMetrics()
+    probe = BridgeProbe()
+    async with HealthServer(settings.health_host, settings.health_port, metrics.registry, probe.ready):
+        client = client or await connect(settings)
+        consumer = make_consumer(settings)
+        producer = AIOKafkaProducer(
+            bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True
+        )
+        await producer.start()
+        await consumer.start()
+        try:
+            log.info("bridge consuming %s into %s", settings.normalized_topic or NORMALIZED.name, settings.task_queue)
+            probe.bridge = Bridge(client, settings, consumer, producer, metrics, stop)
+            await probe.bridge.run()
+        finally:
+            await consumer.stop()
+            await producer.stop()
 
 
 def main() -> None:

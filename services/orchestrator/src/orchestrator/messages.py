@@ -31,6 +31,10 @@ class DecisionPolicy(Message):
     review_timeout_seconds: Annotated[float, Field(gt=0)]
     retry_delay_scale: Annotated[float, Field(gt=0, le=1)] = 1.0
     history_event_limit: Annotated[int, Field(ge=100)] = 2_000
+    inference_timeout_seconds: Annotated[float, Field(gt=0, le=60)] | None = None
+    """Deadline of one inference call (`ORCHESTRATOR_INFERENCE_TIMEOUT_SECONDS`); the inference
+    activities' start-to-close timeout follows it. None in workflows started before it existed
+    (their activities keep the 10 s they had)."""
 
 
 class EventSummary(Message):
@@ -46,8 +50,9 @@ class Scores(Message):
 
 
 Stage = Literal["awaiting_payment", "deciding", "awaiting_review", "decided", "undecided"]
-"""`undecided`: fraud scoring refused the payment for good (no lookup keys, inference 4xx); the
-reason says why. The workflow keeps running and a later deciding event tries again."""
+"""`undecided`: deciding failed for good (no lookup keys, an inference 4xx, a response or record
+that does not validate, a store integrity error); `undecided_reason` says why. The workflow keeps
+running and a later deciding event tries again."""
 
 
 class PaymentState(Message):
@@ -77,7 +82,7 @@ class PaymentWorkflowInput(Message):
 
 
 class ReviewVerdict(Message):
-    """An analyst's answer to a REVIEW: the `review` signal."""
+    """An analyst's answer to a REVIEW: the `submit_review` update (or the older `review` signal)."""
 
     analyst_id: Annotated[str, Field(min_length=1, max_length=255)]
     verdict: Literal["approve", "decline"]

@@ -55,7 +55,7 @@ class OrchestratorSettings(BaseSettings):
     decline_threshold: Annotated[float, Field(ge=0, le=1)] = 0.85
     """Fraud score from which a payment is declined outright."""
     review_timeout_seconds: Annotated[float, Field(gt=0)] = 24 * 3600.0
-    """How long a REVIEW waits for an analyst's `review` signal before it is declined."""
+    """How long a REVIEW waits for an analyst's verdict (`submit_review` update) before it is declined."""
     retry_delay_scale: Annotated[float, Field(gt=0, le=1)] = 1.0
     """Factor on inference's retry delay before the retry-due event (1 in production; tests shorten it)."""
     history_event_limit: Annotated[int, Field(ge=100, le=50_000)] = 2_000
@@ -67,7 +67,7 @@ class OrchestratorSettings(BaseSettings):
     inference_url: str = "http://127.0.0.1:8001"
     """Base URL of the inference service."""
     inference_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
-    """Deadline of one inference call; past it the activity fails and Temporal retries it."""
+    """Deadline of one inference call in all; past it the activity fails and Temporal retries it (its start-to-close timeout is this plus 2 s)."""
 
     # -- Kafka --------------------------------------------------------------------------------
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
@@ -91,6 +91,10 @@ class OrchestratorSettings(BaseSettings):
     max_concurrent_workflow_tasks: Annotated[int, Field(ge=2, le=1_000)] = 16
     """Workflow tasks one worker runs at once. Kept low: on a starved CPU, a hundred new workflows
     at once each outlive Temporal's 10 s workflow-task timeout and are retried, over and over."""
+    health_host: str = "127.0.0.1"
+    """Interface of `/healthz`, `/readyz` and `/metrics` (the container image sets 0.0.0.0)."""
+    health_port: Annotated[int, Field(ge=1, le=65535)] = 9100
+    """TCP port of `/healthz`, `/readyz` and `/metrics` (a worker and a bridge on one host need two)."""
 
     @field_validator("inference_url")
     @classmethod
@@ -122,6 +126,7 @@ def decision_policy(settings: OrchestratorSettings) -> DecisionPolicy:
         review_timeout_seconds=settings.review_timeout_seconds,
         retry_delay_scale=settings.retry_delay_scale,
         history_event_limit=settings.history_event_limit,
+        inference_timeout_seconds=settings.inference_timeout_seconds,
     )
 
 

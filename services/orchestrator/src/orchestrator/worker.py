@@ -1,7 +1,9 @@
 """The Temporal worker: both workflows and every activity on the orchestrator's task queue.
 
 `python -m orchestrator.worker` (the `:worker` pex). Settings are validated before anything
-connects; a bad one stops the process with a message naming the variable.
+connects; a bad one stops the process with a message naming the variable. `/healthz`, `/readyz`
+(Temporal answers and the worker polls) and `/metrics` (activity outcomes) are served on
+`ORCHESTRATOR_HEALTH_PORT` (`orchestrator.health`).
 """
 
 from __future__ import annotations
@@ -9,15 +11,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
 
 from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]  # no py.typed
+from temporalio import activity
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.service import RPCError
+from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor, Worker
 
 from contracts.topics import DECISIONS, RETRIES
 from orchestrator.activities import InferenceClient, PaymentActivities, TopicNames
+from orchestrator.health import HealthServer, Metrics
 from orchestrator.settings import OrchestratorSettings, settings_for_process
 from orchestrator.store import PaymentsStore
 from orchestrator.temporal_client import connect
@@ -52,7 +60,55 @@ async def payment_activities(settings: OrchestratorSettings) -> AsyncIterator[Pa
         store.close()
 
 
-def build_worker(client: Client, settings: OrchestratorSettings, activities: PaymentActivities) -> Worker:
+class WorkerMetrics:
+    """`/metrics` of the worker: every activity attempt by type and outcome, and its duration."""
+
+    def __init__(self) -> None:
+        self.registry = Metrics()
+        self.activities = self.registry.counter(
+            "orchestrator_activity_attempts_total",
+            "Activity attempts this worker ran, by activity type and outcome (completed or failed).",
+            ("activity", "outcome"),
+        )
+        self.activity_seconds = self.registry.counter(
+            "orchestrator_activity_seconds_total",
+            "Time spent in activity attempts, by activity type.",
+            ("activity",),
+        )
+
+
+class _CountingActivities(ActivityInboundInterceptor):
+    def __init__(self, next: ActivityInboundInterceptor, metrics: WorkerMetrics) -> None:
+        super().__init__(next)
+        self._metrics = metrics
+
+    async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+        name = activity.info().activity_type
+        started = time.perf_counter()
+        outcome = "failed"
+        try:
+            result = await self.next.execute_activity(input)
+            outcome = "completed"
+            return result
+        finally:  # counted, never caught: the failure goes on to Temporal as it was
+            self._metrics.activities.inc(activity=name, outcome=outcome)
+            self._metrics.activity_seconds.inc(time.perf_counter() - started, activity=name)
+
+
+class MetricsInterceptor(Interceptor):
+    def __init__(self, metrics: WorkerMetrics) -> None:
+        self.metrics = metrics
+
+    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
+        return _CountingActivities(next, self.metrics)
+
+
+def build_worker(
+    client: Client,
+    settings: OrchestratorSettings,
+    activities: PaymentActivities,
+    metrics: WorkerMetrics | None = None,
+) -> Worker:
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -60,21 +116,46 @@ def build_worker(client: Client, settings: OrchestratorSettings, activities: Pay
         activities=activities.all(),
         max_concurrent_activities=settings.max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
+        interceptors=[MetricsInterceptor(metrics)] if metrics is not None else [],
     )
 
 
-async def run(settings: OrchestratorSettings, client: Client | None = None) -> None:
-    """Serve until SIGTERM/SIGINT; `client` lets tests hand in theirs."""
-    client = client or await connect(settings)
-    stop = asyncio.Event()
+class WorkerProbe:
+    """Readiness of the worker: connected (Temporal's health check answers SERVING) and polling."""
+
+    def __init__(self) -> None:
+        self.client: Client | None = None
+        self.worker: Worker | None = None
+
+    async def ready(self) -> tuple[bool, str]:
+        if self.client is None:
+            return False, "connecting to Temporal"
+        if self.worker is None or not self.worker.is_running:
+            return False, "worker not polling"
+        try:
+            serving = await self.client.service_client.check_health(timeout=timedelta(seconds=2))
+        except RPCError as error:
+            return False, f"Temporal unreachable: {error.status.name}: {error.message}"
+        if not serving:
+            return False, "Temporal's workflow service is not serving"
+        return True, f"polling {self.worker.task_queue}"
+
+
+async def run(settings: OrchestratorSettings, client: Client | None = None, stop: asyncio.Event | None = None) -> None:
+    """Serve until SIGTERM/SIGINT (or `stop`); `client` lets tests hand in theirs."""
+    stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with payment_activities(settings) as activities:
-        worker = build_worker(client, settings, activities)
-        async with worker:
-            log.info("worker polling %s on %s", settings.task_queue, settings.temporal_address)
-            await stop.wait()
+    metrics = WorkerMetrics()
+    probe = WorkerProbe()
+    async with HealthServer(settings.health_host, settings.health_port, metrics.registry, probe.ready):
+        probe.client = client or await connect(settings)
+        async with payment_activities(settings) as activities:
+            probe.worker = build_worker(probe.client, settings, activities, metrics)
+            async with probe.worker:
+                log.info("worker polling %s on %s", settings.task_queue, settings.temporal_address)
+                await stop.wait()
 
 
 def main() -> None:

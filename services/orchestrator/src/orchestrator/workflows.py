@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.messages import (
         DeadLetterResolution,
         DeadLetterTriageInput,
+        DecisionPolicy,
         EventSummary,
         PaymentState,
         PaymentStatusView,
@@ -58,11 +59,20 @@ RETRYABLE_ACTIONS = frozenset({RetryAction.RETRY_NOW, RetryAction.RETRY_LATER})
 # coming back is the only way forward; Temporal keeps the workflow meanwhile).
 IO_TIMEOUT = timedelta(seconds=30)
 IO_RETRY = RetryPolicy(
-    initial_interval=timedelta(milliseconds=200), backoff_coefficient=2.0, maximum_interval=timedelta(seconds=30)
+    initial_interval=timedelta(milliseconds=200),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    # Also by class name: a plain ValidationError or IntegrityError that escaped the activity's
+    # own conversion (an input that does not deserialize, say) is not retried either.
+    non_retryable_error_types=list(NON_RETRYABLE_ERRORS),
 )
-# Inference: a call has a few seconds; an unavailable service is waited for, never replaced by an
-# invented score. A request inference refuses as invalid is not retried.
-INFERENCE_TIMEOUT = timedelta(seconds=10)
+# Inference: a call has `ORCHESTRATOR_INFERENCE_TIMEOUT_SECONDS`; an unavailable service is
+# waited for, never replaced by an invented score. A request inference refuses as invalid is not
+# retried.
+LEGACY_INFERENCE_TIMEOUT = timedelta(seconds=10)
+"""The inference activities' timeout of workflows started before the policy carried one."""
+INFERENCE_TIMEOUT_MARGIN = timedelta(seconds=2)
+"""Start-to-close beyond the call's own deadline: the activity's scheduling and decoding."""
 INFERENCE_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=500),
     backoff_coefficient=2.0,
@@ -94,11 +104,45 @@ class PaymentWorkflow:
         self._seen.add(key)
         self._inbox.append(event)
 
+    @workflow.update
+    async def submit_review(self, verdict: ReviewVerdict) -> PaymentDecision:
+        """An analyst's verdict on a payment awaiting review; answers with the stored decision.
+
+        The validator refuses (before anything is recorded in the history) a verdict that comes
+        when the payment does not await review (too early, too late: already decided or timed
+        out) or a second one; the caller gets the reason (`WorkflowUpdateFailedError`)."""
+        self._verdict = verdict
+        await workflow.wait_condition(lambda: self._current().stage in ("decided", "undecided"))
+        decision = self._current().decision
+        if decision is None:  # deciding failed for good after the verdict
+            raise ApplicationError(
+                f"no decision: {self._current().undecided_reason}", type="PaymentUndecided", non_retryable=True
+            )
+        return decision
+
+    @submit_review.validator
+    def _review_expected(self, verdict: ReviewVerdict) -> None:
+        state = self._current()
+        if self._verdict is not None:
+            raise ApplicationError(
+                f"{state.payment_id} was already reviewed by {self._verdict.analyst_id}", type="AlreadyReviewed"
+            )
+        if state.stage != "awaiting_review":
+            raise ApplicationError(
+                f"{state.payment_id} does not await review (stage {state.stage})", type="ReviewNotExpected"
+            )
+
     @workflow.signal
     def review(self, verdict: ReviewVerdict) -> None:
-        """An analyst's verdict; only the first one while the payment awaits review counts."""
-        if self._state is not None and self._state.stage == "awaiting_review" and self._verdict is None:
+        """The older, fire-and-forget form of `submit_review` (kept for workflows and histories
+        that have it). Only the first verdict while the payment awaits review counts; any other
+        is logged as ignored, with why: use `submit_review` to be told."""
+        state = self._current()
+        if state.stage == "awaiting_review" and self._verdict is None:
             self._verdict = verdict
+            return
+        why = "already reviewed" if self._verdict is not None else f"stage {state.stage}"
+        workflow.logger.warning("review signal of %s for %s ignored: %s", verdict.analyst_id, state.payment_id, why)
 
     @workflow.query
     def status(self) -> PaymentStatusView:
@@ -148,6 +192,11 @@ class PaymentWorkflow:
                     )
                 )
 
+    def _inference_timeout(self, policy: DecisionPolicy) -> timedelta:
+        if policy.inference_timeout_seconds is None:
+            return LEGACY_INFERENCE_TIMEOUT
+        return timedelta(seconds=policy.inference_timeout_seconds) + INFERENCE_TIMEOUT_MARGIN
+
     def _current(self) -> PaymentState:
         if self._state is None:  # a query before the first task: nothing known yet
             return PaymentState(payment_id=workflow.info().workflow_id)
@@ -194,57 +243,67 @@ class PaymentWorkflow:
             await self._decide(event, input)
         elif failed and state.decision.decision is Decision.APPROVE:
             # A later attempt of an approved payment failed too: plan its retry as well.
-            retry = await self._retry_strategy(event, failures)
+            retry = await self._retry_strategy(event, failures, input.policy)
             self._schedule_retry(event, retry, failures, input)
 
     async def _decide(self, event: NormalizedEvent, input: PaymentWorkflowInput) -> None:
-        policy = input.policy
-        self._update(stage="deciding")
-        rules = evaluate_rules(event)
         try:
-            fraud = await workflow.execute_activity_method(
-                PaymentActivities.score_fraud,
-                ScoreFraudInput(event=event),
-                start_to_close_timeout=INFERENCE_TIMEOUT,
-                retry_policy=INFERENCE_RETRY,
-            )
+            await self._score_and_decide(event, input)
         except ActivityError as error:
             reason = _refusal(error)
             if reason is None:
                 raise
-            # No score can be had for this event, and none is invented: the payment stays
-            # undecided, with the reason, in a workflow that keeps running (a new run would start
-            # over with empty state). A later deciding event tries again.
+            # No decision can be had for this event (fraud scoring refused, an answer or record
+            # that does not validate, a write the store refuses), and none is invented: the
+            # payment stays undecided, with the reason, in a workflow that keeps running (a new
+            # run would start over with empty state). A later deciding event tries again.
             workflow.logger.warning("payment %s left undecided: %s", event.payment_id, reason)
             self._update(stage="undecided", undecided_reason=reason)
-            return
+
+    async def _score_and_decide(self, event: NormalizedEvent, input: PaymentWorkflowInput) -> None:
+        policy = input.policy
+        self._update(stage="deciding")
+        rules = evaluate_rules(event)
+        fraud = await workflow.execute_activity_method(
+            PaymentActivities.score_fraud,
+            ScoreFraudInput(event=event),
+            start_to_close_timeout=self._inference_timeout(policy),
+            retry_policy=INFERENCE_RETRY,
+        )
         self._update(scores=Scores(fraud=fraud), undecided_reason=None)
         outcome = decide(fraud.score, rules, policy.review_threshold, policy.decline_threshold)
         triggered = rules.triggered
         reviewed_by: str | None = None
         if outcome is Decision.REVIEW:
             self._update(stage="awaiting_review")
+            timed_out = False
             try:
                 await workflow.wait_condition(
                     lambda: self._verdict is not None, timeout=timedelta(seconds=policy.review_timeout_seconds)
                 )
             except TimeoutError:
+                timed_out = True
+            # The review is closed: a verdict from now on is refused (`submit_review`'s validator).
+            self._update(stage="deciding")
+            verdict = self._verdict
+            if timed_out and verdict is not None and workflow.patched("verdict-beats-review-timer"):
+                timed_out = False  # the verdict came in the timer's activation: it counts
+            if timed_out or verdict is None:
                 outcome, triggered = Decision.DECLINE, (*triggered, "review_timed_out")
             else:
-                assert self._verdict is not None
-                outcome = Decision(self._verdict.verdict)
-                reviewed_by = self._verdict.analyst_id
+                outcome = Decision(verdict.verdict)
+                reviewed_by = verdict.analyst_id
         retry: RetryStrategyResponse | None = None
         if event.event_type is EventType.PAYMENT_FAILED and outcome is Decision.APPROVE:
             # Only a payment we approve is worth retrying; a declined (or reviewed, then declined)
             # one gets no retry plan.
-            retry = await self._retry_strategy(event, self._current().failures)
+            retry = await self._retry_strategy(event, self._current().failures, policy)
         churn: ChurnScoreResponse | None = None
         if event.customer_id is not None:
             churn = await workflow.execute_activity_method(
                 PaymentActivities.score_churn,
                 ScoreChurnInput(customer_id=event.customer_id),
-                start_to_close_timeout=INFERENCE_TIMEOUT,
+                start_to_close_timeout=self._inference_timeout(policy),
                 retry_policy=INFERENCE_RETRY,
             )
         self._update(scores=Scores(fraud=fraud, churn=churn))
@@ -280,11 +339,13 @@ class PaymentWorkflow:
         if retry is not None:
             self._schedule_retry(event, retry, self._current().failures, input)
 
-    async def _retry_strategy(self, event: NormalizedEvent, attempt: int) -> RetryStrategyResponse:
+    async def _retry_strategy(
+        self, event: NormalizedEvent, attempt: int, policy: DecisionPolicy
+    ) -> RetryStrategyResponse:
         return await workflow.execute_activity_method(
             PaymentActivities.get_retry_strategy,
             RetryStrategyInput(event=event, attempt=min(max(attempt, 1), 100)),
-            start_to_close_timeout=INFERENCE_TIMEOUT,
+            start_to_close_timeout=self._inference_timeout(policy),
             retry_policy=INFERENCE_RETRY,
         )
 
@@ -322,8 +383,9 @@ class PaymentWorkflow:
 
 
 def _refusal(error: ActivityError) -> str | None:
-    """The type and text of a non-retryable refusal (`MissingLookupKeys`, `InferenceRejected`);
-    None for any other failure, which the workflow does not handle."""
+    """The type and text of a non-retryable refusal (`MissingLookupKeys`, `InferenceRejected`,
+    `ValidationError`, `IntegrityError`); None for any other failure, which the workflow does not
+    handle."""
     cause = error.cause
     if isinstance(cause, ApplicationError) and cause.type in NON_RETRYABLE_ERRORS:
         return f"{cause.type}: {cause.message}"

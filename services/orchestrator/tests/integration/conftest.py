@@ -15,7 +15,7 @@ from orchestrator.settings import OrchestratorSettings, load_settings
 from orchestrator.worker import build_worker, payment_activities
 from testing.kafka import KafkaServer, kafka_server  # noqa: F401  (re-exported fixture)
 from testing.postgres import PostgresDatabase, postgres  # noqa: F401  (re-exported fixture)
-from testing.processes import ServerProcess
+from testing.processes import ServerProcess, free_port
 from testing.temporal import TemporalTarget, temporal, temporal_server  # noqa: F401  (re-exported fixture)
 
 
@@ -73,6 +73,7 @@ def settings_env(
         # insufficient_funds waits 3 days before a retry: 3 days x 2e-6 = 0.52 s here.
         "ORCHESTRATOR_RETRY_DELAY_SCALE": "0.000002",
         "ORCHESTRATOR_LOG_LEVEL": "INFO",
+        "ORCHESTRATOR_HEALTH_PORT": str(free_port()),
         **topics.env(),
     }
 

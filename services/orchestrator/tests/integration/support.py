@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -16,11 +17,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # type: ignore[import-untyped]  # no py.typed
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # type: ignore[import-untyped]  # no py.typed
 from pydantic import BaseModel
 from temporalio.client import WorkflowHandle
 
 from contracts.schemas.normalized_event import NormalizedEvent
+from local_stack.executables import find_temporal
 from testing.feast_server import OnlineTable, build_feature_repo, start_feature_server
 from testing.kafka import KafkaServer
 from testing.processes import ServerProcess, free_port, start_server
@@ -237,3 +239,80 @@ def child_settings_env(base: dict[str, str]) -> dict[str, str]:
 
 def dump(value: Any) -> str:
     return json.dumps(value, default=str)
+
+
+async def committed_offsets(bootstrap: str, group_id: str, topic: str) -> dict[int, int | None]:
+    """The group's committed offset per partition of `topic` (None: nothing committed)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id)
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        if not partitions:
+            await consumer._client.force_metadata_update()  # (no public metadata refresh)
+            partitions = consumer.partitions_for_topic(topic) or set()
+        return {p: await consumer.committed(TopicPartition(topic, p)) for p in sorted(partitions)}
+    finally:
+        await consumer.stop()
+
+
+@dataclass
+class KillableTemporal:
+    """A Temporal dev server of one test, which it may SIGKILL and start again (same ports, same
+    database file: the workflows survive). `max_id_length` is Temporal's `limit.maxIDLength`
+    (default 1000), lowered so that a real refusal (INVALID_ARGUMENT) can be provoked."""
+
+    root: Path
+    max_id_length: int = 1000
+    ports: tuple[int, int, int, int] = (0, 0, 0, 0)
+    server: ServerProcess | None = None
+    starts: int = 0
+
+    def __post_init__(self) -> None:
+        self.ports = (free_port(), free_port(), free_port(), free_port())
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.ports[0]}"
+
+    def start(self) -> None:
+        grpc, http, ui, metrics = self.ports
+        self.starts += 1
+        command = [
+            str(find_temporal(os.environ)),
+            "server",
+            "start-dev",
+            "--headless",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(grpc),
+            "--http-port",
+            str(http),
+            "--ui-port",
+            str(ui),
+            "--metrics-port",
+            str(metrics),
+            "--db-filename",
+            str(self.root / "temporal.db"),
+            "--log-level",
+            "warn",
+            "--dynamic-config-value",
+            f"limit.maxIDLength={self.max_id_length}",
+        ]
+        self.server = start_server(
+            command,
+            base_url=f"http://127.0.0.1:{http}",
+            ready_path="/api/v1/namespaces/default",
+            log_path=self.root / f"temporal-{self.starts}.log",
+        )
+
+    def kill(self) -> None:
+        assert self.server is not None
+        self.server.process.send_signal(signal.SIGKILL)
+        self.server.process.wait(timeout=30)
+        self.server = None
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None

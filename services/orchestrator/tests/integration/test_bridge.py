@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # type: ignore[import-untyped]  # no py.typed
+from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]  # no py.typed
 from events import make_event, new_payment_id
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
@@ -15,7 +15,7 @@ from temporalio.service import RPCError
 from contracts.schemas.decision import Decision, PaymentDecision
 from contracts.schemas.dlq import DeadLetter
 from contracts.schemas.normalized_event import EventType
-from integration.support import card_of, eventually, produce, read_topic
+from integration.support import card_of, committed_offsets, eventually, produce, read_topic
 from orchestrator import bridge
 from orchestrator.bridge import payment_workflow_id
 from orchestrator.settings import OrchestratorSettings
@@ -34,17 +34,8 @@ async def running_bridge(worker: Client, settings: OrchestratorSettings) -> Asyn
     await task
 
 
-async def committed_offsets(settings: OrchestratorSettings, topic: str) -> dict[int, int | None]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=settings.kafka_group_id)
-    await consumer.start()
-    try:
-        partitions = consumer.partitions_for_topic(topic) or set()
-        if not partitions:
-            await consumer._client.force_metadata_update()  # (no public metadata refresh)
-            partitions = consumer.partitions_for_topic(topic) or set()
-        return {p: await consumer.committed(TopicPartition(topic, p)) for p in sorted(partitions)}
-    finally:
-        await consumer.stop()
+async def committed(settings: OrchestratorSettings, topic: str) -> dict[int, int | None]:
+    return await committed_offsets(settings.kafka_bootstrap_servers, settings.kafka_group_id, topic)
 
 
 async def test_every_payment_gets_one_workflow_and_one_decision_and_offsets_follow(
@@ -76,8 +67,8 @@ async def test_every_payment_gets_one_workflow_and_one_decision_and_offsets_foll
     assert len(store.payment_events(payments[1])) == 1
 
     async def all_committed() -> bool:
-        committed = await committed_offsets(settings, str(settings.normalized_topic))
-        return sum(offset or 0 for offset in committed.values()) == 5
+        offsets = await committed(settings, str(settings.normalized_topic))
+        return sum(offset or 0 for offset in offsets.values()) == 5
 
     await eventually(all_committed, what="offsets committed")
 

@@ -7,8 +7,9 @@ from datetime import timedelta
 
 import pytest
 from events import make_dead_letter, make_event, new_payment_id
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.api.enums.v1 import EventType as HistoryEventType
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from contracts.schemas.decision import Decision, PaymentDecision
 from contracts.schemas.normalized_event import EventType, NormalizedEvent
@@ -91,6 +92,52 @@ async def test_a_risky_customer_is_declined(worker: Client, settings: Orchestrat
     assert [r.decision for r in _store(settings).payment_decisions(event.payment_id)] == ["decline"]
 
 
+async def _review_refused(handle: WorkflowHandle[PaymentWorkflow, PaymentState], verdict: ReviewVerdict) -> str:
+    """The type and message of the `submit_review` refusal (it must be refused)."""
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(PaymentWorkflow.submit_review, verdict)
+    cause = refused.value.cause
+    assert isinstance(cause, ApplicationError)
+    return f"{cause.type}: {cause.message}"
+
+
+async def test_a_review_is_approved_by_the_analysts_update_and_a_second_verdict_is_refused(
+    worker: Client, settings: OrchestratorSettings
+) -> None:
+    event = make_event(new_payment_id(), customer_id="cus_medium", card_fingerprint=card_of("cus_medium"))
+    handle = await _send(worker, settings, event)
+
+    async def awaiting_review() -> bool:
+        return (await handle.query(PaymentWorkflow.status)).stage == "awaiting_review"
+
+    await eventually(awaiting_review, what="awaiting_review")
+    verdict = ReviewVerdict(analyst_id="analyst_7", verdict="approve", note="known customer")
+    # The update answers with the stored decision.
+    decision = await handle.execute_update(PaymentWorkflow.submit_review, verdict)
+    assert (decision.decision, decision.reviewed_by) == (Decision.APPROVE, "analyst_7")
+    assert decision == await handle.query(PaymentWorkflow.decision)
+    second = ReviewVerdict(analyst_id="analyst_8", verdict="decline")
+    assert await _review_refused(handle, second) == (
+        f"AlreadyReviewed: {event.payment_id} was already reviewed by analyst_7"
+    )
+    rows = _store(settings).payment_decisions(event.payment_id)
+    assert [(r.decision, r.reviewed_by) for r in rows] == [("approve", "analyst_7")]
+    await keep_history(handle, "payment_review_approved_by_update")
+
+
+async def test_a_verdict_for_a_payment_not_awaiting_review_is_refused(
+    worker: Client, settings: OrchestratorSettings
+) -> None:
+    event = make_event(new_payment_id(), customer_id="cus_safe", card_fingerprint=card_of("cus_safe"))
+    handle = await _send(worker, settings, event)
+    assert (await _decided(handle)).decision is Decision.APPROVE
+    verdict = ReviewVerdict(analyst_id="analyst_7", verdict="decline")
+    assert await _review_refused(handle, verdict) == (
+        f"ReviewNotExpected: {event.payment_id} does not await review (stage decided)"
+    )
+    assert [r.decision for r in _store(settings).payment_decisions(event.payment_id)] == ["approve"]
+
+
 async def test_a_review_is_approved_by_the_analysts_signal(worker: Client, settings: OrchestratorSettings) -> None:
     event = make_event(new_payment_id(), customer_id="cus_medium", card_fingerprint=card_of("cus_medium"))
     handle = await _send(worker, settings, event)
@@ -127,6 +174,11 @@ async def test_a_review_without_an_answer_is_declined_when_its_timer_fires(
     started = (await handle.describe()).start_time
     assert started is not None
     assert decision.decided_at - started >= timedelta(seconds=3)
+    # A verdict after the timer declined is refused with the reason, not dropped.
+    late = ReviewVerdict(analyst_id="analyst_7", verdict="approve")
+    assert await _review_refused(handle, late) == (
+        f"ReviewNotExpected: {event.payment_id} does not await review (stage decided)"
+    )
 
 
 async def test_a_failed_payment_gets_a_retry_plan_and_a_retry_due_event(
@@ -407,3 +459,33 @@ async def test_a_closed_payment_workflow_is_never_started_over(worker: Client, s
         await signal_payment(worker, settings.task_queue, decision_policy(settings), refunded)
     described = await handle.describe()
     assert (described.run_id, described.status) == (closed_run, WorkflowExecutionStatus.TERMINATED)
+
+
+async def test_the_inference_activities_get_the_inference_timeout_setting(
+    worker: Client, settings: OrchestratorSettings
+) -> None:
+    # 20 s: above the 10 s every inference activity had before, hard-coded.
+    policy = decision_policy(settings).model_copy(update={"inference_timeout_seconds": 20.0})
+    event = make_event(new_payment_id(), customer_id="cus_safe", card_fingerprint=card_of("cus_safe"))
+    await signal_payment(worker, settings.task_queue, policy, event)
+    handle = worker.get_workflow_handle_for(PaymentWorkflow.run, payment_workflow_id(event.payment_id))
+    await _decided(handle)
+    history = await handle.fetch_history()
+    timeouts = {
+        e.activity_task_scheduled_event_attributes.activity_type.name: (
+            e.activity_task_scheduled_event_attributes.start_to_close_timeout.ToTimedelta()
+        )
+        for e in history.events
+        if e.event_type == HistoryEventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    }
+    # 20 s for the call plus the 2 s margin (workflows.INFERENCE_TIMEOUT_MARGIN); the store and
+    # Kafka activities keep their 30 s.
+    assert timeouts == {
+        "record_event": timedelta(seconds=30),
+        "score_fraud": timedelta(seconds=22),
+        "score_churn": timedelta(seconds=22),
+        "store_decision": timedelta(seconds=30),
+        "publish_decision": timedelta(seconds=30),
+    }
+    # And by default the setting (5 s) is what the bridge puts in the policy.
+    assert decision_policy(settings).inference_timeout_seconds == settings.inference_timeout_seconds == 5.0

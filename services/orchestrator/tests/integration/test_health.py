@@ -1,0 +1,109 @@
+"""`/healthz`, `/readyz` and `/metrics` of the worker and the bridge, run as they run in
+production (`worker.run`, `bridge.run`) against real Temporal, Kafka and inference."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]  # no py.typed
+from events import make_event, new_payment_id
+from temporalio.client import Client
+
+from contracts.schemas.decision import PaymentDecision
+from integration.support import card_of, eventually, produce, read_topic
+from orchestrator import bridge
+from orchestrator import worker as worker_process
+from orchestrator.settings import OrchestratorSettings, decision_policy
+
+pytestmark = pytest.mark.anyio
+
+
+def health_url(settings: OrchestratorSettings) -> str:
+    return f"http://127.0.0.1:{settings.health_port}"
+
+
+async def get(settings: OrchestratorSettings, path: str) -> httpx.Response | None:
+    """The answer, or None while nothing listens yet."""
+    async with httpx.AsyncClient(base_url=health_url(settings), timeout=5) as http:
+        try:
+            return await http.get(path)
+        except httpx.ConnectError:
+            return None
+
+
+async def ready(settings: OrchestratorSettings) -> httpx.Response | None:
+    answer = await get(settings, "/readyz")
+    return answer if answer is not None and answer.status_code == 200 else None
+
+
+async def test_the_worker_is_ready_once_polling_and_counts_its_activities(
+    client: Client, settings: OrchestratorSettings
+) -> None:
+    probe = worker_process.WorkerProbe()
+    assert await probe.ready() == (False, "connecting to Temporal")
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker_process.run(settings, client, stop))
+    try:
+        answer: httpx.Response = await eventually(lambda: ready(settings), what="worker ready")
+        assert answer.json() == {"status": "ready", "detail": f"polling {settings.task_queue}"}
+        alive = await get(settings, "/healthz")
+        assert alive is not None and alive.json() == {"status": "ok"}
+        event = make_event(new_payment_id(), customer_id="cus_safe", card_fingerprint=card_of("cus_safe"))
+        await bridge.signal_payment(client, settings.task_queue, decision_policy(settings), event)
+        await read_topic(
+            settings.kafka_bootstrap_servers,
+            str(settings.decisions_topic),
+            PaymentDecision,
+            lambda got: any(d.payment_id == event.payment_id for d in got),
+        )
+        metrics = await get(settings, "/metrics")
+        assert metrics is not None
+        # An approved payment with a customer: one attempt of each of these five, each completed.
+        for name in ("record_event", "score_fraud", "score_churn", "store_decision", "publish_decision"):
+            line = f'orchestrator_activity_attempts_total{{activity="{name}",outcome="completed"}} 1'
+            assert line in metrics.text.splitlines(), metrics.text
+    finally:
+        stop.set()
+        await task
+    # Stopped: nothing listens any more.
+    assert await get(settings, "/healthz") is None
+
+
+@pytest.fixture()
+async def bridge_task(worker: Client, settings: OrchestratorSettings) -> AsyncIterator[asyncio.Task[None]]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(bridge.run(settings, worker, stop))
+    yield task
+    stop.set()
+    await task
+
+
+async def test_the_bridge_is_ready_with_partitions_and_counts_its_messages(
+    bridge_task: asyncio.Task[None], settings: OrchestratorSettings
+) -> None:
+    answer: httpx.Response = await eventually(lambda: ready(settings), what="bridge ready")
+    # The normalized topic has 3 partitions, the dead-letter topic 1: this only member holds all.
+    assert answer.json() == {"status": "ready", "detail": "consuming 4 partitions"}
+    event = make_event(new_payment_id(), customer_id="cus_safe", card_fingerprint=card_of("cus_safe"))
+    await produce(settings.kafka_bootstrap_servers, str(settings.normalized_topic), [event])
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await producer.start()
+    try:
+        await producer.send_and_wait(str(settings.normalized_topic), b"not json", key=b"k")
+    finally:
+        await producer.stop()
+    expected = {
+        'orchestrator_bridge_messages_total{input="normalized",outcome="signalled"} 1',
+        'orchestrator_bridge_messages_total{input="normalized",outcome="dead_lettered"} 1',
+        # The dead letter the bridge wrote comes back on the DLQ topic and is triaged.
+        'orchestrator_bridge_messages_total{input="dlq",outcome="triaged"} 1',
+    }
+
+    async def counted() -> bool:
+        metrics = await get(settings, "/metrics")
+        return metrics is not None and expected <= set(metrics.text.splitlines())
+
+    await eventually(counted, what="messages counted")
