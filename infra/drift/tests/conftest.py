@@ -30,7 +30,7 @@ from deploy_drift.deployment import (
     pod_containers,
 )
 from deploy_drift.kustomize import render
-from deploy_drift.services import ORCHESTRATOR_HEALTH_PENDING_ORCH2, SERVICES, by_image
+from deploy_drift.services import SERVICES, by_image
 
 
 @pytest.fixture(scope="session")
@@ -99,10 +99,5 @@ def probes(deployed: list[Deployed], tmp_path_factory: pytest.TempPathFactory) -
             check=False,
         )
         assert completed.returncode == 0, f"probe in {service.pex_path} failed:\n{completed.stderr[-4000:]}"
-        answer = json.loads(output.read_text())
-        if service.routes == "pending-orch2":
-            answer["routes"] = list(ORCHESTRATOR_HEALTH_PENDING_ORCH2["routes"])
-            for variable in ORCHESTRATOR_HEALTH_PENDING_ORCH2["settings"]:
-                answer["fields"].setdefault(variable, {"required": False, "path": False})
-        answers[service.name] = answer
+        answers[service.name] = json.loads(output.read_text())
     return answers

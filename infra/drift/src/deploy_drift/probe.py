@@ -149,8 +149,6 @@ def routes(kind: str, settings: Any, scratch: pathlib.Path) -> list[str]:
         return _feast_routes(settings, scratch)
     if kind == "orchestrator":
         return _orchestrator_routes()
-    if kind == "pending-orch2":
-        return []
     if kind == "dagster":
         return _dagster_routes()
     raise ValueError(f"unknown route kind {kind!r}")

@@ -8,16 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ORCHESTRATOR_HEALTH_PENDING_ORCH2", "SERVICES", "Service", "by_image"]
-
-ORCHESTRATOR_HEALTH_PENDING_ORCH2 = {
-    "routes": ("/healthz", "/readyz", "/metrics"),
-    "settings": ("ORCHESTRATOR_HEALTH_HOST", "ORCHESTRATOR_HEALTH_PORT"),
-}
-"""NOT asked of the code: the orchestrator's health server (`orchestrator.health`, its routes and
-its two settings) is on branch `orch2`, not merged here yet. Until it is, these are taken as
-declared by that branch; once merged, the orchestrator's route kind is `orchestrator` (the real
-server asked) and this list goes."""
+__all__ = ["SERVICES", "Service", "by_image"]
 
 
 @dataclass(frozen=True)
@@ -65,7 +56,7 @@ SERVICES: tuple[Service, ...] = (
         "services/orchestrator:worker",
         "orchestrator.settings:OrchestratorSettings",
         "health_port",
-        "pending-orch2",
+        "orchestrator",
     ),
     Service(
         "inference",
