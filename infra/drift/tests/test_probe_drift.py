@@ -15,6 +15,7 @@ def _port(probes: dict[str, dict[str, Any]], container: Deployed) -> int | None:
     if field is None:
         return None
     assert values, f"{container.label}: its environment does not validate (test_every_environment_validates)"
+    assert field in values, f"{container.service.settings} has no field {field!r}: its health port is unknown"
     return int(values[field])
 
 
