@@ -1,0 +1,1 @@
+"""The deploy files (infra/docker, infra/kubernetes) read as data, for the drift tests."""
