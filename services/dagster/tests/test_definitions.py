@@ -50,3 +50,18 @@ def test_missing_settings_stop_the_load_with_their_names(monkeypatch: pytest.Mon
         "PIPELINES_LABEL_MATURITY_DAYS",
     ):
         assert name in message
+
+
+def test_feature_repo_settings_go_together(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PIPELINES_STORE_DSN", f"sqlite:///{tmp_path / 'store.db'}")
+    monkeypatch.setenv("PIPELINES_WAREHOUSE_PATH", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv("PIPELINES_REGISTRY_ROOT", str(tmp_path / "registry"))
+    monkeypatch.setenv("PIPELINES_FEATURE_REPO_COMMAND", "python3.11 feature-repo.pex")
+    monkeypatch.delenv("PIPELINES_FEATURE_REPO_ROOT", raising=False)
+
+    with pytest.raises(ConfigurationError) as error:
+        load_pipelines_settings()
+    assert "PIPELINES_FEATURE_REPO_COMMAND" in str(error.value) and "PIPELINES_FEATURE_REPO_ROOT" in str(error.value)
+
+    monkeypatch.setenv("PIPELINES_FEATURE_REPO_ROOT", str(tmp_path / "feature_repo"))
+    assert load_pipelines_settings().feast_enabled

@@ -65,6 +65,11 @@ def test_feast_assets_export_apply_and_materialize_online_values(tmp_path: Path,
     assert meta["feast_export"]["rows.churn_features"] == churn_rows > 0
     assert meta["feast_materialize"]["online_entities.payments_customer_churn"] == customers
     assert all(meta[name]["exit_code"] == 0 for name in meta)
+    # Reported by the feature repo itself through Pipes (dagster-pipes in its process).
+    assert meta["feast_export"]["feature_repo_command"] == "export"
+    assert meta["feast_apply"]["feature_repo_command"] == "apply"
+    assert (meta["feast_apply"]["entities"], meta["feast_apply"]["feature_services"]) == (3, 2)
+    assert meta["feast_materialize"]["start"] == "incremental"
     # The Pipes client ran each command as a step (its logs in the step's compute logs).
     steps = {e.step_key for e in result.all_events if e.event_type == DagsterEventType.STEP_SUCCESS}
     assert {"feast_export", "feast_apply", "feast_materialize"} <= steps

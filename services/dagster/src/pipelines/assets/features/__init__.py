@@ -3,9 +3,10 @@
 dbt's feature tables -> `feast_export` (parquet offline tables) -> `feast_apply` (registry) ->
 `feast_materialize` (online store). Each asset starts `<PIPELINES_FEATURE_REPO_COMMAND> <command>`
 with `dagster.PipesSubprocessClient`: its stdout and stderr go to the step's compute logs, a
-non-zero exit fails the step (and nothing downstream runs). The feature repo does not speak the
-Pipes protocol (its resolve has no `dagster-pipes`), so each asset reports its metadata itself,
-read from what the command left behind (parquet row counts, the online store's rows).
+non-zero exit fails the step (and nothing downstream runs). The feature repo speaks the Pipes
+protocol (`dagster-pipes` in its resolve): its log lines and the metadata it reports (row counts,
+objects registered, the materialized window) arrive in Dagster; each asset adds what it reads
+itself from what the command left behind (parquet row counts, the online store's entities).
 """
 
 import sqlite3
@@ -29,8 +30,18 @@ def _run(
     argv = repo.argv(*arguments)
     context.log.info(f"running {' '.join(argv)}")
     started = time.perf_counter()
-    pipes.run(command=argv, context=context, env=dict(repo.env()))  # raises on a non-zero exit
-    return {"command": " ".join(argv), "exit_code": 0, "seconds": round(time.perf_counter() - started, 3)}
+    # Raises on a non-zero exit (the step fails).
+    invocation = pipes.run(command=argv, context=context, env=dict(repo.env()))
+    reported: dict[str, Any] = {}
+    for result in invocation.get_results():
+        if isinstance(result, MaterializeResult):
+            reported.update(result.metadata or {})
+    return {
+        **reported,
+        "command": " ".join(argv),
+        "exit_code": 0,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
 
 
 def _parquet_rows(root: Path) -> dict[str, int]:
