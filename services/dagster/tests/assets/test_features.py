@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from conftest import Stack, make_settings
-from dagster import AssetKey, DagsterEventType
+from dagster import AssetKey, AssetsDefinition, AssetSelection, DagsterEventType, materialize
 
 from contracts.schemas.features import CHURN_FEATURE_NAMES
 from pipelines.definitions import build_definitions
@@ -42,7 +42,12 @@ def test_feast_assets_export_apply_and_materialize_online_values(tmp_path: Path,
     keys = stack.defs.get_repository_def().asset_graph
     assert AssetKey("fraud_features") in keys.get(AssetKey("feast_export")).parent_keys
 
-    result = stack.materialize("features")
+    assets = [a for a in stack.defs.assets or [] if isinstance(a, AssetsDefinition)]
+    result = materialize(
+        assets,
+        selection=AssetSelection.assets("feast_export", "feast_apply", "feast_materialize"),
+        resources=stack.resources(),
+    )
 
     assert result.success
     meta = {
@@ -95,3 +100,26 @@ def test_feast_assets_export_apply_and_materialize_online_values(tmp_path: Path,
     for index, row in enumerate(latest):
         served = {name: document["results"][names.index(name)]["values"][index] for name in CHURN_FEATURE_NAMES}
         assert served == pytest.approx(dict(zip(CHURN_FEATURE_NAMES, row[1:], strict=True)))
+
+    # The training set's features through Feast's historical retrieval equal dbt's (blocking check).
+    retrieval = materialize(
+        assets,
+        selection=AssetSelection.assets("fraud_training_set", "feast_fraud_training_features"),
+        resources=stack.resources(),
+    )
+    assert retrieval.success
+    checks = {e.check_name: (e.passed, e.metadata) for e in retrieval.get_asset_check_evaluations()}
+    passed, check_meta = checks["matches_dbt_training_set"]
+    assert passed
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+        [(with_features,)] = connection.execute(
+            "select count(*) from ml.fraud_training_set where feature_time is not null"
+        ).fetchall()
+        [(feast_rows, customer_txn_1h)] = connection.execute(
+            "select count(*), sum(customer_txn_count_1h) from ml.fraud_training_set_feast"
+        ).fetchall()
+        [(dbt_customer_txn_1h,)] = connection.execute(
+            "select sum(customer_txn_count_1h) from ml.fraud_training_set where feature_time is not null"
+        ).fetchall()
+    assert check_meta["joined_rows"].value == feast_rows == with_features > 0
+    assert customer_txn_1h == pytest.approx(dbt_customer_txn_1h)

@@ -11,16 +11,31 @@ itself from what the command left behind (parquet row counts, the online store's
 
 import sqlite3
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
 
 import duckdb
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, PipesSubprocessClient, asset
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    MaterializeResult,
+    PipesSubprocessClient,
+    asset,
+)
 
+from contracts.schemas.no_history import FRAUD_STORED_FEATURES
 from pipelines.resources.feature_repo import FeatureRepoCommands
+from pipelines.resources.warehouse import Warehouse
 
 FEATURES_GROUP: Final = "features"
 FEATURE_TABLES: Final = ("fraud_features", "churn_features")
+FEAST_TRAINING_TABLE: Final = "ml.fraud_training_set_feast"
+MATCHES_DBT_CHECK: Final = "matches_dbt_training_set"
+TOLERANCE: Final = 1e-9
 """The dbt models the feature repo serves (dagster-dbt keys a model by its name)."""
 
 
@@ -97,3 +112,78 @@ def feast_materialize(
     """The offline rows loaded into the online store (incrementally, up to now) for serving."""
     run = _run(context, pipes_subprocess_client, feature_repo, "materialize")
     return MaterializeResult(metadata={**run, **online_rows(Path(feature_repo.root))})
+
+
+def _export_entities(warehouse: Warehouse, path: Path) -> int:
+    """The training set's payments as Feast entity rows: join keys and the payment time (UTC)."""
+    with warehouse.connect(read_only=True) as connection:
+        connection.execute("set TimeZone = 'UTC'")
+        connection.execute(
+            f"""copy (
+                select t.payment_id, f.customer_id, f.card_fingerprint, f.merchant_id,
+                    cast(t.payment_time as timestamptz) as event_timestamp
+                from ml.fraud_training_set t join fraud_features f using (payment_id)
+            ) to '{path}' (format parquet)"""  # noqa: S608 (paths we built)
+        )
+        [(count,)] = connection.execute(f"select count(*) from '{path}'").fetchall()  # noqa: S608
+    return int(count)
+
+
+def feast_mismatches(connection: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Per stored feature: training rows whose Feast point-in-time value differs from dbt's (beyond
+    1e-9, or NULL on one side only)."""
+    differs = ", ".join(
+        f"count(*) filter (where not (abs(feast.{name} - dbt.{name}) <= {TOLERANCE} "
+        f"or (feast.{name} is null and dbt.{name} is null)))"
+        for name in FRAUD_STORED_FEATURES
+    )
+    row = connection.execute(
+        f"select count(*), {differs} from ml.fraud_training_set dbt "  # noqa: S608 (names from contracts)
+        f"join {FEAST_TRAINING_TABLE} feast using (payment_id)"
+    ).fetchone()
+    assert row is not None
+    return {
+        "rows": int(row[0]),
+        **{name: int(value) for name, value in zip(FRAUD_STORED_FEATURES, row[1:], strict=True)},
+    }
+
+
+@asset(
+    group_name=FEATURES_GROUP,
+    deps=[feast_materialize, AssetKey("fraud_training_set")],
+    kinds={"feast", "duckdb"},
+    check_specs=[
+        AssetCheckSpec(
+            MATCHES_DBT_CHECK,
+            asset="feast_fraud_training_features",
+            blocking=True,
+            description="Feast's point-in-time features of every training row equal the dbt ones trained on.",
+        )
+    ],
+)
+def feast_fraud_training_features(
+    context: AssetExecutionContext,
+    pipes_subprocess_client: PipesSubprocessClient,
+    feature_repo: FeatureRepoCommands,
+    warehouse: Warehouse,
+) -> Iterator[MaterializeResult[Any] | AssetCheckResult]:
+    """The fraud training set's stored features through Feast's historical retrieval (`fraud_v1`,
+    point in time at each payment), in `ml.fraud_training_set_feast`; the check proves they are
+    the features the model is trained on, so training and serving read the same values."""
+    folder = Path(feature_repo.root) / "training"
+    folder.mkdir(parents=True, exist_ok=True)
+    entities, out = folder / "fraud_entities.parquet", folder / "fraud_training_set.parquet"
+    entity_rows = _export_entities(warehouse, entities)
+    run = _run(
+        context, pipes_subprocess_client, feature_repo, "training-set", str(entities), str(out), "--service", "fraud_v1"
+    )
+    with warehouse.connect() as connection:
+        connection.execute(f"create or replace table {FEAST_TRAINING_TABLE} as select * from '{out}'")  # noqa: S608
+        mismatches = feast_mismatches(connection)
+    yield MaterializeResult(metadata={**run, "table": FEAST_TRAINING_TABLE, "entity_rows": entity_rows})
+    yield AssetCheckResult(
+        check_name=MATCHES_DBT_CHECK,
+        passed=mismatches["rows"] == entity_rows and not any(v for k, v in mismatches.items() if k != "rows"),
+        severity=AssetCheckSeverity.ERROR,
+        metadata={f"mismatches.{k}" if k != "rows" else "joined_rows": v for k, v in mismatches.items()},
+    )
