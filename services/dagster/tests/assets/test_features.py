@@ -51,7 +51,7 @@ def test_feast_assets_export_apply_and_materialize_online_values(tmp_path: Path,
 
     assert result.success
     meta = {
-        e.asset_key.to_user_string(): {k: v.value for k, v in e.materialization.metadata.items()}
+        e.materialization.asset_key.to_user_string(): {k: v.value for k, v in e.materialization.metadata.items()}
         for e in result.get_asset_materialization_events()
     }
     assert list(meta) == ["feast_export", "feast_apply", "feast_materialize"]
