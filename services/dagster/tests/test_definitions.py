@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Stack
-from dagster import AssetKey
+from dagster import AssetKey, ExecutorDefinition
 
 from pipelines.settings import load_pipelines_settings
 from service_config import ConfigurationError
@@ -21,6 +21,8 @@ def test_definitions_load_with_every_job_schedule_and_sensor(stack: Stack) -> No
     }
     assert defs.get_schedule_def("daily_schedule").cron_schedule == "0 4 * * *"
     assert defs.get_sensor_def("store_new_rows_sensor").job_name == "ingest_job"
+    # One step at a time: DuckDB has one writing process (the Feast steps run beside training otherwise).
+    assert isinstance(defs.executor, ExecutorDefinition) and defs.executor.name == "in_process"
     keys = repository.asset_graph.get_all_asset_keys()
     assert {
         AssetKey(["bronze", "bronze_payments"]),

@@ -8,7 +8,7 @@ warehouse). Settings are read once here; a missing one stops the load with its n
 from pathlib import Path
 from typing import Any
 
-from dagster import Definitions, PipesSubprocessClient, definitions, load_assets_from_modules
+from dagster import Definitions, PipesSubprocessClient, definitions, in_process_executor, load_assets_from_modules
 from dagster_dbt import DbtCliResource, DbtProject
 
 from pipelines.assets import features, ingest, training
@@ -61,6 +61,10 @@ def build_definitions(settings: PipelinesSettings) -> Definitions:
         schedules=[daily_schedule],
         sensors=[store_new_rows_sensor],
         resources=build_resources(settings, project, launcher),
+        # One step at a time: DuckDB lets one process write the warehouse (or several read it), and
+        # the Feast steps (export reads, the training-set retrieval writes) would otherwise run
+        # beside the training steps in other processes.
+        executor=in_process_executor,
     )
 
 

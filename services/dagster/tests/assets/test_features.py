@@ -6,6 +6,7 @@ import shutil
 import sys
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -111,6 +112,13 @@ def test_feast_assets_export_apply_and_materialize_online_values(tmp_path: Path,
     checks = {e.check_name: (e.passed, e.metadata) for e in retrieval.get_asset_check_evaluations()}
     passed, check_meta = checks["matches_dbt_training_set"]
     assert passed
+    [event] = [
+        e
+        for e in retrieval.get_asset_materialization_events()
+        if e.materialization.asset_key == AssetKey("feast_fraud_training_features")
+    ]
+    reported: dict[str, Any] = {k: v.value for k, v in event.materialization.metadata.items()}
+    assert (reported["feature_repo_command"], reported["service"]) == ("training-set", "fraud_v1")
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
         [(with_features,)] = connection.execute(
             "select count(*) from ml.fraud_training_set where feature_time is not null"
@@ -121,5 +129,5 @@ def test_feast_assets_export_apply_and_materialize_online_values(tmp_path: Path,
         [(dbt_customer_txn_1h,)] = connection.execute(
             "select sum(customer_txn_count_1h) from ml.fraud_training_set where feature_time is not null"
         ).fetchall()
-    assert check_meta["joined_rows"].value == feast_rows == with_features > 0
+    assert check_meta["joined_rows"].value == feast_rows == with_features == reported["rows"] > 0
     assert customer_txn_1h == pytest.approx(dbt_customer_txn_1h)

@@ -9,7 +9,7 @@
 | `serve` | the HTTP feature server on `FEATURE_REPO_HOST:FEATURE_REPO_PORT` |
 
 Started by Dagster Pipes (the pipelines' `features` assets, `DAGSTER_PIPES_CONTEXT` set), `export`,
-`apply` and `materialize` report what they did as the asset's materialization metadata, and their
+`apply`, `materialize` and `training-set` report what they did as the asset's materialization metadata, and their
 log lines go to Dagster too; started by hand, they only print.
 """
 
@@ -143,16 +143,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=settings.log_level)
     try:
-        if args.command in ("export", "apply", "materialize"):
+        if args.command in ("export", "apply", "materialize", "training-set"):
             with _dagster_pipes() as pipes:
                 if args.command == "export":
                     _report(pipes, "export", {f"rows.{table}": count for table, count in export(settings).items()})
                 elif args.command == "apply":
                     _report(pipes, "apply", dict(apply(settings)))
-                else:
+                elif args.command == "materialize":
                     _report(pipes, "materialize", dict(materialize(settings, args.start, args.end)))
-        elif args.command == "training-set":
-            training_set(settings, pd.read_parquet(args.entities), args.service).to_parquet(args.out)
+                else:
+                    frame = training_set(settings, pd.read_parquet(args.entities), args.service)
+                    frame.to_parquet(args.out)
+                    _report(pipes, "training-set", {"rows": len(frame), "service": args.service, "out": args.out})
         else:
             serve(settings)
     except ConfigurationError as error:
