@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Stack
-from dagster import AssetKey
+from dagster import AssetKey, ExecutorDefinition
 
 from pipelines.settings import load_pipelines_settings
 from service_config import ConfigurationError
@@ -21,6 +21,8 @@ def test_definitions_load_with_every_job_schedule_and_sensor(stack: Stack) -> No
     }
     assert defs.get_schedule_def("daily_schedule").cron_schedule == "0 4 * * *"
     assert defs.get_sensor_def("store_new_rows_sensor").job_name == "ingest_job"
+    # One step at a time: DuckDB has one writing process (the Feast steps run beside training otherwise).
+    assert isinstance(defs.executor, ExecutorDefinition) and defs.executor.name == "in_process"
     keys = repository.asset_graph.get_all_asset_keys()
     assert {
         AssetKey(["bronze", "bronze_payments"]),
@@ -50,3 +52,18 @@ def test_missing_settings_stop_the_load_with_their_names(monkeypatch: pytest.Mon
         "PIPELINES_LABEL_MATURITY_DAYS",
     ):
         assert name in message
+
+
+def test_feature_repo_settings_go_together(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PIPELINES_STORE_DSN", f"sqlite:///{tmp_path / 'store.db'}")
+    monkeypatch.setenv("PIPELINES_WAREHOUSE_PATH", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv("PIPELINES_REGISTRY_ROOT", str(tmp_path / "registry"))
+    monkeypatch.setenv("PIPELINES_FEATURE_REPO_COMMAND", "python3.11 feature-repo.pex")
+    monkeypatch.delenv("PIPELINES_FEATURE_REPO_ROOT", raising=False)
+
+    with pytest.raises(ConfigurationError) as error:
+        load_pipelines_settings()
+    assert "PIPELINES_FEATURE_REPO_COMMAND" in str(error.value) and "PIPELINES_FEATURE_REPO_ROOT" in str(error.value)
+
+    monkeypatch.setenv("PIPELINES_FEATURE_REPO_ROOT", str(tmp_path / "feature_repo"))
+    assert load_pipelines_settings().feast_enabled

@@ -8,21 +8,33 @@ warehouse). Settings are read once here; a missing one stops the load with its n
 from pathlib import Path
 from typing import Any
 
-from dagster import Definitions, definitions, load_assets_from_modules
+from dagster import Definitions, PipesSubprocessClient, definitions, in_process_executor, load_assets_from_modules
 from dagster_dbt import DbtCliResource, DbtProject
 
-from pipelines.assets import ingest, training
+from pipelines.assets import features, ingest, training
 from pipelines.assets.warehouse import warehouse_assets
 from pipelines.jobs import daily_job, daily_schedule, ingest_job, train_models_job, warehouse_job
 from pipelines.project import dbt_launcher, warehouse_project
 from pipelines.resources import RegistryResource, SqlPaymentsStore, TrainingPolicy, Warehouse
+from pipelines.resources.feature_repo import FeatureRepoCommands
 from pipelines.sensors import store_new_rows_sensor
 from pipelines.settings import PipelinesSettings, load_pipelines_settings
 
 
 def build_resources(settings: PipelinesSettings, project: DbtProject, launcher: Path) -> dict[str, Any]:
     reports = settings.warehouse_path.parent / "reports" if settings.deployment == "test" else ""
+    feast: dict[str, Any] = {}
+    if settings.feature_repo_command is not None and settings.feature_repo_root is not None:
+        feast = {
+            "feature_repo": FeatureRepoCommands(
+                command=settings.feature_repo_command,
+                root=str(settings.feature_repo_root),
+                warehouse_path=str(settings.warehouse_path),
+            ),
+            "pipes_subprocess_client": PipesSubprocessClient(),
+        }
     return {
+        **feast,
         "store": SqlPaymentsStore(dsn=settings.store_dsn),
         "warehouse": Warehouse(path=str(settings.warehouse_path)),
         "registry": RegistryResource(root=str(settings.registry_root)),
@@ -40,11 +52,19 @@ def build_definitions(settings: PipelinesSettings) -> Definitions:
     )
     project = warehouse_project(settings.dbt_project_dir, settings.dbt_target_dir, launcher)
     return Definitions(
-        assets=[*load_assets_from_modules([ingest, training]), warehouse_assets(project)],
+        # The Feast assets only when the feature repo is configured (PIPELINES_FEATURE_REPO_*).
+        assets=[
+            *load_assets_from_modules([ingest, training, *([features] if settings.feast_enabled else [])]),
+            warehouse_assets(project),
+        ],
         jobs=[ingest_job, warehouse_job, train_models_job, daily_job],
         schedules=[daily_schedule],
         sensors=[store_new_rows_sensor],
         resources=build_resources(settings, project, launcher),
+        # One step at a time: DuckDB lets one process write the warehouse (or several read it), and
+        # the Feast steps (export reads, the training-set retrieval writes) would otherwise run
+        # beside the training steps in other processes.
+        executor=in_process_executor,
     )
 
 

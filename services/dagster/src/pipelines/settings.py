@@ -7,7 +7,7 @@ A missing or malformed variable stops the code location at load with a message n
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service_config import load_settings
@@ -31,6 +31,26 @@ class PipelinesSettings(BaseSettings):
     label_maturity_days: Annotated[int, Field(ge=0)] = 60
     """Payments younger than this have no final label yet and are left out of training."""
     seed: int = 7
+    feature_repo_command: str | None = None
+    """How to start the Feast feature repo CLI (`python3.11 dist/services.feast/feature-repo.pex`);
+    with `feature_repo_root`, adds the `features` assets (export, apply, materialize). Unset: no
+    Feast assets in the definitions."""
+    feature_repo_root: Path | None = None
+    """The feature repo's `FEATURE_REPO_ROOT` (feature_store.yaml, registry, online store, parquet)."""
+
+    @model_validator(mode="after")
+    def _feature_repo_both_or_neither(self) -> "PipelinesSettings":
+        if (self.feature_repo_command is None) != (self.feature_repo_root is None):
+            raise ValueError(
+                "PIPELINES_FEATURE_REPO_COMMAND and PIPELINES_FEATURE_REPO_ROOT go together: set both or neither"
+            )
+        if self.feature_repo_command is not None and not self.feature_repo_command.strip():
+            raise ValueError("PIPELINES_FEATURE_REPO_COMMAND is empty")
+        return self
+
+    @property
+    def feast_enabled(self) -> bool:
+        return self.feature_repo_command is not None and self.feature_repo_root is not None
 
 
 def load_pipelines_settings() -> PipelinesSettings:

@@ -7,16 +7,23 @@
 | `materialize [--start ISO] [--end ISO]` | load the offline rows into the online store (default: everything up to now) |
 | `training-set ENTITIES OUT [--service fraud_v1]` | point-in-time features for an entity parquet file (`customer_id`, `card_fingerprint`, `merchant_id`, `event_timestamp`) |
 | `serve` | the HTTP feature server on `FEATURE_REPO_HOST:FEATURE_REPO_PORT` |
+
+Started by Dagster Pipes (the pipelines' `features` assets, `DAGSTER_PIPES_CONTEXT` set), `export`,
+`apply`, `materialize` and `training-set` report what they did as the asset's materialization metadata, and their
+log lines go to Dagster too; started by hand, they only print.
 """
 
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import duckdb
 import pandas as pd  # type: ignore[import-untyped]
+from dagster_pipes import PipesContext, PipesEnvVarParamsLoader, open_dagster_pipes
 
 from feature_repo.definitions import CHURN_TABLE, FRAUD_TABLE, build_repo, table_path
 from feature_repo.settings import ConfigurationError, FeatureRepoSettings, load_settings
@@ -45,18 +52,41 @@ def export(settings: FeatureRepoSettings) -> dict[str, int]:
     return counts
 
 
-def apply(settings: FeatureRepoSettings) -> None:
+def apply(settings: FeatureRepoSettings) -> dict[str, int]:
+    """Register the repo; return how many objects of each kind."""
     store = open_store(settings)
-    store.apply(build_repo(settings).objects())  # type: ignore[arg-type]
+    repo = build_repo(settings)
+    store.apply(repo.objects())  # type: ignore[arg-type]
+    return {"entities": len(repo.entities), "feature_views": len(repo.views), "feature_services": len(repo.services)}
 
 
-def materialize(settings: FeatureRepoSettings, start: datetime | None, end: datetime | None) -> None:
+def materialize(settings: FeatureRepoSettings, start: datetime | None, end: datetime | None) -> dict[str, str]:
+    """Load the offline rows into the online store; return the window (start empty: incremental)."""
     store = open_store(settings)
     end = end or datetime.now(UTC)
     if start is None:
         store.materialize_incremental(end_date=end)
     else:
         store.materialize(start_date=start, end_date=end)
+    return {"start": start.isoformat() if start else "incremental", "end": end.isoformat()}
+
+
+@contextmanager
+def _dagster_pipes() -> Iterator[PipesContext | None]:
+    """The Pipes context when Dagster started this process, else None."""
+    if not PipesEnvVarParamsLoader().is_dagster_pipes_process():  # type: ignore[no-untyped-call]
+        yield None
+        return
+    with open_dagster_pipes() as pipes:
+        yield pipes
+
+
+def _report(pipes: PipesContext | None, command: str, metadata: dict[str, Any]) -> None:
+    for key, value in metadata.items():
+        print(f"{key}: {value}")
+    if pipes is not None:
+        pipes.log.info(f"feature repo {command}: {metadata}")
+        pipes.report_asset_materialization(metadata={**metadata, "feature_repo_command": command})
 
 
 def training_set(settings: FeatureRepoSettings, entities: pd.DataFrame, service: str) -> pd.DataFrame:
@@ -113,15 +143,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=settings.log_level)
     try:
-        if args.command == "export":
-            for table, count in export(settings).items():
-                print(f"{table}: {count} rows")
-        elif args.command == "apply":
-            apply(settings)
-        elif args.command == "materialize":
-            materialize(settings, args.start, args.end)
-        elif args.command == "training-set":
-            training_set(settings, pd.read_parquet(args.entities), args.service).to_parquet(args.out)
+        if args.command in ("export", "apply", "materialize", "training-set"):
+            with _dagster_pipes() as pipes:
+                if args.command == "export":
+                    _report(pipes, "export", {f"rows.{table}": count for table, count in export(settings).items()})
+                elif args.command == "apply":
+                    _report(pipes, "apply", dict(apply(settings)))
+                elif args.command == "materialize":
+                    _report(pipes, "materialize", dict(materialize(settings, args.start, args.end)))
+                else:
+                    frame = training_set(settings, pd.read_parquet(args.entities), args.service)
+                    frame.to_parquet(args.out)
+                    _report(pipes, "training-set", {"rows": len(frame), "service": args.service, "out": args.out})
         else:
             serve(settings)
     except ConfigurationError as error:

@@ -1,1 +1,2 @@
-"""Assets by domain: `ingest` (store -> bronze), `warehouse` (dbt), `training` (fraud model)."""
+"""Assets by domain: `ingest` (store -> bronze), `warehouse` (dbt), `features` (Feast, through
+Pipes), `training` (fraud model)."""
