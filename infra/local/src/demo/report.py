@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from demo.tally import StoreTally, TopicTally
 
@@ -27,6 +28,12 @@ class GatewayCounts:
     def quarantined(self) -> int:
         return self.requests_by_outcome[QUARANTINED]
 
+    def __sub__(self, before: GatewayCounts) -> GatewayCounts:
+        """What the gateway counted since `before` (its counters only grow while it runs)."""
+        return GatewayCounts(
+            self.requests_by_outcome - before.requests_by_outcome, self.events_published - before.events_published
+        )
+
     @property
     def refused_by_reason(self) -> dict[str, int]:
         return {
@@ -41,6 +48,9 @@ class NormalizerCounts:
     """`normalizer_messages_total` by outcome (normalized, dead_lettered, duplicate)."""
 
     by_outcome: Counter[str]
+
+    def __sub__(self, before: NormalizerCounts) -> NormalizerCounts:
+        return NormalizerCounts(self.by_outcome - before.by_outcome)
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,7 @@ class Report:
     topics: TopicTally
     store: StoreTally
     elapsed_s: float
+    name: str = "wave 1"
     checks: list[Check] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -83,7 +94,7 @@ class Report:
 
     def render(self) -> str:
         t, g, n, s = self.topics, self.gateway, self.normalizer.by_outcome, self.store
-        lines = ["", "== report " + "=" * 70]
+        lines = ["", f"== {self.name} " + "=" * (76 - len(self.name))]
         lines.append(
             f"sent (simulator)          {self.send.sent:>7}   {self.send.redelivered} of them re-delivered; "
             f"exit code {self.send.exit_code}"
@@ -117,7 +128,8 @@ class Report:
         lines.append(
             "  of which gateway publish -> normalized published:        " + _percentiles(t.normalize_latencies_ms)
         )
-        lines.append(f"throughput: {self.throughput:.1f} decisions/s; run took {self.elapsed_s:.1f} s")
+        lines.append(f"throughput: {self.throughput:.1f} decisions/s; the wave took {self.elapsed_s:.1f} s")
+        lines.append("scored by (fraud model version): " + _counts(t.decisions_by_model))
         lines.append("")
         for check in self.checks:
             lines.append(f"[{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
@@ -213,3 +225,97 @@ def _percentiles(values: list[float]) -> str:
         return "no samples"
     parts = [f"p{q} {percentile(values, q):.0f} ms" for q in (50, 90, 99)]
     return "  ".join([*parts, f"max {max(values):.0f} ms", f"({len(values)} samples)"])
+
+
+RULES_VERSION = "rules-v1"
+"""The baseline inference serves while the registry has no champion."""
+RULES_METRIC_PREFIX = "rules_v1."
+"""Card metrics of the rules baseline on the same holdout, as the pipelines record them."""
+MODEL_METRIC_PREFIX = "holdout_"
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    """What the pipelines produced between the waves, read from the registry and the pipelines."""
+
+    champion_version: str | None
+    """The registry's champion after the pipelines ran (None: nothing promoted)."""
+    card_metrics: dict[str, float]
+    history_payments: int
+    pipeline_seconds: float
+    feature_rows: dict[str, int]
+    """Rows exported from the warehouse to the Feast offline store, per table."""
+    pr_curve_png: Path | None = None
+
+    def metric_rows(self) -> list[tuple[str, str, str]]:
+        """(metric, model, rules baseline) for each holdout metric on the card."""
+        names = sorted(
+            {k.removeprefix(MODEL_METRIC_PREFIX) for k in self.card_metrics if k.startswith(MODEL_METRIC_PREFIX)}
+            | {k.removeprefix(RULES_METRIC_PREFIX) for k in self.card_metrics if k.startswith(RULES_METRIC_PREFIX)}
+        )
+        return [
+            (
+                name,
+                _metric(self.card_metrics.get(MODEL_METRIC_PREFIX + name)),
+                _metric(self.card_metrics.get(RULES_METRIC_PREFIX + name)),
+            )
+            for name in names
+        ]
+
+
+def _metric(value: float | None) -> str:
+    return "not recorded" if value is None else f"{value:.4f}"
+
+
+@dataclass
+class RunReport:
+    """Both waves and the pipelines between them."""
+
+    waves: list[Report]
+    model: ModelSummary | None
+    elapsed_s: float
+    checks: list[Check] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.checks = model_checks(self)
+
+    @property
+    def ok(self) -> bool:
+        return all(wave.ok for wave in self.waves) and all(check.ok for check in self.checks)
+
+    def render(self) -> str:
+        lines = [wave.render() for wave in self.waves]
+        if self.model is not None:
+            m = self.model
+            lines.append("")
+            lines.append("== model " + "=" * 71)
+            lines.append(f"history in the store        {m.history_payments} payments (labels mature after 60 days)")
+            lines.append(f"pipelines (ingest, dbt, training, evaluation, promotion) took {m.pipeline_seconds:.1f} s")
+            lines.append("features exported to Feast  " + _counts(m.feature_rows))
+            lines.append(f"promoted champion           {m.champion_version or 'none'}")
+            lines.append(f"  {'holdout metric':<28} {'model':>14} {'rules-v1':>14}")
+            for name, model, rules in m.metric_rows():
+                lines.append(f"  {name:<28} {model:>14} {rules:>14}")
+            lines.append(f"PR curve                    {m.pr_curve_png or 'not found'}")
+        lines.append("")
+        for check in self.checks:
+            lines.append(f"[{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
+        lines.append(f"run took {self.elapsed_s:.1f} s")
+        lines.append("every wave reconciled" if self.ok else "NOT RECONCILED")
+        return "\n".join(lines)
+
+
+def model_checks(report: RunReport) -> list[Check]:
+    """A trained model was promoted, and the wave after the pipelines was scored by it."""
+    if report.model is None or len(report.waves) < 2:
+        return []
+    champion = report.model.champion_version
+    scored = report.waves[-1].topics.decisions_by_model
+    return [
+        Check("a trained model was promoted", champion is not None, f"champion {champion or 'none'}"),
+        Check(
+            f"{report.waves[-1].name} scored by the champion",
+            champion is not None and set(scored) == {champion},
+            "decisions by model version: " + _counts(scored),
+        ),
+    ]

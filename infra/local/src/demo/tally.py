@@ -54,6 +54,9 @@ class TopicTally:
     decisions: int = 0
     decisions_by_payment: Counter[str] = field(default_factory=Counter)
     decisions_by_outcome: Counter[str] = field(default_factory=Counter)
+    decisions_by_model: Counter[str] = field(default_factory=Counter)
+    """fraud_model_version of each decision: which model scored the wave."""
+    decision_times_ms: list[int] = field(default_factory=list)
     decision_latencies_ms: list[float] = field(default_factory=list)
     normalize_latencies_ms: list[float] = field(default_factory=list)
     """Webhook record -> normalized record, per deciding event (the normalizer's share)."""
@@ -90,6 +93,8 @@ class TopicTally:
             self.decisions += 1
             self.decisions_by_payment[body["payment_id"]] += 1
             self.decisions_by_outcome[body["decision"]] += 1
+            self.decisions_by_model[body["fraud_model_version"]] += 1
+            self.decision_times_ms.append(timestamp_ms)
             self.last_decision_ms = max(timestamp_ms, self.last_decision_ms or timestamp_ms)
             sent_ms = self.normalized_source_ms.get(body["event_id"])
             if sent_ms is not None:
@@ -111,8 +116,10 @@ class TopicReader:
     their source (a slower partition) are simply not sampled.
     """
 
-    def __init__(self, bootstrap: str) -> None:
+    def __init__(self, bootstrap: str, start: dict[tuple[str, int], int] | None = None) -> None:
         self.bootstrap = bootstrap
+        self.start_offsets = start or {}
+        """(topic, partition) -> offset to read from (a later wave starts where the last one ended)."""
         self.tally = TopicTally()
         self._consumer: AIOKafkaConsumer | None = None
 
@@ -126,6 +133,15 @@ class TopicReader:
         partitions = [TopicPartition(topic.name, p) for topic in topics for p in range(topic.partitions)]
         self._consumer.assign(partitions)
         await self._consumer.seek_to_beginning(*partitions)
+        for tp in partitions:
+            offset = self.start_offsets.get((tp.topic, tp.partition))
+            if offset is not None:
+                self._consumer.seek(tp, offset)
+
+    async def positions(self) -> dict[tuple[str, int], int]:
+        """Where reading stopped: the next wave's start."""
+        assert self._consumer is not None, "start() first"
+        return {(tp.topic, tp.partition): await self._consumer.position(tp) for tp in self._consumer.assignment()}
 
     async def stop(self) -> None:
         if self._consumer is not None:
@@ -157,6 +173,16 @@ class StoreTally:
     payments: int
     payment_events: int
     dead_letters: int
+
+    def __sub__(self, before: StoreTally) -> StoreTally:
+        """What was added since `before` (a wave's share of a store that already held history)."""
+        return StoreTally(
+            self.decision_rows - before.decision_rows,
+            self.decided_payments - before.decided_payments,
+            self.payments - before.payments,
+            self.payment_events - before.payment_events,
+            self.dead_letters - before.dead_letters,
+        )
 
 
 def read_store(path: Path) -> StoreTally:
