@@ -6,10 +6,10 @@ import pytest
 from inference_support import register_champion, train_booster
 from prometheus_client import CollectorRegistry, Histogram
 
+from baselines.rules import FRAUD_RULES_V1
 from contracts.schemas.features import FRAUD_FEATURE_NAMES
 from inference.batching import RowBatcher
 from inference.models import Rows, ServedModel, served_baseline, served_from_registry
-from inference.rules import FRAUD_RULES_V1
 from inference.scoring import to_rows
 from model_registry import ModelRegistry
 

@@ -5,10 +5,10 @@ import pytest
 import xgboost as xgb
 from inference_support import Client, Serve, churn_features, fraud_features, register_champion, train_booster
 
+from baselines.rules import CHURN_RULES_V1, FRAUD_RULES_V1
 from contracts.schemas.features import CHURN_FEATURE_NAMES, FRAUD_FEATURE_NAMES
 from contracts.schemas.scoring import FraudBatchResponse
 from inference.errors import ModelOutputError
-from inference.rules import CHURN_RULES_V1, FRAUD_RULES_V1
 from inference.scoring import require_probabilities
 from model_registry import ModelRegistry
 

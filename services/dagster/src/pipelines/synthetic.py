@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -39,6 +40,18 @@ class SyntheticConfig:
     fraud_dispute_rate: float = 0.8
     legit_dispute_rate: float = 0.003
     seed: int = 7
+    end: datetime | None = None
+    """Exclusive end of the history: nothing happens (occurs or is recorded) at or after it. An
+    attempt past it is dropped, a dispute not yet opened by then is absent, one opened but not
+    closed stays open. None: no cut, disputes may close weeks after the last payment."""
+
+    @classmethod
+    def ending_at(cls, end: datetime, days: int, **values: Any) -> "SyntheticConfig":
+        """`days` of history that ends (exclusive) at `end`."""
+        return cls(start=end - timedelta(days=days), days=days, end=end, **values)
+
+    def before_end(self, moment: datetime) -> bool:
+        return self.end is None or moment < self.end
 
 
 @dataclass
@@ -158,6 +171,8 @@ class _World:
             "merchant_category": category,
         }
         recorded_lag = timedelta(seconds=rng.uniform(0.05, 3))
+        if not self.config.before_end(at + 2 * recorded_lag):  # the decision is recorded last
+            return
         events = [
             self._event(
                 common,
@@ -179,6 +194,8 @@ class _World:
             opened = at + timedelta(days=rng.uniform(3, 30))
             lost = rng.random() < (0.9 if fraud else 0.3)
             closed = opened + timedelta(days=rng.uniform(5, 25))
+            disputed = self.config.before_end(opened + recorded_lag)
+        if disputed:
             events.append(
                 self._event(
                     common,
@@ -189,18 +206,20 @@ class _World:
                     dispute_id=dispute_id,
                 )
             )
-            events.append(
-                self._event(
-                    common,
-                    EventType.DISPUTE_LOST if lost else EventType.DISPUTE_WON,
-                    PaymentStatus.CHARGED_BACK if lost else PaymentStatus.SUCCEEDED,
-                    closed,
-                    recorded_lag,
-                    dispute_id=dispute_id,
+            status, updated_at = PaymentStatus.DISPUTED, opened + recorded_lag
+            if self.config.before_end(closed + recorded_lag):
+                events.append(
+                    self._event(
+                        common,
+                        EventType.DISPUTE_LOST if lost else EventType.DISPUTE_WON,
+                        PaymentStatus.CHARGED_BACK if lost else PaymentStatus.SUCCEEDED,
+                        closed,
+                        recorded_lag,
+                        dispute_id=dispute_id,
+                    )
                 )
-            )
-            status = PaymentStatus.CHARGED_BACK if lost else PaymentStatus.SUCCEEDED
-            updated_at = closed + recorded_lag
+                status = PaymentStatus.CHARGED_BACK if lost else PaymentStatus.SUCCEEDED
+                updated_at = closed + recorded_lag
         self.rows.payment_events.extend(events)
         score = min(1.0, max(0.0, rng.gauss(0.6 if fraud else 0.1, 0.2)))
         decision = "decline" if score > 0.8 else "approve"
@@ -290,9 +309,15 @@ def iter_table_rows(rows: StoreRows) -> Iterator[tuple[str, list[dict[str, objec
         yield table, [model.model_dump(mode="python") for model in models]
 
 
-def write_store(dsn: str, rows: StoreRows) -> None:
-    """Create the store tables from the contracts DDL (section store) and insert `rows`."""
+def write_store(dsn: str, rows: StoreRows, *, skip_existing: bool = False) -> dict[str, int]:
+    """Create the store tables from the contracts DDL (section store) when missing and insert
+    `rows`, all in one transaction; returns the rows inserted per table.
+
+    `skip_existing`: a row whose primary key is already stored is left alone (ON CONFLICT DO
+    NOTHING, SQLite and PostgreSQL), so writing the same seeded rows again adds nothing.
+    """
     engine = sa.create_engine(dsn)
+    inserted: dict[str, int] = {}
     try:
         with engine.begin() as connection:
             for statement in ddl_statements("store"):
@@ -301,7 +326,33 @@ def write_store(dsn: str, rows: StoreRows) -> None:
         metadata.reflect(engine, only=[PaymentRow.table, PaymentEventRow.table, DecisionRow.table])
         with engine.begin() as connection:
             for table, dicts in iter_table_rows(rows):
-                if dicts:
+                inserted[table] = 0
+                if not dicts:
+                    continue
+                if skip_existing:
+                    ignoring = _insert_ignoring_duplicates(engine.dialect.name, metadata.tables[table])
+                    before = _count(connection, metadata.tables[table])
+                    connection.execute(ignoring, dicts)
+                    inserted[table] = _count(connection, metadata.tables[table]) - before
+                else:
                     connection.execute(sa.insert(metadata.tables[table]), dicts)
+                    inserted[table] = len(dicts)
     finally:
         engine.dispose()
+    return inserted
+
+
+def _count(connection: sa.Connection, table: sa.Table) -> int:
+    return int(connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+
+
+def _insert_ignoring_duplicates(dialect: str, table: sa.Table) -> sa.Insert:
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table).on_conflict_do_nothing()
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(table).on_conflict_do_nothing()
+    raise ValueError(f"no duplicate-ignoring insert for the {dialect} store")

@@ -8,11 +8,18 @@ import pytest
 from conftest import Stack, make_settings
 from dagster import AssetsDefinition, AssetSelection, materialize
 
+from contracts.schemas.features import FRAUD_FEATURE_NAMES as FEATURE_NAMES
 from model_registry import ModelRegistry, TrainingWindow, dataset_hash
-from pipelines.assets.training import FRAUD_MODEL_NAME
+from pipelines.assets.training import FRAUD_MODEL_NAME, RULES_PREFIX, checks
 from pipelines.assets.training.dataset import FEATURE_SET_VERSION, build_training_set, load_training_data
-from pipelines.assets.training.metrics import expected_calibration_error, is_better, recall_at_fpr
-from pipelines.assets.training.model import Hyperparameters, load_booster, train_fraud_model
+from pipelines.assets.training.metrics import (
+    decide_promotion,
+    expected_calibration_error,
+    fraud_metrics,
+    is_better,
+    recall_at_fpr,
+)
+from pipelines.assets.training.model import Hyperparameters, load_booster, rules_predict, train_fraud_model
 from pipelines.definitions import build_definitions
 
 WEAK = {"ops": {"fraud_model_candidate": {"config": {"max_depth": 1, "num_boost_round": 1}}}}
@@ -66,6 +73,14 @@ def test_first_candidate_is_trained_checked_and_promoted(trained_stack: Stack) -
     evaluation = metadata_of(result, "fraud_model_evaluation")
     assert evaluation["candidate.roc_auc"] > 0.8  # type: ignore[operator]
     assert "pr_curve" in evaluation and "data:image/png;base64," in str(evaluation["pr_curve"])
+    # The rules baseline scored on the same holdout, beaten, and on the promoted model's card.
+    assert evaluation["rules_v1.holdout_rows"] == evaluation["candidate.holdout_rows"]
+    assert evaluation["candidate.pr_auc"] > evaluation["rules_v1.pr_auc"]  # type: ignore[operator]
+    assert evaluation["beats_rules"] is True
+    card = champion.card.metrics
+    assert card[f"{RULES_PREFIX}holdout_pr_auc"] == evaluation["rules_v1.pr_auc"]
+    assert card[f"{RULES_PREFIX}holdout_recall_at_1pct_fpr"] == evaluation["rules_v1.recall_at_1pct_fpr"]
+    assert card["holdout_pr_auc"] == evaluation["candidate.pr_auc"]
 
 
 def test_a_better_candidate_replaces_the_champion(trained_stack: Stack) -> None:
@@ -96,6 +111,59 @@ def test_a_worse_candidate_is_not_promoted(trained_stack: Stack) -> None:
     assert evaluation["candidate.pr_auc"] < evaluation["champion.pr_auc"]  # type: ignore[operator]
     assert registry.champion(FRAUD_MODEL_NAME) == champion
     assert registry.versions(FRAUD_MODEL_NAME) == versions
+
+
+def test_a_candidate_below_the_rules_is_not_promoted_even_without_a_champion(trained_stack: Stack) -> None:
+    """One stump, one round: two distinct scores, far below rules-v1's ranking on the holdout."""
+    result = trained_stack.materialize("training", run_config=WEAK)
+
+    assert result.success
+    evaluation = metadata_of(result, "fraud_model_evaluation")
+    assert evaluation["champion_version"] == "none"
+    assert evaluation["candidate.pr_auc"] < evaluation["rules_v1.pr_auc"]  # type: ignore[operator]
+    assert evaluation["beats_champion"] is True and evaluation["beats_rules"] is False
+    promotion = metadata_of(result, "fraud_model_champion")
+    assert promotion["promoted"] is False and "rules baseline" in str(promotion["reason"])
+    registry = ModelRegistry(trained_stack.settings.registry_root)
+    assert registry.champion(FRAUD_MODEL_NAME) is None
+    assert registry.versions(FRAUD_MODEL_NAME) == []
+
+
+def test_rules_baseline_on_a_holdout_worked_by_hand() -> None:
+    """rules-v1 (bias -4) on four holdout rows, worked on paper:
+    - negative, merchant_risk_score 1: z = -4 + 2.0 = -2.0 -> 1 / (1 + e^2) = 0.119203
+    - positive, foreign card: z = -4 + 1.2 = -2.8 -> 1 / (1 + e^2.8) = 0.057324
+    - positive and negative, every feature 0 (one NULL, counted 0): z = -4 -> 0.017986 (a tie)
+    Ranked: neg, pos, {pos, neg}. Average precision = 1/2 * 1/2 (recall 1/2 at precision 1/2)
+    + 1/2 * 2/4 (recall 1 at precision 2/4) = 0.5. ROC-AUC over the 4 (pos, neg) pairs:
+    0.057 > 0.018 wins 1, the tie counts 1/2, both lose to 0.119: 1.5 / 4 = 0.375.
+    At FPR 0 (<= 1 %) no positive scores above 0.119: recall 0.
+    """
+    names = list(FEATURE_NAMES)
+    x = np.zeros((4, len(names)))
+    x[0, names.index("merchant_risk_score")] = 1
+    x[1, names.index("is_foreign_card")] = 1
+    x[3, names.index("customer_tenure_days")] = np.nan
+    y = np.array([0, 1, 1, 0.0])
+
+    scores = rules_predict(x)
+    metrics = fraud_metrics(y, scores)
+
+    assert scores == pytest.approx([0.119203, 0.057324, 0.017986, 0.017986], abs=1e-6)
+    assert metrics["pr_auc"] == pytest.approx(0.5)
+    assert metrics["roc_auc"] == pytest.approx(0.375)
+    assert metrics["recall_at_1pct_fpr"] == 0.0
+
+
+def test_promotion_needs_both_the_champion_and_the_rules_beaten() -> None:
+    rules = {"pr_auc": 0.4}
+    assert decide_promotion({"pr_auc": 0.5}, None, rules).promote
+    assert decide_promotion({"pr_auc": 0.5}, {"pr_auc": 0.45}, rules).promote
+    below_rules = decide_promotion({"pr_auc": 0.39}, None, rules)
+    assert not below_rules.promote and below_rules.beats_champion and not below_rules.beats_rules
+    assert not decide_promotion({"pr_auc": 0.4}, None, rules).promote
+    below_champion = decide_promotion({"pr_auc": 0.5}, {"pr_auc": 0.6}, rules)
+    assert not below_champion.promote and below_champion.beats_rules and not below_champion.beats_champion
 
 
 def test_training_is_reproducible_with_a_seed(trained_stack: Stack) -> None:
@@ -163,3 +231,36 @@ def test_calibration_error_and_promotion_rule_worked_by_hand() -> None:
     assert is_better({"pr_auc": 0.51}, {"pr_auc": 0.5})
     assert not is_better({"pr_auc": 0.5}, {"pr_auc": 0.5})
     assert not is_better({"pr_auc": 0.52}, {"pr_auc": 0.5}, min_improvement=0.05)
+
+
+def test_leakage_check_flags_feature_data_at_or_after_the_payment_time() -> None:
+    """Hand-made training rows (payments 100 days before the as-of instant, so all matured): feature
+    data 1 us before the payment passes; exactly at the payment time or later is leakage."""
+    with duckdb.connect() as connection:
+        connection.execute("create schema ml")
+        connection.execute(
+            "create table ml.fraud_training_set (payment_id text, payment_time timestamp, "
+            "feature_time timestamp, as_of timestamp)"
+        )
+        connection.execute(
+            """insert into ml.fraud_training_set values
+            ('before', '2026-01-01 12:00:00', '2026-01-01 11:59:59.999999', '2026-04-11 00:00:00'),
+            ('exactly_at', '2026-01-01 12:00:00', '2026-01-01 12:00:00', '2026-04-11 00:00:00'),
+            ('after', '2026-01-01 12:00:00', '2026-01-01 12:00:00.000001', '2026-04-11 00:00:00'),
+            ('no_features', '2026-01-01 12:00:00', null, '2026-04-11 00:00:00')"""
+        )
+        assert checks.leaking_rows(connection, 60) == {"features_at_or_after_payment": 2, "immature_labels": 0}
+        connection.execute("delete from ml.fraud_training_set where payment_id in ('exactly_at', 'after')")
+        assert checks.leaking_rows(connection, 60) == {"features_at_or_after_payment": 0, "immature_labels": 0}
+
+
+def test_training_set_stamps_features_before_their_payment(trained_stack: Stack) -> None:
+    """dbt stamps a features row with the payment time; the training set's feature_time is the
+    newest instant its data may come from, strictly before the payment."""
+    with duckdb.connect(str(trained_stack.settings.warehouse_path)) as connection:
+        build_training_set(connection, 60)
+        row = connection.execute(
+            "select count(*), count(*) filter (where t.feature_time = f.event_timestamp - interval 1 microsecond) "
+            "from ml.fraud_training_set t join fraud_features f using (payment_id)"
+        ).fetchone()
+    assert row is not None and row[0] > 0 and row[1] == row[0]

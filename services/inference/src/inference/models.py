@@ -22,10 +22,10 @@ import numpy as np
 import numpy.typing as npt
 import xgboost as xgb
 
+from baselines.rules import CHURN_RULES_V1, FRAUD_RULES_V1, LinearRules
 from contracts.schemas.features import CHURN_FEATURE_SET_VERSION, FRAUD_FEATURE_SET_VERSION
 from contracts.schemas.scoring import ModelInfo
 from inference.metrics import Metrics
-from inference.rules import CHURN_RULES_V1, FRAUD_RULES_V1, LinearRules
 from model_registry import (
     ChampionPointer,
     LoadedModel,

@@ -21,9 +21,9 @@ import numpy as np
 import pytest
 from inference_support import Serve, register_champion, train_booster
 
+from baselines.rules import FRAUD_RULES_V1
 from contracts.schemas.features import CHURN_FEATURE_NAMES, FRAUD_FEATURE_NAMES
 from contracts.schemas.scoring import FraudBatchResponse
-from inference.rules import FRAUD_RULES_V1
 from model_registry import ModelRegistry
 from testing.feast_server import start_feature_server
 from testing.feast_server.platform import build_platform_repo

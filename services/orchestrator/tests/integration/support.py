@@ -31,7 +31,7 @@ INFERENCE_PEX = Path("services.inference/inference.pex")
 """Built by Pants from `services/inference:inference` (runtime_package_dependencies)."""
 
 # Feature rows per customer. The scores below are worked by hand from rules-v1
-# (services/inference/src/inference/rules.py: bias -4, capped weights) for a 25.00 USD payment
+# (libs/baselines/src/baselines/rules.py: bias -4, capped weights) for a 25.00 USD payment
 # whose card and IP are both US, so is_foreign_card = 0 and amount_to_customer_avg_ratio = 1.
 BASE_CUSTOMER = {
     "customer_txn_count_1h": 0.0,

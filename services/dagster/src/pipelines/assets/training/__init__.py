@@ -20,6 +20,7 @@ from dagster import (
     asset,
 )
 
+from baselines import FRAUD_RULES_V1
 from model_registry import TrainingWindow, dataset_hash
 from pipelines.assets.training import checks
 from pipelines.assets.training.dataset import (
@@ -29,8 +30,15 @@ from pipelines.assets.training.dataset import (
     build_training_set,
     load_training_data,
 )
-from pipelines.assets.training.metrics import PROMOTION_METRIC, fraud_metrics, is_better, pr_curve_png
-from pipelines.assets.training.model import Hyperparameters, TrainedModel, load_booster, predict, train_fraud_model
+from pipelines.assets.training.metrics import PROMOTION_METRIC, decide_promotion, fraud_metrics, pr_curve_png
+from pipelines.assets.training.model import (
+    Hyperparameters,
+    TrainedModel,
+    load_booster,
+    predict,
+    rules_predict,
+    train_fraud_model,
+)
 from pipelines.resources.registry import RegistryResource
 from pipelines.resources.training import TrainingPolicy
 from pipelines.resources.warehouse import Warehouse
@@ -41,6 +49,9 @@ CODE_VERSION: Final = "pipelines-0.1.0"
 LABEL_COVERAGE_CHECK: Final = "label_coverage"
 NULL_RATES_CHECK: Final = "feature_null_rates"
 LEAKAGE_CHECK: Final = "no_leakage"
+RULES_PREFIX: Final = "rules_v1."
+"""Prefix of the rules baseline's metrics in the evaluation metadata and on the promoted model's
+card (`rules_v1.holdout_pr_auc` beside the candidate's `holdout_pr_auc`)."""
 # The dbt models the training set reads (dagster-dbt keys a model by its name).
 DBT_INPUTS: Final = [AssetKey("fraud_features"), AssetKey("fct_payments"), AssetKey("fct_disputes")]
 
@@ -66,7 +77,7 @@ DBT_INPUTS: Final = [AssetKey("fraud_features"), AssetKey("fct_payments"), Asset
             LEAKAGE_CHECK,
             asset="fraud_training_set",
             blocking=True,
-            description="No feature row after its payment; no label younger than the maturity window.",
+            description="No feature data at or after its payment time; no label younger than the maturity window.",
         ),
     ],
 )
@@ -157,7 +168,11 @@ class Evaluation:
     candidate: dict[str, float]
     champion: dict[str, float] | None
     champion_version: str | None
-    better: bool
+    rules: dict[str, float]
+    """`rules-v1` on the same holdout."""
+    beats_champion: bool
+    beats_rules: bool
+    reason: str
     training_window: TrainingWindow
     data_hash: str
 
@@ -170,9 +185,9 @@ def fraud_model_evaluation(
     registry: RegistryResource,
     policy: TrainingPolicy,
 ) -> Output[Evaluation]:
-    """Candidate and current champion on the same later, time-based holdout (labels only from
-    matured payments). The rules baseline is not importable from contracts or libs (it lives in
-    services/inference), so the comparison is against the champion alone."""
+    """Candidate, current champion and the rules baseline (`rules-v1`, the scorecard inference
+    serves without a champion) on the same later, time-based holdout (labels only from matured
+    payments)."""
     data = _training_data(warehouse)
     holdout = data.holdout
     candidate_scores = predict(load_booster(fraud_model_candidate.model_ubj), holdout.x)
@@ -184,14 +199,22 @@ def fraud_model_evaluation(
         champion_scores = predict(champion_model.booster, holdout.x)
         champion = fraud_metrics(holdout.y, champion_scores)
         curves[f"champion {champion_model.card.version}"] = champion_scores
-    better = is_better(candidate, champion, policy.min_improvement)
+    rules_scores = rules_predict(holdout.x)
+    rules = fraud_metrics(holdout.y, rules_scores)
+    curves[FRAUD_RULES_V1.version] = rules_scores
+    decision = decide_promotion(candidate, champion, rules, policy.min_improvement)
+    context.log.info(decision.reason)
     png = pr_curve_png(holdout.y, curves)
     metadata: dict[str, object] = {
         **{f"candidate.{k}": v for k, v in candidate.items()},
         **({f"champion.{k}": v for k, v in champion.items()} if champion else {}),
+        **{f"{RULES_PREFIX}{k}": v for k, v in rules.items()},
         "champion_version": champion_model.card.version if champion_model else "none",
         "better_on": PROMOTION_METRIC,
-        "better": better,
+        "beats_champion": decision.beats_champion,
+        "beats_rules": decision.beats_rules,
+        "better": decision.promote,
+        "reason": decision.reason,
         "pr_curve": MetadataValue.md(f"![PR curve](data:image/png;base64,{base64.b64encode(png).decode()})"),
     }
     if policy.reports_dir:
@@ -205,7 +228,10 @@ def fraud_model_evaluation(
             candidate=candidate,
             champion=champion,
             champion_version=champion_model.card.version if champion_model else None,
-            better=better,
+            rules=rules,
+            beats_champion=decision.beats_champion,
+            beats_rules=decision.beats_rules,
+            reason=decision.reason,
             training_window=TrainingWindow(
                 start=train.start.replace(tzinfo=UTC), end=data.validation.end.replace(tzinfo=UTC)
             ),
@@ -219,17 +245,20 @@ def fraud_model_evaluation(
 def fraud_model_champion(
     fraud_model_candidate: TrainedModel, fraud_model_evaluation: Evaluation, registry: RegistryResource
 ) -> MaterializeResult[Any]:
-    """The candidate registered (with its holdout metrics on the card) and promoted only when it
-    beats the champion on the agreed metric; inference hot-reloads the champion pointer."""
+    """The candidate registered and promoted only when it beats both the champion and the rules
+    baseline on the agreed metric; inference hot-reloads the champion pointer. The card holds the
+    candidate's holdout metrics (`holdout_*`) and the rules baseline's on the same holdout
+    (`rules_v1.holdout_*`), so a reader of the registry alone can compare them."""
     evaluation = fraud_model_evaluation
     store = registry.registry()
-    if not evaluation.better:
+    if not (evaluation.beats_champion and evaluation.beats_rules):
         return MaterializeResult(
             metadata={
                 "promoted": False,
                 "champion_version": evaluation.champion_version or "none",
-                "reason": f"candidate {PROMOTION_METRIC} {evaluation.candidate[PROMOTION_METRIC]:.4f} is not above "
-                f"the champion's {(evaluation.champion or {}).get(PROMOTION_METRIC, float('nan')):.4f}",
+                "beats_champion": evaluation.beats_champion,
+                "beats_rules": evaluation.beats_rules,
+                "reason": evaluation.reason,
             }
         )
     card = store.register(
@@ -239,7 +268,10 @@ def fraud_model_champion(
         training_window=evaluation.training_window,
         data_hash=evaluation.data_hash,
         code_version=CODE_VERSION,
-        metrics={f"holdout_{k}": v for k, v in evaluation.candidate.items()},
+        metrics={
+            **{f"holdout_{k}": v for k, v in evaluation.candidate.items()},
+            **{f"{RULES_PREFIX}holdout_{k}": v for k, v in evaluation.rules.items()},
+        },
         created_at=datetime.now(UTC),
     )
     pointer = store.promote(FRAUD_MODEL_NAME, card.version)
@@ -249,5 +281,6 @@ def fraud_model_champion(
             "champion_version": pointer.version,
             "previous": pointer.previous or "none",
             PROMOTION_METRIC: evaluation.candidate[PROMOTION_METRIC],
+            f"{RULES_PREFIX}{PROMOTION_METRIC}": evaluation.rules[PROMOTION_METRIC],
         }
     )

@@ -40,18 +40,18 @@ def feature_null_rates(connection: duckdb.DuckDBPyConnection) -> dict[str, float
 def leaking_rows(connection: duckdb.DuckDBPyConnection, label_maturity_days: int) -> dict[str, int]:
     """Rows that could leak the future into training.
 
-    `features_after_payment`: a features row timestamped after its payment. dbt's point-in-time row
-    of a payment is stamped with the payment's own time and holds only events strictly before it
-    (windows `[t - w, t)`, tested by dbt's `assert_features_use_only_the_past`), so a feature time
-    equal to the payment time is the as-of instant, not data from it.
+    `features_at_or_after_payment`: a features row holding data from the payment's own instant or
+    later (`feature_time >= payment_time`). The training set stamps `feature_time` with the newest
+    instant the features may contain (dbt's windows `[t - w, t)` end 1 us before the payment), so
+    a row whose data reaches the payment time is blocked, not only one stamped after it.
     `immature_labels`: a payment younger than the label-maturity window (its label may still change).
     """
     row = connection.execute(
         f"""select
-            count(*) filter (where feature_time > payment_time),
+            count(*) filter (where feature_time >= payment_time),
             count(*) filter (where payment_time >= as_of - to_days(cast(? as integer)))
         from {TRAINING_SET_TABLE}""",
         [label_maturity_days],
     ).fetchone()
     assert row is not None
-    return {"features_after_payment": int(row[0]), "immature_labels": int(row[1])}
+    return {"features_at_or_after_payment": int(row[0]), "immature_labels": int(row[1])}

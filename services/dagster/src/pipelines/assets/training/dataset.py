@@ -42,7 +42,12 @@ def build_training_set(connection: duckdb.DuckDBPyConnection, label_maturity_day
         select
             m.payment_id,
             m.attempted_at as payment_time,
-            f.event_timestamp as feature_time,
+            -- The newest instant the features may hold data from. dbt stamps a payment's features
+            -- row with the payment time t but fills it only from events in [t - w, t) (tested by
+            -- dbt's assert_features_use_only_the_past): the newest includable event lies 1 us
+            -- (DuckDB's resolution) before t. A row stamped later than its windows (data at t or
+            -- after) then shows as feature_time >= payment_time, which the leakage check blocks.
+            f.event_timestamp - interval 1 microsecond as feature_time,
             m.as_of,
             {features},
             cast(coalesce(l.lost, false) as integer) as label

@@ -2,6 +2,7 @@
 
 import io
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Final
 
 import matplotlib
@@ -19,7 +20,8 @@ from sklearn.metrics import (  # type: ignore[import-untyped]
 )
 
 PROMOTION_METRIC: Final = "pr_auc"
-"""The agreed metric: a candidate replaces the champion only when its holdout PR-AUC is higher."""
+"""The agreed metric: a candidate is promoted only when its holdout PR-AUC is higher than both the
+champion's and the rules baseline's."""
 
 
 def recall_at_fpr(y: np.ndarray, scores: np.ndarray, max_fpr: float = 0.01) -> float:
@@ -81,3 +83,38 @@ def is_better(
     if champion is None:
         return True
     return candidate[PROMOTION_METRIC] > champion[PROMOTION_METRIC] + min_improvement
+
+
+@dataclass(frozen=True)
+class PromotionDecision:
+    beats_champion: bool
+    beats_rules: bool
+    reason: str
+
+    @property
+    def promote(self) -> bool:
+        return self.beats_champion and self.beats_rules
+
+
+def decide_promotion(
+    candidate: Mapping[str, float],
+    champion: Mapping[str, float] | None,
+    rules: Mapping[str, float],
+    min_improvement: float = 0.0,
+) -> PromotionDecision:
+    """Promote only a candidate above BOTH the champion (when there is one, by `min_improvement`)
+    and the rules baseline on the agreed metric, all scored on the same holdout."""
+    metric = PROMOTION_METRIC
+    beats_champion = is_better(candidate, champion, min_improvement)
+    beats_rules = candidate[metric] > rules[metric]
+    failures = []
+    if not beats_champion and champion is not None:
+        failures.append(f"not above the champion's {champion[metric]:.4f}")
+    if not beats_rules:
+        failures.append(f"not above the rules baseline's {rules[metric]:.4f}")
+    reason = (
+        f"candidate {metric} {candidate[metric]:.4f} is " + " and ".join(failures)
+        if failures
+        else f"candidate {metric} {candidate[metric]:.4f} beats the champion and the rules baseline"
+    )
+    return PromotionDecision(beats_champion, beats_rules, reason)

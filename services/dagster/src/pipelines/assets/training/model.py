@@ -5,6 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 import xgboost as xgb
 
+from baselines import FRAUD_RULES_V1
 from pipelines.assets.training.dataset import FEATURES, TrainingData
 
 
@@ -78,3 +79,16 @@ def load_booster(model_ubj: bytes) -> xgb.Booster:
 
 def predict(booster: xgb.Booster, x: np.ndarray) -> np.ndarray:
     return np.asarray(booster.predict(matrix(x)), dtype=np.float64)
+
+
+def rules_predict(x: np.ndarray) -> np.ndarray:
+    """`rules-v1` (the scorecard inference serves without a champion) on training-set rows.
+
+    The training set holds the contracts feature order, as the rules do. A NULL feature (allowed
+    up to the null-rate check's bar) counts 0 for the rules, as the contracts' feature vectors
+    that inference scores have no missing values.
+    """
+    if tuple(FEATURES) != FRAUD_RULES_V1.feature_names:
+        raise ValueError("the training set's features are not the rules' feature set")
+    rows = np.nan_to_num(x, nan=0.0).astype(np.float32)
+    return np.asarray(FRAUD_RULES_V1.predict(rows), dtype=np.float64)

@@ -8,8 +8,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from baselines.rules import CHURN_RULES_V1, FRAUD_RULES_V1
 from contracts.schemas.features import CHURN_FEATURE_NAMES, FRAUD_FEATURE_NAMES
-from inference.rules import CHURN_RULES_V1, FRAUD_RULES_V1
 
 
 def _row(names: tuple[str, ...], **values: float) -> npt.NDArray[np.float32]:
