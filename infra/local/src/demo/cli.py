@@ -42,7 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--run-dir", type=Path, default=None, help="(default: <repo>/.state/demo/<time>)")
     parser.add_argument("--pex-dir", type=Path, default=None, help="where the pexes are (default: <repo>/dist)")
     parser.add_argument("--ready-timeout", type=float, default=300.0, help="seconds per service start-up")
-    parser.add_argument("--settle-timeout", type=float, default=300.0, help="seconds to wait for decisions")
+    parser.add_argument("--settle-timeout", type=float, default=900.0, help="seconds to wait for decisions, per wave")
+    parser.add_argument(
+        "--drill",
+        action="store_true",
+        help="fault drill during wave 1: SIGKILL and restart the normalizer and the worker, restart the broker",
+    )
     parser.add_argument("--hold", action="store_true", help="keep everything up after the report until Ctrl-C")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
@@ -84,6 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             progress=_progress,
             bar=not args.no_progress,
             hold=args.hold,
+            drill=args.drill,
         )
     except KeyboardInterrupt:
         _progress("interrupted: everything started was stopped")

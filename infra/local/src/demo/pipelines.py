@@ -32,25 +32,6 @@ _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 _WORKSPACE_QUERY = "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus locationOrLoadError { __typename } } } } }"
 
 
-_SEED = """
-import argparse, datetime, sqlalchemy as sa
-from pipelines.synthetic import SyntheticConfig, synthetic_rows, write_store
-p = argparse.ArgumentParser()
-for name in ("--store-dsn", "--end"): p.add_argument(name, required=True)
-for name in ("--payments", "--days", "--seed"): p.add_argument(name, type=int, required=True)
-a = p.parse_args()
-end = datetime.datetime.fromisoformat(a.end.replace("Z", "+00:00"))
-engine = sa.create_engine(a.store_dsn)
-with engine.connect() as c:
-    seeded = sa.inspect(c).has_table("payments") and c.execute(sa.text("select count(*) from payments")).scalar()
-engine.dispose()
-if not seeded:
-    start = end - datetime.timedelta(days=a.days)
-    write_store(a.store_dsn, synthetic_rows(SyntheticConfig(payments=a.payments, days=a.days, start=start, seed=a.seed)))
-print("history:", "already there" if seeded else f"{a.payments} payments up to {end}")
-"""
-
-
 @dataclass(frozen=True)
 class History:
     """The synthetic labelled history written into the payments store before the first wave."""
@@ -102,13 +83,7 @@ class Pipelines:
         """`seed-history` writes the labelled history into the payments store (idempotent)."""
         self.platform.store_path.parent.mkdir(parents=True, exist_ok=True)
         arguments = history.arguments(self.store_dsn)
-        if "seed-history" in self.platform.pexes:
-            self.platform.one_shot("seed-history", [*self.platform.pex("seed-history"), *arguments], self.env())
-            return
-        # Until `services/dagster:seed-history` is built: the same interface, through the
-        # pipelines pex's interpreter and its `pipelines.synthetic`.
-        env = {**self.env(), "PEX_INTERPRETER": "1"}
-        self.platform.one_shot("seed-history", [*self.platform.pex("pipelines"), "-c", _SEED, *arguments], env)
+        self.platform.one_shot("seed-history", [*self.platform.pex("seed-history"), *arguments], self.env())
 
     def start_ui(self) -> ServiceProcess:
         """`dagster-webserver` from the pipelines pex (not waited for: it loads the code location,

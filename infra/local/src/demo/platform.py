@@ -45,14 +45,13 @@ PEXES: dict[str, str] = {
     "feature-repo": "services.feast/feature-repo.pex",
     "feature-server": "services.feast/feature-server.pex",
     "pipelines": "services.dagster/pipelines.pex",
+    "seed-history": "services.dagster/seed-history.pex",
 }
 """Where `./pants package` puts each pex, relative to `dist/` (or the test sandbox's root)."""
-OPTIONAL_PEXES: dict[str, str] = {"seed-history": "services.dagster/seed-history.pex"}
-"""Used when built; without it the history is written through the pipelines pex (see `demo.pipelines`)."""
 PACKAGE_COMMAND = (
     "./pants package services/gateway:gateway services/normalizer:normalizer services/orchestrator:worker "
     "services/orchestrator:bridge services/inference:inference libs/simulator:cli services/feast:feature-repo "
-    "services/feast:feature-server services/dagster:pipelines"
+    "services/feast:feature-server services/dagster:pipelines services/dagster:seed-history"
 )
 TASK_QUEUE = "orchestrator-payments"
 BRIDGE_GROUP = "orchestrator-bridge"
@@ -77,8 +76,7 @@ def find_pexes(pex_dir: Path) -> dict[str, Path]:
     missing = [str(path) for path in found.values() if not path.exists()]
     if missing:
         raise FileNotFoundError(f"missing {', '.join(missing)}; build them first with:\n  {PACKAGE_COMMAND}")
-    optional = {name: (pex_dir / relative).resolve() for name, relative in OPTIONAL_PEXES.items()}
-    return found | {name: path for name, path in optional.items() if path.exists()}
+    return found
 
 
 def python311() -> str:

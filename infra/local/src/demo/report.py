@@ -83,6 +83,9 @@ class Report:
     store: StoreTally
     elapsed_s: float
     name: str = "wave 1"
+    drill: bool = False
+    """Faults were injected: a SIGKILLed normalizer lost its counters, and may replay records."""
+    drill_log: list[str] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -130,6 +133,8 @@ class Report:
         )
         lines.append(f"throughput: {self.throughput:.1f} decisions/s; the wave took {self.elapsed_s:.1f} s")
         lines.append("scored by (fraud model version): " + _counts(t.decisions_by_model))
+        for entry in self.drill_log:
+            lines.append(f"drill: {entry}")
         lines.append("")
         for check in self.checks:
             lines.append(f"[{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
@@ -149,10 +154,8 @@ def reconcile(report: Report) -> list[Check]:
     t, g, n, s = report.topics, report.gateway, report.normalizer.by_outcome, report.store
     normalizer_dlq = t.dead_letters_by_stage["normalizer"]
     duplicates = int(n["duplicate"])
-    decided = set(t.decisions_by_payment)
-    undecided = t.payments_to_decide - decided
-    twice = {payment: count for payment, count in t.decisions_by_payment.items() if count > 1}
-    return [
+    lost = t.lost_events
+    checks = [
         Check(
             "sender",
             report.send.genuine_refused == 0
@@ -167,6 +170,26 @@ def reconcile(report: Report) -> list[Check]:
             g.events_published == t.webhook_records,
             f"gateway published {g.events_published}, webhook topics hold {t.webhook_records}",
         ),
+        Check(
+            "nothing lost: every accepted event normalized or dead-lettered",
+            not lost,
+            f"{len(set(t.webhook_event_at.values()))} distinct accepted events, {len(lost)} missing"
+            + (f", e.g. {sorted(lost)[:3]}" if lost else "")
+            + (f"; {t.replayed} normalized again after a restart (harmless duplicates)" if t.replayed else ""),
+        ),
+    ]
+    if report.drill:
+        # The SIGKILLed normalizer's counters died with it: counted from the topics by event id.
+        distinct_normalized, dead = len(t.normalized_ids), len(t.normalizer_dead_ids)
+        checks.append(
+            Check(
+                "accepted = normalized + dead-lettered + duplicates (distinct event ids)",
+                t.webhook_records == distinct_normalized + dead + t.duplicate_webhooks,
+                f"{t.webhook_records} = {distinct_normalized} + {dead} + {t.duplicate_webhooks} re-delivered",
+            )
+        )
+        return checks + _decision_checks(t, s)
+    checks += [
         Check(
             "accepted = normalized + dead-lettered + duplicates dropped",
             t.webhook_records == t.normalized + normalizer_dlq + duplicates,
@@ -183,6 +206,15 @@ def reconcile(report: Report) -> list[Check]:
             f"counters {int(n['normalized'])} normalized / {int(n['dead_lettered'])} dead-lettered, "
             f"topics {t.normalized} / {normalizer_dlq}",
         ),
+    ]
+    return checks + _decision_checks(t, s)
+
+
+def _decision_checks(t: TopicTally, s: StoreTally) -> list[Check]:
+    decided = set(t.decisions_by_payment)
+    undecided = t.payments_to_decide - decided
+    twice = {payment: count for payment, count in t.decisions_by_payment.items() if count > 1}
+    return [
         Check(
             "every payment decided",
             not undecided and len(t.payments_to_decide) > 0,
@@ -230,7 +262,8 @@ def _percentiles(values: list[float]) -> str:
 RULES_VERSION = "rules-v1"
 """The baseline inference serves while the registry has no champion."""
 RULES_METRIC_PREFIX = "rules_v1."
-"""Card metrics of the rules baseline on the same holdout, as the pipelines record them."""
+"""Card metrics of the rules baseline on the same holdout, as the pipelines record them
+(`rules_v1.holdout_pr_auc` beside the model's `holdout_pr_auc`)."""
 MODEL_METRIC_PREFIX = "holdout_"
 
 
@@ -249,18 +282,17 @@ class ModelSummary:
 
     def metric_rows(self) -> list[tuple[str, str, str]]:
         """(metric, model, rules baseline) for each holdout metric on the card."""
-        names = sorted(
-            {k.removeprefix(MODEL_METRIC_PREFIX) for k in self.card_metrics if k.startswith(MODEL_METRIC_PREFIX)}
-            | {k.removeprefix(RULES_METRIC_PREFIX) for k in self.card_metrics if k.startswith(RULES_METRIC_PREFIX)}
-        )
-        return [
-            (
-                name,
-                _metric(self.card_metrics.get(MODEL_METRIC_PREFIX + name)),
-                _metric(self.card_metrics.get(RULES_METRIC_PREFIX + name)),
-            )
-            for name in names
-        ]
+        rules = {
+            k.removeprefix(RULES_METRIC_PREFIX).removeprefix(MODEL_METRIC_PREFIX): v
+            for k, v in self.card_metrics.items()
+            if k.startswith(RULES_METRIC_PREFIX)
+        }
+        model = {
+            k.removeprefix(MODEL_METRIC_PREFIX): v
+            for k, v in self.card_metrics.items()
+            if k.startswith(MODEL_METRIC_PREFIX)
+        }
+        return [(name, _metric(model.get(name)), _metric(rules.get(name))) for name in sorted(model | rules)]
 
 
 def _metric(value: float | None) -> str:

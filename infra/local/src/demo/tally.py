@@ -17,6 +17,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition  # type: ignore[import-untyped]  # no py.typed
 
+from contracts.reference.providers import Provider
+from contracts.schemas.normalized_event import event_id_for
 from contracts.topics import DECISIONS, DLQ, NORMALIZED, WEBHOOK_TOPICS
 
 WEBHOOK_TOPIC_NAMES = frozenset(topic.name for topic in WEBHOOK_TOPICS.values())
@@ -63,6 +65,11 @@ class TopicTally:
     normalized_at_ms: dict[str, int] = field(default_factory=dict)
     first_webhook_ms: int | None = None
     last_decision_ms: int | None = None
+    webhook_event_at: dict[tuple[str, int, int], str] = field(default_factory=dict)
+    """Position of each webhook record -> the event id the normalizer derives from it."""
+    normalized_ids: Counter[str] = field(default_factory=Counter)
+    normalizer_dead_ids: set[str] = field(default_factory=set)
+    """Event ids of webhook records the normalizer dead-lettered (through the dead letter's source)."""
 
     def add(self, topic: str, partition: int, offset: int, timestamp_ms: int, value: bytes) -> None:
         body: dict[str, Any] = json.loads(value)
@@ -71,10 +78,13 @@ class TopicTally:
             self.webhooks_by_provider[body["provider"]] += 1
             self.webhook_event_ids[(body["provider"], body["provider_event_id"])] += 1
             self.webhook_timestamp_ms[(topic, partition, offset)] = timestamp_ms
+            event_id = event_id_for(Provider(body["provider"]), body["provider_event_id"])
+            self.webhook_event_at[(topic, partition, offset)] = str(event_id)
             self.first_webhook_ms = min(timestamp_ms, self.first_webhook_ms or timestamp_ms)
         elif topic == NORMALIZED.name:
             self.normalized += 1
             self.normalized_by_type[body["event_type"]] += 1
+            self.normalized_ids[body["event_id"]] += 1
             source = body.get("source")
             sent_ms = None
             if source is not None:
@@ -87,6 +97,12 @@ class TopicTally:
                 self.payments_to_decide.add(body["payment_id"])
         elif topic == DLQ.name:
             self.dead_letters_by_stage[body["stage"]] += 1
+            position = body["source"]  # required in a dead letter
+            dead = self.webhook_event_at.get(
+                (str(position["topic"]), int(position["partition"]), int(position["offset"]))
+            )
+            if body["stage"] == "normalizer" and dead is not None:
+                self.normalizer_dead_ids.add(dead)
             for reason in body["reasons"][:1]:
                 self.dead_letters_by_reason[(body["stage"], reason["code"])] += 1
         elif topic == DECISIONS.name:
@@ -100,6 +116,16 @@ class TopicTally:
             if sent_ms is not None:
                 self.decision_latencies_ms.append(float(timestamp_ms - sent_ms))
                 self.normalize_latencies_ms.append(float(self.normalized_at_ms[body["event_id"]] - sent_ms))
+
+    @property
+    def lost_events(self) -> set[str]:
+        """Accepted event ids neither normalized nor dead-lettered by the normalizer."""
+        return set(self.webhook_event_at.values()) - set(self.normalized_ids) - self.normalizer_dead_ids
+
+    @property
+    def replayed(self) -> int:
+        """Normalized records of an event already normalized (at-least-once after a crash)."""
+        return sum(count - 1 for count in self.normalized_ids.values())
 
     @property
     def duplicate_webhooks(self) -> int:
