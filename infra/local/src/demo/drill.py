@@ -9,12 +9,13 @@ any other: nothing may be lost, and no payment decided twice.
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import threading
 import time
 from collections.abc import Callable
 
-from demo.platform import Platform
+from demo.platform import TASK_QUEUE, Platform, poller_identities
 from demo.watchdog import PID_DIR
 from local_stack import supervisor
 from local_stack.kafka import KafkaService
@@ -35,10 +36,10 @@ class Drill(threading.Thread):
         """Envelopes the gateway has published so far in this wave."""
         self.log: list[str] = []
         self.error: BaseException | None = None
-        self._started = time.monotonic()
+        self._t0 = time.monotonic()
 
     def _note(self, message: str) -> None:
-        entry = f"+{time.monotonic() - self._started:5.1f} s  {message}"
+        entry = f"+{time.monotonic() - self._t0:5.1f} s  {message}"
         self.log.append(entry)
         self.platform.progress(f"drill: {entry}")
 
@@ -47,9 +48,11 @@ class Drill(threading.Thread):
         while self.published() < count and time.monotonic() < deadline:
             time.sleep(0.2)
 
-    def _kill_and_restart(self, name: str) -> None:
+    def _kill_and_restart(self, name: str, ready: Callable[[], bool] | None = None) -> None:
         service = self.platform.services[name]
         assert service.record is not None, f"{name} was never started"
+        if ready is not None:
+            service.ready = ready
         stop(service.record, signal.SIGKILL, 10.0)
         self._note(f"SIGKILLed {name} (pid {service.record.pid}) after {self.published()} envelopes published")
         service.start(self.platform.run_dir / PID_DIR)
@@ -69,7 +72,10 @@ class Drill(threading.Thread):
             self._wait_published(20)
             self._kill_and_restart("normalizer")
             self._wait_published(self.published() + 20)
-            self._kill_and_restart("worker")
+            # Temporal keeps listing the killed worker's poller: ready once a new identity polls.
+            address = self.platform.temporal_address
+            before = asyncio.run(poller_identities(address, TASK_QUEUE))
+            self._kill_and_restart("worker", lambda: bool(asyncio.run(poller_identities(address, TASK_QUEUE)) - before))
             self._wait_published(self.published() + 20)
             self._restart_broker()
         except BaseException as error:  # noqa: BLE001 - handed to the main thread by check()

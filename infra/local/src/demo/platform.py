@@ -297,6 +297,12 @@ def _http(url: str) -> Callable[[], bool]:
 
 async def _has_pollers(address: str, task_queue: str) -> bool:
     """The worker is ready once Temporal sees it polling the workflow task queue."""
+    return bool(await poller_identities(address, task_queue))
+
+
+async def poller_identities(address: str, task_queue: str) -> set[str]:
+    """Identities (`pid@host`) of the workers Temporal saw polling the workflow task queue lately
+    (a killed worker stays listed for a while: a restart waits for a new identity)."""
     try:
         client = await Client.connect(address, namespace=NAMESPACE)
         response = await client.workflow_service.describe_task_queue(
@@ -307,8 +313,8 @@ async def _has_pollers(address: str, task_queue: str) -> bool:
             )
         )
     except (RPCError, RuntimeError):  # the server refused or cannot be reached yet: not ready
-        return False
-    return bool(response.pollers)
+        return set()
+    return {poller.identity for poller in response.pollers}
 
 
 async def _group_stable(bootstrap: str, group: str) -> bool:

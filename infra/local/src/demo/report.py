@@ -167,8 +167,15 @@ def reconcile(report: Report) -> list[Check]:
         ),
         Check(
             "accepted envelopes are on the topics",
-            g.events_published == t.webhook_records,
-            f"gateway published {g.events_published}, webhook topics hold {t.webhook_records}",
+            # A publish the broker wrote but could not acknowledge before it went down was answered
+            # 503 and re-delivered by the sender: in a drill the topics may hold such extra copies.
+            t.webhook_records >= g.events_published if report.drill else g.events_published == t.webhook_records,
+            f"gateway published {g.events_published}, webhook topics hold {t.webhook_records}"
+            + (
+                f" ({t.webhook_records - g.events_published} written but unacknowledged, then re-delivered)"
+                if report.drill and t.webhook_records > g.events_published
+                else ""
+            ),
         ),
         Check(
             "nothing lost: every accepted event normalized or dead-lettered",

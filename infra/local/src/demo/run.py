@@ -245,7 +245,7 @@ async def _settle(
             decided = len(tally.payments_to_decide & set(tally.decisions_by_payment))
             _draw(bar, processed, tally.webhook_records, decided, len(tally.payments_to_decide), store.decision_rows)
             done = (
-                tally.webhook_records == gateway.events_published
+                tally.webhook_records >= gateway.events_published
                 and not tally.lost_events
                 # A SIGKILLed normalizer's counters restart from zero: the drill goes by event ids.
                 and (processed >= tally.webhook_records or drill)

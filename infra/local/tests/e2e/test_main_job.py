@@ -20,7 +20,7 @@ from demo.run import Traffic, run
 # signatures + 4 % malformed: the simulator's fault counts are exact), then the first 10 again.
 TRAFFIC = Traffic(customers=60, days=3, seed=42, invalid_signature_share=0.04, malformed_share=0.04, redeliver=10)
 # Enough matured, labelled payments for a training set with both classes (5 % fraud).
-HISTORY = History(payments=1500, days=150, end="2025-01-06T00:00:00Z", seed=7)
+HISTORY = History(payments=4000, days=150, end="2025-01-06T00:00:00Z", seed=1)
 
 
 def _assert_wave_reconciles(wave: Report) -> None:
