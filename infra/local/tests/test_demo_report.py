@@ -81,7 +81,11 @@ def test_a_missing_decision_fails() -> None:
 
 
 def test_a_payment_decided_twice_fails() -> None:
-    report = _report(_tally(["p1", "p2", "p2"]), stored=2)
+    tally = _tally(["p1", "p2"])
+    # A second, different decision for p2 (not an identical copy of the first).
+    again = {"payment_id": "p2", "decision": "decline", "event_id": _event_id("e2"), "fraud_model_version": "rules-v1"}
+    tally.add(DECISIONS, 0, 2, 3_100, json.dumps(again).encode())
+    report = _report(tally, stored=2)
     failed = {check.name for check in report.checks if not check.ok}
     assert failed == {"one decision per payment", "stored = decided"}
 
@@ -175,3 +179,13 @@ def test_a_drill_counts_by_event_id_and_tolerates_a_replay() -> None:
     assert "1 normalized again after a restart" in report.render()
     # Without the drill the same topics fail the counter checks: the replay is counted.
     assert not replace(report, drill=False).ok
+
+
+def test_an_identical_decision_record_again_is_a_copy_and_a_different_one_a_second_decision() -> None:
+    tally = _tally(["p1", "p2", "p2"])
+    assert (tally.decisions, tally.decision_copies) == (2, 1)
+    assert _report(tally, stored=2).ok
+    changed = {"payment_id": "p2", "decision": "decline", "event_id": _event_id("e2"), "fraud_model_version": "x"}
+    tally.add(DECISIONS, 0, 3, 3_000, json.dumps(changed).encode())
+    failed = {check.name for check in _report(tally, stored=2).checks if not check.ok}
+    assert "one decision per payment" in failed

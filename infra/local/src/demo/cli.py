@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     history = History()
     parser.add_argument("--history-payments", type=int, default=history.payments, help="labelled history (%(default)s)")
     parser.add_argument("--history-days", type=int, default=history.days, help="(%(default)s)")
+    parser.add_argument("--history-seed", type=int, default=history.seed, help="(%(default)s)")
     parser.add_argument("--one-wave", action="store_true", help="wave 1 only: no history, pipelines or second wave")
     parser.add_argument("--dbt-project", type=Path, default=Path("dbt"), help="(%(default)s)")
     parser.add_argument("--run-dir", type=Path, default=None, help="(default: <repo>/.state/demo/<time>)")
@@ -81,7 +82,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             history=(
                 None
                 if args.one_wave
-                else History(payments=args.history_payments, days=args.history_days, end=f"{args.start}T00:00:00Z")
+                else History(
+                    payments=args.history_payments,
+                    days=args.history_days,
+                    end=f"{args.start}T00:00:00Z",
+                    seed=args.history_seed,
+                )
             ),
             dbt_project=args.dbt_project.resolve(),
             ready_timeout=args.ready_timeout,

@@ -119,7 +119,11 @@ class Report:
             f"deduplicated (normalizer) {int(n['duplicate']):>7}   re-delivered ids on topics: {t.duplicate_webhooks}"
         )
         lines.append(f"payments to decide        {len(t.payments_to_decide):>7}")
-        lines.append(f"decided (topic)           {t.decisions:>7}   " + _counts(t.decisions_by_outcome))
+        lines.append(
+            f"decided (topic)           {t.decisions:>7}   "
+            + _counts(t.decisions_by_outcome)
+            + (f"; {t.decision_copies} identical copies re-published" if t.decision_copies else "")
+        )
         lines.append(
             f"stored decisions          {s.decision_rows:>7}   {s.decided_payments} payments; "
             f"{s.payments} payment rows, {s.payment_events} events, {s.dead_letters} dead letters"

@@ -59,6 +59,11 @@ class TopicTally:
     decisions_by_model: Counter[str] = field(default_factory=Counter)
     """fraud_model_version of each decision: which model scored the wave."""
     decision_times_ms: list[int] = field(default_factory=list)
+    decision_bodies: dict[str, set[str]] = field(default_factory=dict)
+    """payment_id -> its decision records (canonical JSON): a byte-identical one again is a copy."""
+    decision_copies: int = 0
+    """Decision records identical to one already published (the publish activity retried after a
+    crash: at-least-once), not second decisions."""
     decision_latencies_ms: list[float] = field(default_factory=list)
     normalize_latencies_ms: list[float] = field(default_factory=list)
     """Webhook record -> normalized record, per deciding event (the normalizer's share)."""
@@ -106,6 +111,12 @@ class TopicTally:
             for reason in body["reasons"][:1]:
                 self.dead_letters_by_reason[(body["stage"], reason["code"])] += 1
         elif topic == DECISIONS.name:
+            seen = self.decision_bodies.setdefault(body["payment_id"], set())
+            canonical = json.dumps(body, sort_keys=True)
+            if canonical in seen:
+                self.decision_copies += 1
+                return
+            seen.add(canonical)
             self.decisions += 1
             self.decisions_by_payment[body["payment_id"]] += 1
             self.decisions_by_outcome[body["decision"]] += 1
