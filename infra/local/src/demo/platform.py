@@ -241,6 +241,9 @@ class Platform:
             ORCHESTRATOR_KAFKA_GROUP_ID=BRIDGE_GROUP,
             # A retry advised days ahead is due within seconds here (3 days x 1e-5 = 2.6 s).
             ORCHESTRATOR_RETRY_DELAY_SCALE="0.00001",
+            # No reviewer here: a payment the model sends to review times out into a decline
+            # ('review_timed_out') after 10 s instead of a day.
+            ORCHESTRATOR_REVIEW_TIMEOUT_SECONDS="10",
             ORCHESTRATOR_LOG_LEVEL="INFO",
         )
         specs += [
