@@ -44,12 +44,14 @@ PEXES: dict[str, str] = {
     "simulator": "libs.simulator/cli.pex",
     "feature-repo": "services.feast/feature-repo.pex",
     "feature-server": "services.feast/feature-server.pex",
+    "pipelines": "services.dagster/pipelines.pex",
+    "seed-history": "services.dagster/seed-history.pex",
 }
 """Where `./pants package` puts each pex, relative to `dist/` (or the test sandbox's root)."""
 PACKAGE_COMMAND = (
     "./pants package services/gateway:gateway services/normalizer:normalizer services/orchestrator:worker "
     "services/orchestrator:bridge services/inference:inference libs/simulator:cli services/feast:feature-repo "
-    "services/feast:feature-server"
+    "services/feast:feature-server services/dagster:pipelines services/dagster:seed-history"
 )
 TASK_QUEUE = "orchestrator-payments"
 BRIDGE_GROUP = "orchestrator-bridge"
@@ -96,7 +98,7 @@ class Platform:
 
     def __post_init__(self) -> None:
         names = ["kafka", "kafka_controller", "temporal", "temporal_http", "temporal_ui", "temporal_metrics"]
-        names += ["gateway", "normalizer", "inference", "feast", "worker", "bridge"]
+        names += ["gateway", "normalizer", "inference", "feast", "dagster", "worker", "bridge"]
         self.ports = dict(zip(names, free_ports(len(names)), strict=True))
         stack_ports = Ports(**{name: self.ports[name] for name in names[:6]}, postgres=0)
         env = dict(os.environ)
@@ -126,6 +128,11 @@ class Platform:
     @property
     def store_path(self) -> Path:
         return self.run_dir / "payments.db"
+
+    @property
+    def registry_path(self) -> Path:
+        """The model registry inference watches and the pipelines promote into."""
+        return self.run_dir / "model-registry"
 
     @property
     def logs(self) -> Path:
@@ -163,15 +170,15 @@ class Platform:
             supervisor.halt(server)
 
     # -- the services ------------------------------------------------------------------------
-    def _pex(self, name: str) -> list[str]:
+    def pex(self, name: str) -> list[str]:
         return [python311(), str(self.pexes[name])]
 
-    def _env(self, **variables: str) -> dict[str, str]:
+    def env_for(self, **variables: str) -> dict[str, str]:
         # The pexes bring their own dependencies: nothing of the demo's import path leaks in.
         base = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PEX_PATH")}
         return {**base, **variables}
 
-    def _one_shot(self, name: str, command: list[str], env: dict[str, str]) -> None:
+    def one_shot(self, name: str, command: list[str], env: dict[str, str]) -> None:
         """A command that must succeed before the services start; its output goes to a log."""
         log_path = self.logs / f"{name}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -184,33 +191,36 @@ class Platform:
             raise RuntimeError(f"{name} exited with code {code}; last lines of {log_path}:\n{tail}")
         self.progress(f"{name} done (log {log_path})")
 
-    def _service_specs(self, gateway_env: dict[str, str]) -> list[ServiceProcess]:
-        registry = self.run_dir / "model-registry"
-        registry.mkdir(parents=True, exist_ok=True)
-        feast_repo = self.run_dir / "feature_repo"
-        normalizer_data = self.run_dir / "normalizer"
-        feast_env = self._env(
-            FEATURE_REPO_ROOT=str(feast_repo),
+    def feast_env(self, **variables: str) -> dict[str, str]:
+        return self.env_for(
+            FEATURE_REPO_ROOT=str(self.run_dir / "feature_repo"),
             FEATURE_REPO_PORT=str(self.ports["feast"]),
             FEATURE_REPO_LOG_LEVEL="WARNING",
             FEAST_USAGE="False",
+            **variables,
         )
+
+    def _service_specs(self, gateway_env: dict[str, str]) -> list[ServiceProcess]:
+        registry = self.registry_path
+        registry.mkdir(parents=True, exist_ok=True)
+        normalizer_data = self.run_dir / "normalizer"
+        feast_env = self.feast_env()
         # Registered before the server starts. No pipeline has exported features yet (first
         # wave): the online store is empty, every entity is NOT_FOUND, and inference scores it
         # with the contracts' no-history values.
-        self._one_shot("feast-apply", [*self._pex("feature-repo"), "apply"], feast_env)
+        self.one_shot("feast-apply", [*self.pex("feature-repo"), "apply"], feast_env)
         specs = [
             ServiceProcess(
                 "feast",
-                self._pex("feature-server"),
+                self.pex("feature-server"),
                 feast_env,
                 self.logs / "feast.log",
                 _http(f"{self.url('feast')}/health"),
             ),
             ServiceProcess(
                 "inference",
-                self._pex("inference"),
-                self._env(
+                self.pex("inference"),
+                self.env_for(
                     INFERENCE_PORT=str(self.ports["inference"]),
                     INFERENCE_REGISTRY_ROOT=str(registry),
                     INFERENCE_FEAST_URL=self.url("feast"),
@@ -221,7 +231,7 @@ class Platform:
                 links={"OpenAPI": f"{self.url('inference')}/schema"},
             ),
         ]
-        orchestrator_env = self._env(
+        orchestrator_env = self.env_for(
             ORCHESTRATOR_TEMPORAL_ADDRESS=self.temporal_address,
             ORCHESTRATOR_TEMPORAL_NAMESPACE=NAMESPACE,
             ORCHESTRATOR_TASK_QUEUE=TASK_QUEUE,
@@ -231,12 +241,15 @@ class Platform:
             ORCHESTRATOR_KAFKA_GROUP_ID=BRIDGE_GROUP,
             # A retry advised days ahead is due within seconds here (3 days x 1e-5 = 2.6 s).
             ORCHESTRATOR_RETRY_DELAY_SCALE="0.00001",
+            # No reviewer here: a payment the model sends to review times out into a decline
+            # ('review_timed_out') after 10 s instead of a day.
+            ORCHESTRATOR_REVIEW_TIMEOUT_SECONDS="10",
             ORCHESTRATOR_LOG_LEVEL="INFO",
         )
         specs += [
             ServiceProcess(
                 "worker",
-                self._pex("worker"),
+                self.pex("worker"),
                 # Each serves /healthz, /readyz and /metrics on a port of its own.
                 {**orchestrator_env, "ORCHESTRATOR_HEALTH_PORT": str(self.ports["worker"])},
                 self.logs / "worker.log",
@@ -244,15 +257,15 @@ class Platform:
             ),
             ServiceProcess(
                 "bridge",
-                self._pex("bridge"),
+                self.pex("bridge"),
                 {**orchestrator_env, "ORCHESTRATOR_HEALTH_PORT": str(self.ports["bridge"])},
                 self.logs / "bridge.log",
                 lambda: asyncio.run(_group_stable(self.bootstrap, BRIDGE_GROUP)),
             ),
             ServiceProcess(
                 "normalizer",
-                self._pex("normalizer"),
-                self._env(
+                self.pex("normalizer"),
+                self.env_for(
                     NORMALIZER_KAFKA_BOOTSTRAP_SERVERS=self.bootstrap,
                     NORMALIZER_APP_ID=NORMALIZER_APP_ID,
                     NORMALIZER_WEB_PORT=str(self.ports["normalizer"]),
@@ -268,8 +281,8 @@ class Platform:
             ),
             ServiceProcess(
                 "gateway",
-                self._pex("gateway"),
-                self._env(
+                self.pex("gateway"),
+                self.env_for(
                     **gateway_env,
                     GATEWAY_PORT=str(self.ports["gateway"]),
                     GATEWAY_KAFKA_BOOTSTRAP_SERVERS=self.bootstrap,
@@ -288,6 +301,12 @@ def _http(url: str) -> Callable[[], bool]:
 
 async def _has_pollers(address: str, task_queue: str) -> bool:
     """The worker is ready once Temporal sees it polling the workflow task queue."""
+    return bool(await poller_identities(address, task_queue))
+
+
+async def poller_identities(address: str, task_queue: str) -> set[str]:
+    """Identities (`pid@host`) of the workers Temporal saw polling the workflow task queue lately
+    (a killed worker stays listed for a while: a restart waits for a new identity)."""
     try:
         client = await Client.connect(address, namespace=NAMESPACE)
         response = await client.workflow_service.describe_task_queue(
@@ -298,8 +317,8 @@ async def _has_pollers(address: str, task_queue: str) -> bool:
             )
         )
     except (RPCError, RuntimeError):  # the server refused or cannot be reached yet: not ready
-        return False
-    return bool(response.pollers)
+        return set()
+    return {poller.identity for poller in response.pollers}
 
 
 async def _group_stable(bootstrap: str, group: str) -> bool:

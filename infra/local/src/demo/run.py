@@ -9,13 +9,16 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from pathlib import Path
 
+from demo.drill import DRILL_RATE, Drill
+from demo.pipelines import History, Pipelines
 from demo.platform import Platform, find_pexes, gateway_env, python311, running
 from demo.processes import http_text
-from demo.report import GatewayCounts, NormalizerCounts, Report, SendResult
-from demo.tally import TopicReader, TopicTally, parse_counters, read_store
+from demo.report import GatewayCounts, NormalizerCounts, Report, RunReport, SendResult
+from demo.tally import StoreTally, TopicReader, TopicTally, parse_counters, read_store
 from local_stack.service import Progress
 
 _SENT = re.compile(r"^sent:\s+(\d+) requests", re.MULTILINE)
@@ -29,10 +32,14 @@ class Traffic:
     customers: int = 200
     days: int = 7
     seed: int = 42
+    start: str = "2025-01-06"
+    """First simulated day (ISO 8601)."""
     limit: int | None = None
     invalid_signature_share: float = 0.04
     malformed_share: float = 0.04
     concurrency: int = 16
+    rate: float | None = None
+    """Requests per second (the simulator's `--rate`); None: as fast as the gateway answers."""
     redeliver: int = 10
     """Requests sent a second time after the stream (the first N of it), as a provider re-delivers."""
 
@@ -41,12 +48,20 @@ class Traffic:
             "--customers", str(self.customers),
             "--days", str(self.days),
             "--seed", str(self.seed),
+            "--start", self.start,
             "--invalid-signature-share", str(self.invalid_signature_share),
             "--malformed-share", str(self.malformed_share),
             "--concurrency", str(self.concurrency),
         ]  # fmt: skip
         limits = [n for n in (self.limit, limit) if n is not None]
+        args += ["--rate", str(self.rate)] if self.rate is not None else []
         return args + (["--limit", str(min(limits))] if limits else [])
+
+    def after(self) -> Traffic:
+        """The next wave: the days right after this one, from another seed (new ids)."""
+        return replace(
+            self, start=(date.fromisoformat(self.start) + timedelta(days=self.days)).isoformat(), seed=self.seed + 1
+        )
 
 
 def run(
@@ -54,13 +69,17 @@ def run(
     pex_dir: Path,
     traffic: Traffic,
     *,
+    history: History | None = None,
+    dbt_project: Path | None = None,
     ready_timeout: float = 300.0,
     settle_timeout: float = 300.0,
     progress: Progress,
     bar: bool = True,
     hold: bool = False,
-) -> Report:
-    """Bring the platform up, send, wait until everything is decided or dead-lettered, report.
+    drill: bool = False,
+) -> RunReport:
+    """Bring the platform up, send wave 1 and settle it; then (with a `history`) run the pipelines,
+    bring the features online, wait for the promoted model, send wave 2 and settle it; report.
 
     Everything started is stopped on the way out, also on Ctrl-C or an error.
     """
@@ -68,26 +87,84 @@ def run(
     pexes = find_pexes(pex_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     platform = Platform(run_dir, pexes, progress)
+    pipelines = Pipelines(platform, dbt_project or Path.cwd() / "dbt")
     with running(platform):
         platform.start_stack()
+        if history is not None:
+            pipelines.seed_history(history)
         platform.start_services(gateway_env(pexes["simulator"], platform.url("gateway")), ready_timeout)
+        ui = pipelines.start_ui() if history is not None else None
         progress(_addresses(platform))
-        send = _send(platform, traffic, progress)
-        topics = asyncio.run(_settle(platform, settle_timeout, bar))
-        report = Report(
-            send=send,
-            gateway=_gateway_counts(platform),
-            normalizer=_normalizer_counts(platform),
-            topics=topics,
-            store=read_store(platform.store_path),
-            elapsed_s=time.monotonic() - started,
-        )
+        first = Drill(platform, ready_timeout, lambda: _gateway_counts(platform).events_published) if drill else None
+        wave, positions = _wave(platform, "wave 1", traffic, {}, settle_timeout, bar, progress, first)
+        waves, model = [wave], None
+        if history is not None and ui is not None:
+            progress(f"Dagster UI: loading the pipelines ({ui.wait_ready(ready_timeout):.1f} s)")
+            progress("pipelines: ingest, dbt, training set, training, evaluation, promotion ...")
+            seconds = pipelines.materialize()
+            progress(f"pipelines done in {seconds:.1f} s; features to Feast (export, materialize) ...")
+            model = pipelines.summary(history, seconds, pipelines.features())
+            if model.champion_version is None:
+                raise RuntimeError(f"the pipelines promoted no model; see {platform.logs / 'pipelines.log'}")
+            served = pipelines.wait_served(model.champion_version, ready_timeout)
+            progress(f"inference serves {model.champion_version} ({served:.1f} s after the pipelines)")
+            wave, _ = _wave(platform, "wave 2", traffic.after(), positions, settle_timeout, bar, progress)
+            waves.append(wave)
+        report = RunReport(waves, model, time.monotonic() - started)
         if hold:
             print(report.render(), flush=True)
             progress("holding the platform up for inspection; Ctrl-C stops everything")
             while all(service.alive() for service in platform.services.values()):
                 time.sleep(1)
     return report
+
+
+def _wave(
+    platform: Platform,
+    name: str,
+    traffic: Traffic,
+    start: dict[tuple[str, int], int],
+    settle_timeout: float,
+    bar: bool,
+    progress: Progress,
+    drill: Drill | None = None,
+) -> tuple[Report, dict[tuple[str, int], int]]:
+    """Send one wave and wait until it is decided; its counts are what changed during the wave
+    (topics read from where the previous wave ended, counters and store rows as differences)."""
+    started = time.monotonic()
+    before = Baseline(_gateway_counts(platform), _normalizer_counts(platform), read_store(platform.store_path))
+    progress(f"{name}: simulated traffic from {traffic.start} (seed {traffic.seed})")
+    drill_log: list[str] = []
+    if drill is not None:
+        traffic = replace(traffic, rate=traffic.rate or DRILL_RATE)
+        drill.start()
+    send = _send(platform, traffic, progress)
+    if drill is not None:
+        drill.join()
+        drill_log = drill.check()
+    topics, positions = asyncio.run(_settle(platform, settle_timeout, bar, start, before, drill is not None))
+    report = Report(
+        send=send,
+        gateway=_gateway_counts(platform) - before.gateway,
+        normalizer=_normalizer_counts(platform) - before.normalizer,
+        topics=topics,
+        store=read_store(platform.store_path) - before.store,
+        elapsed_s=time.monotonic() - started,
+        name=name,
+        drill=drill is not None,
+        drill_log=drill_log,
+    )
+    progress(f"{name}: {'reconciled' if report.ok else 'NOT RECONCILED'} in {report.elapsed_s:.1f} s")
+    return report, positions
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The platform's counters and store rows before a wave."""
+
+    gateway: GatewayCounts
+    normalizer: NormalizerCounts
+    store: StoreTally
 
 
 def _addresses(platform: Platform) -> str:
@@ -142,10 +219,18 @@ def _simulator_send(platform: Platform, arguments: list[str], log_name: str, pro
     )
 
 
-async def _settle(platform: Platform, timeout: float, bar: bool) -> TopicTally:
+async def _settle(
+    platform: Platform,
+    timeout: float,
+    bar: bool,
+    start: dict[tuple[str, int], int],
+    before: Baseline,
+    drill: bool = False,
+) -> tuple[TopicTally, dict[tuple[str, int], int]]:
     """Read the topics until every accepted envelope is normalized, dead-lettered or dropped as a
-    duplicate, every payment is decided, and the store holds every decision (or time is up)."""
-    reader = TopicReader(platform.bootstrap)
+    duplicate, every payment is decided, and the store holds every decision (or time is up).
+    Returns the tally and where reading stopped."""
+    reader = TopicReader(platform.bootstrap, start)
     await reader.start()
     deadline = time.monotonic() + timeout
     try:
@@ -153,15 +238,17 @@ async def _settle(platform: Platform, timeout: float, bar: bool) -> TopicTally:
             while await reader.poll(timeout_ms=200):
                 pass
             tally = reader.tally
-            gateway = _gateway_counts(platform)
-            normalizer = _normalizer_counts(platform).by_outcome
-            store = read_store(platform.store_path)
+            gateway = _gateway_counts(platform) - before.gateway
+            normalizer = (_normalizer_counts(platform) - before.normalizer).by_outcome
+            store = read_store(platform.store_path) - before.store
             processed = tally.normalized + tally.dead_letters_by_stage["normalizer"] + int(normalizer["duplicate"])
             decided = len(tally.payments_to_decide & set(tally.decisions_by_payment))
             _draw(bar, processed, tally.webhook_records, decided, len(tally.payments_to_decide), store.decision_rows)
             done = (
-                tally.webhook_records == gateway.events_published
-                and processed >= tally.webhook_records
+                tally.webhook_records >= gateway.events_published
+                and not tally.lost_events
+                # A SIGKILLed normalizer's counters restart from zero: the drill goes by event ids.
+                and (processed >= tally.webhook_records or drill)
                 and decided == len(tally.payments_to_decide)
                 and store.decision_rows >= tally.decisions
             )
@@ -178,7 +265,7 @@ async def _settle(platform: Platform, timeout: float, bar: bool) -> TopicTally:
                 )
                 if bar:
                     print(file=sys.stderr)
-                return reader.tally
+                return reader.tally, await reader.positions()
             await asyncio.sleep(0.5)
     finally:
         await reader.stop()

@@ -17,6 +17,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition  # type: ignore[import-untyped]  # no py.typed
 
+from contracts.reference.providers import Provider
+from contracts.schemas.normalized_event import event_id_for
 from contracts.topics import DECISIONS, DLQ, NORMALIZED, WEBHOOK_TOPICS
 
 WEBHOOK_TOPIC_NAMES = frozenset(topic.name for topic in WEBHOOK_TOPICS.values())
@@ -54,12 +56,25 @@ class TopicTally:
     decisions: int = 0
     decisions_by_payment: Counter[str] = field(default_factory=Counter)
     decisions_by_outcome: Counter[str] = field(default_factory=Counter)
+    decisions_by_model: Counter[str] = field(default_factory=Counter)
+    """fraud_model_version of each decision: which model scored the wave."""
+    decision_times_ms: list[int] = field(default_factory=list)
+    decision_bodies: dict[str, set[str]] = field(default_factory=dict)
+    """payment_id -> its decision records (canonical JSON): a byte-identical one again is a copy."""
+    decision_copies: int = 0
+    """Decision records identical to one already published (the publish activity retried after a
+    crash: at-least-once), not second decisions."""
     decision_latencies_ms: list[float] = field(default_factory=list)
     normalize_latencies_ms: list[float] = field(default_factory=list)
     """Webhook record -> normalized record, per deciding event (the normalizer's share)."""
     normalized_at_ms: dict[str, int] = field(default_factory=dict)
     first_webhook_ms: int | None = None
     last_decision_ms: int | None = None
+    webhook_event_at: dict[tuple[str, int, int], str] = field(default_factory=dict)
+    """Position of each webhook record -> the event id the normalizer derives from it."""
+    normalized_ids: Counter[str] = field(default_factory=Counter)
+    normalizer_dead_ids: set[str] = field(default_factory=set)
+    """Event ids of webhook records the normalizer dead-lettered (through the dead letter's source)."""
 
     def add(self, topic: str, partition: int, offset: int, timestamp_ms: int, value: bytes) -> None:
         body: dict[str, Any] = json.loads(value)
@@ -68,10 +83,13 @@ class TopicTally:
             self.webhooks_by_provider[body["provider"]] += 1
             self.webhook_event_ids[(body["provider"], body["provider_event_id"])] += 1
             self.webhook_timestamp_ms[(topic, partition, offset)] = timestamp_ms
+            event_id = event_id_for(Provider(body["provider"]), body["provider_event_id"])
+            self.webhook_event_at[(topic, partition, offset)] = str(event_id)
             self.first_webhook_ms = min(timestamp_ms, self.first_webhook_ms or timestamp_ms)
         elif topic == NORMALIZED.name:
             self.normalized += 1
             self.normalized_by_type[body["event_type"]] += 1
+            self.normalized_ids[body["event_id"]] += 1
             source = body.get("source")
             sent_ms = None
             if source is not None:
@@ -84,17 +102,41 @@ class TopicTally:
                 self.payments_to_decide.add(body["payment_id"])
         elif topic == DLQ.name:
             self.dead_letters_by_stage[body["stage"]] += 1
+            position = body["source"]  # required in a dead letter
+            dead = self.webhook_event_at.get(
+                (str(position["topic"]), int(position["partition"]), int(position["offset"]))
+            )
+            if body["stage"] == "normalizer" and dead is not None:
+                self.normalizer_dead_ids.add(dead)
             for reason in body["reasons"][:1]:
                 self.dead_letters_by_reason[(body["stage"], reason["code"])] += 1
         elif topic == DECISIONS.name:
+            seen = self.decision_bodies.setdefault(body["payment_id"], set())
+            canonical = json.dumps(body, sort_keys=True)
+            if canonical in seen:
+                self.decision_copies += 1
+                return
+            seen.add(canonical)
             self.decisions += 1
             self.decisions_by_payment[body["payment_id"]] += 1
             self.decisions_by_outcome[body["decision"]] += 1
+            self.decisions_by_model[body["fraud_model_version"]] += 1
+            self.decision_times_ms.append(timestamp_ms)
             self.last_decision_ms = max(timestamp_ms, self.last_decision_ms or timestamp_ms)
             sent_ms = self.normalized_source_ms.get(body["event_id"])
             if sent_ms is not None:
                 self.decision_latencies_ms.append(float(timestamp_ms - sent_ms))
                 self.normalize_latencies_ms.append(float(self.normalized_at_ms[body["event_id"]] - sent_ms))
+
+    @property
+    def lost_events(self) -> set[str]:
+        """Accepted event ids neither normalized nor dead-lettered by the normalizer."""
+        return set(self.webhook_event_at.values()) - set(self.normalized_ids) - self.normalizer_dead_ids
+
+    @property
+    def replayed(self) -> int:
+        """Normalized records of an event already normalized (at-least-once after a crash)."""
+        return sum(count - 1 for count in self.normalized_ids.values())
 
     @property
     def duplicate_webhooks(self) -> int:
@@ -111,8 +153,10 @@ class TopicReader:
     their source (a slower partition) are simply not sampled.
     """
 
-    def __init__(self, bootstrap: str) -> None:
+    def __init__(self, bootstrap: str, start: dict[tuple[str, int], int] | None = None) -> None:
         self.bootstrap = bootstrap
+        self.start_offsets = start or {}
+        """(topic, partition) -> offset to read from (a later wave starts where the last one ended)."""
         self.tally = TopicTally()
         self._consumer: AIOKafkaConsumer | None = None
 
@@ -126,6 +170,15 @@ class TopicReader:
         partitions = [TopicPartition(topic.name, p) for topic in topics for p in range(topic.partitions)]
         self._consumer.assign(partitions)
         await self._consumer.seek_to_beginning(*partitions)
+        for tp in partitions:
+            offset = self.start_offsets.get((tp.topic, tp.partition))
+            if offset is not None:
+                self._consumer.seek(tp, offset)
+
+    async def positions(self) -> dict[tuple[str, int], int]:
+        """Where reading stopped: the next wave's start."""
+        assert self._consumer is not None, "start() first"
+        return {(tp.topic, tp.partition): await self._consumer.position(tp) for tp in self._consumer.assignment()}
 
     async def stop(self) -> None:
         if self._consumer is not None:
@@ -157,6 +210,16 @@ class StoreTally:
     payments: int
     payment_events: int
     dead_letters: int
+
+    def __sub__(self, before: StoreTally) -> StoreTally:
+        """What was added since `before` (a wave's share of a store that already held history)."""
+        return StoreTally(
+            self.decision_rows - before.decision_rows,
+            self.decided_payments - before.decided_payments,
+            self.payments - before.payments,
+            self.payment_events - before.payment_events,
+            self.dead_letters - before.dead_letters,
+        )
 
 
 def read_store(path: Path) -> StoreTally:
