@@ -29,6 +29,8 @@ from uuid import NAMESPACE_OID, uuid5
 
 import pandas as pd  # type: ignore[import-untyped]
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # type: ignore[import-untyped]
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
+from aiokafka.errors import TopicAlreadyExistsError  # type: ignore[import-untyped]
 from aiokafka.structs import ConsumerRecord  # type: ignore[import-untyped]
 from feast import FeatureStore
 from feast.data_source import PushMode
@@ -37,7 +39,7 @@ from pydantic import ValidationError
 from contracts.schemas.dlq import DeadLetter, RejectReason, redact_excerpt
 from contracts.schemas.normalized_event import SourcePosition
 from contracts.schemas.velocity import VelocityEntity, VelocityFeatures
-from contracts.topics import DLQ, VELOCITY
+from contracts.topics import DLQ, VELOCITY, Topic
 from feature_repo.definitions import ENTITY_JOIN_KEYS, TIMESTAMP, VELOCITY_PUSH_SOURCES
 from feature_repo.settings import ENV_PREFIX, ConfigurationError, FeatureRepoSettings, load_settings
 from feature_repo.store import open_store
@@ -161,6 +163,30 @@ class PushConsumer:
         return len(messages)
 
 
+async def ensure_topics(bootstrap_servers: str, topics: Sequence[Topic] = (VELOCITY, DLQ)) -> None:
+    """Create the topics it reads and writes when missing, with the contracts' partitions (a
+    subscription to a missing topic could have the broker create it with its default count)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(
+                t.name,
+                num_partitions=t.partitions,
+                replication_factor=1,
+                topic_configs={"retention.ms": str(t.retention_ms)},
+            )
+            for t in topics
+            if t.name not in existing
+        ]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another process created them meanwhile
+                await admin.create_topics(missing)
+    finally:
+        await admin.close()
+
+
 async def _serve_health(consumer: PushConsumer, host: str, port: int) -> asyncio.Server:
     """A two-route HTTP server: `/healthz` and `/readyz`."""
 
@@ -197,6 +223,7 @@ async def run(settings: FeatureRepoSettings, store: FeatureStore, bootstrap_serv
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
+    await ensure_topics(bootstrap_servers)
     await consumer.start()
     server = await _serve_health(consumer, settings.host, settings.push_port)
     log.info("pushing %s into %s (group %s)", VELOCITY.name, settings.root, settings.push_group_id)
