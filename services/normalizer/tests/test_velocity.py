@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from contracts.reference.providers import Provider
 from contracts.schemas.normalized_event import CardInfo, EventType, NormalizedEvent, PaymentStatus
@@ -109,3 +111,34 @@ def test_unusable_events_say_why(value: bytes, field: str) -> None:
         marks_for(value)
     assert caught.value.reasons[0].field == field
     json.dumps([r.model_dump() for r in caught.value.reasons])
+
+
+_ATTEMPT = st.tuples(
+    st.sampled_from([f"p{n}" for n in range(8)]),
+    st.integers(min_value=0, max_value=30 * 3600).map(lambda s: s - s % 600),  # on a 10-minute grid: edges hit
+    st.decimals(min_value=0, max_value=1000, places=2),
+)
+
+
+@given(
+    attempts=st.lists(_ATTEMPT, max_size=25),
+    as_of=st.integers(min_value=0, max_value=31 * 3600).map(lambda s: s - s % 600),
+)
+def test_features_equal_a_brute_force_recount_in_any_arrival_order(
+    attempts: list[tuple[str, int, Decimal]], as_of: int
+) -> None:
+    state = None
+    for payment, seconds, usd in attempts:
+        state = remember(state, Mark("customer", "c", uuid.uuid4(), payment, seconds * 10**6, usd), timedelta(days=3))
+    # Independently: each payment at its earliest time (its amount then), counted in [t - w, t).
+    earliest: dict[str, tuple[int, Decimal]] = {}
+    for payment, seconds, usd in attempts:
+        if payment not in earliest or seconds < earliest[payment][0]:
+            earliest[payment] = (seconds, usd)
+    hour = [usd for seconds, usd in earliest.values() if as_of - 3600 <= seconds < as_of]
+    day = [usd for seconds, usd in earliest.values() if as_of - 86400 <= seconds < as_of]
+    assert features_as_of(state or {}, "customer", as_of * 10**6) == {
+        "customer_txn_count_1h": float(len(hour)),
+        "customer_txn_count_24h": float(len(day)),
+        "customer_amount_usd_24h": float(sum(day, Decimal(0))),
+    }
