@@ -16,6 +16,7 @@ from contracts.schemas.normalized_event import NormalizedEvent
 from contracts.schemas.payment_event import ENVELOPES
 from contracts.schemas.quarantine import QuarantinedWebhook
 from contracts.schemas.retry_due import RetryDue
+from contracts.schemas.velocity import VelocityFeatures
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,25 @@ RETRIES = Topic(
     partitions=6,
 )
 
-ALL_TOPICS: tuple[Topic, ...] = (*WEBHOOK_TOPICS.values(), QUARANTINE, NORMALIZED, DLQ, DECISIONS, RETRIES)
+VELOCITY = Topic(
+    name="features.velocity.v1",
+    key="entity, qualified: `customer:<customer_id>` or `card:<card fingerprint>` (`VelocityFeatures.key`)",
+    value=VelocityFeatures,
+    partitions=6,
+    retention_ms=2 * 24 * 3600 * 1000,
+)
+"""Streaming velocity features, one record per entity per payment event (normalizer -> feature
+repo's push consumer). Two days: a consumer down for a day can still catch up."""
+
+ALL_TOPICS: tuple[Topic, ...] = (
+    *WEBHOOK_TOPICS.values(),
+    QUARANTINE,
+    NORMALIZED,
+    DLQ,
+    DECISIONS,
+    RETRIES,
+    VELOCITY,
+)
 
 
 def webhook_topic(provider: Provider) -> Topic:

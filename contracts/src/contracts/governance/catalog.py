@@ -21,6 +21,7 @@ from contracts.schemas.scoring import (
     RetryStrategyRequest,
     RetryStrategyResponse,
 )
+from contracts.schemas.velocity import VelocityFeatures
 
 GOVERNED: tuple[type[BaseModel], ...] = (
     *ENVELOPES.values(),
@@ -44,6 +45,7 @@ GOVERNED: tuple[type[BaseModel], ...] = (
     DecisionRow,
     DeadLetterRow,
     RetryDue,
+    VelocityFeatures,
 )
 
 

@@ -34,7 +34,7 @@ class DeadLetter(ContractModel):
     contract_name = "dead_letter"
 
     dlq_id: UUID
-    stage: Literal["gateway", "normalizer", "orchestrator"]
+    stage: Literal["gateway", "normalizer", "orchestrator", "feature_push"]
     source: SourcePosition
     key: str | None = None
     reasons: Annotated[tuple[RejectReason, ...], Field(min_length=1)]

@@ -14,6 +14,10 @@ point-in-time (Feast joins the newest row at or before each requested timestamp)
 | `customer_churn` | customer | every churn feature |
 | `customer_velocity_fresh`, `card_velocity_fresh` | customer / card | streaming velocity features, pushed |
 
+The fresh views' features are the contracts' `VELOCITY_FEATURE_NAMES` (what the normalizer
+publishes as `VelocityFeatures`); each has its own push source (`VELOCITY_PUSH_SOURCES`), because
+Feast writes a pushed frame into every view of the source and a customer record has no card.
+
 `fraud_v1` serves exactly the contracts' stored fraud features (the context features come with
 the request), `churn_v1` exactly the churn features (tested).
 """
@@ -27,22 +31,27 @@ from feast.types import Float64
 
 from contracts.schemas.features import CHURN_FEATURE_NAMES
 from contracts.schemas.no_history import FRAUD_STORED_FEATURES
+from contracts.schemas.velocity import VELOCITY_FEATURE_NAMES, VelocityEntity
 from feature_repo.settings import FeatureRepoSettings
 
 FRAUD_TABLE = "fraud_features"
 CHURN_TABLE = "churn_features"
 TIMESTAMP = "event_timestamp"
-VELOCITY_PUSH_SOURCE = "velocity_push"
+VELOCITY_PUSH_SOURCES: dict[VelocityEntity, str] = {"customer": "customer_velocity_push", "card": "card_velocity_push"}
+"""Push source of each entity's fresh view (`feature_repo.push_consumer` pushes through them)."""
 
 CARD_FRAUD = ("card_txn_count_1h", "card_distinct_merchants_24h", "card_decline_count_24h")
 CUSTOMER_CARD = ("is_new_card_for_customer",)
 MERCHANT_RISK = ("merchant_risk_score",)
 CUSTOMER_FRAUD = tuple(name for name in FRAUD_STORED_FEATURES if name not in CARD_FRAUD + CUSTOMER_CARD + MERCHANT_RISK)
-CUSTOMER_VELOCITY = ("customer_txn_count_1h", "customer_txn_count_24h", "customer_amount_usd_24h")
-CARD_VELOCITY = ("card_txn_count_1h",)
+CUSTOMER_VELOCITY = VELOCITY_FEATURE_NAMES["customer"]
+CARD_VELOCITY = VELOCITY_FEATURE_NAMES["card"]
 
-customer = Entity(name="customer", join_keys=["customer_id"], value_type=ValueType.STRING)
-card = Entity(name="card", join_keys=["card_fingerprint"], value_type=ValueType.STRING)
+ENTITY_JOIN_KEYS: dict[VelocityEntity, str] = {"customer": "customer_id", "card": "card_fingerprint"}
+"""Join key of each velocity entity (the `customer` and `card` entities below)."""
+
+customer = Entity(name="customer", join_keys=[ENTITY_JOIN_KEYS["customer"]], value_type=ValueType.STRING)
+card = Entity(name="card", join_keys=[ENTITY_JOIN_KEYS["card"]], value_type=ValueType.STRING)
 merchant = Entity(name="merchant", join_keys=["merchant_id"], value_type=ValueType.STRING)
 
 
@@ -51,10 +60,10 @@ class Repo:
     entities: list[Entity]
     views: dict[str, FeatureView]
     services: dict[str, FeatureService]
-    push_source: PushSource
+    push_sources: dict[VelocityEntity, PushSource]
 
     def objects(self) -> list[object]:
-        return [*self.entities, self.push_source, *self.views.values(), *self.services.values()]
+        return [*self.entities, *self.push_sources.values(), *self.views.values(), *self.services.values()]
 
 
 def table_path(settings: FeatureRepoSettings, table: str) -> Path:
@@ -72,7 +81,9 @@ def build_repo(settings: FeatureRepoSettings) -> Repo:
     churn_source = FileSource(
         name="dbt_churn_features", path=str(table_path(settings, CHURN_TABLE)), timestamp_field=TIMESTAMP
     )
-    push_source = PushSource(name=VELOCITY_PUSH_SOURCE, batch_source=fraud_source)
+    push_sources: dict[VelocityEntity, PushSource] = {
+        entity: PushSource(name=name, batch_source=fraud_source) for entity, name in VELOCITY_PUSH_SOURCES.items()
+    }
     ttl = settings.ttl
 
     def view(name: str, entities: list[Entity], names: tuple[str, ...], source: FileSource | PushSource) -> FeatureView:
@@ -84,8 +95,10 @@ def build_repo(settings: FeatureRepoSettings) -> Repo:
         "customer_card": view("customer_card", [customer, card], CUSTOMER_CARD, fraud_source),
         "merchant_risk": view("merchant_risk", [merchant], MERCHANT_RISK, fraud_source),
         "customer_churn": view("customer_churn", [customer], CHURN_FEATURE_NAMES, churn_source),
-        "customer_velocity_fresh": view("customer_velocity_fresh", [customer], CUSTOMER_VELOCITY, push_source),
-        "card_velocity_fresh": view("card_velocity_fresh", [card], CARD_VELOCITY, push_source),
+        "customer_velocity_fresh": view(
+            "customer_velocity_fresh", [customer], CUSTOMER_VELOCITY, push_sources["customer"]
+        ),
+        "card_velocity_fresh": view("card_velocity_fresh", [card], CARD_VELOCITY, push_sources["card"]),
     }
     services = {
         "fraud_v1": FeatureService(
@@ -94,7 +107,7 @@ def build_repo(settings: FeatureRepoSettings) -> Repo:
         ),
         "churn_v1": FeatureService(name="churn_v1", features=[views["customer_churn"]]),
     }
-    return Repo([customer, card, merchant], views, services, push_source)
+    return Repo([customer, card, merchant], views, services, push_sources)
 
 
 def served_features(service: FeatureService) -> list[str]:

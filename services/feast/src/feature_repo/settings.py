@@ -53,6 +53,18 @@ class FeatureRepoSettings(BaseSettings):
     """Interface the feature server binds (the image sets 0.0.0.0)."""
     port: Annotated[int, Field(ge=1, le=65535)] = 6566
     """TCP port of the feature server."""
+    kafka_bootstrap_servers: str | None = None
+    """Kafka brokers, `host:port[,host:port...]`: required by the push consumer."""
+    push_group_id: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._-]+$")] = (
+        "feature-repo-push"
+    )
+    """Consumer group of the push consumer (offsets committed after each push)."""
+    push_batch_size: Annotated[int, Field(ge=1, le=50_000)] = 1000
+    """Most velocity records the push consumer pushes at once."""
+    push_poll_seconds: Annotated[float, Field(gt=0, le=30)] = 0.5
+    """Longest the push consumer waits to fill a batch."""
+    push_port: Annotated[int, Field(ge=1, le=65535)] = 6567
+    """TCP port of the push consumer's `/healthz` and `/readyz` (on `FEATURE_REPO_HOST`)."""
     log_level: LogLevel = "INFO"
     """Python logging level."""
 

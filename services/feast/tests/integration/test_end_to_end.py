@@ -20,7 +20,7 @@ from warehouse import bronze, fixture, run
 from contracts.schemas.features import CHURN_FEATURE_NAMES
 from contracts.schemas.no_history import FRAUD_STORED_FEATURES
 from feature_repo import cli
-from feature_repo.definitions import CUSTOMER_VELOCITY, VELOCITY_PUSH_SOURCE
+from feature_repo.definitions import CUSTOMER_VELOCITY, VELOCITY_PUSH_SOURCES
 from feature_repo.settings import FeatureRepoSettings, load_settings
 from feature_repo.store import open_store
 from testing.feast_server import start_feature_server
@@ -162,23 +162,11 @@ def test_historical_retrieval_is_point_in_time(built: Built) -> None:
 def test_a_push_to_the_velocity_source_is_visible_online(built: Built) -> None:
     store = open_store(built.settings)
     now = datetime.now(UTC)
+    # A customer's row only: the customer push source writes the customer view and nothing else.
     pushed = pd.DataFrame(
-        {
-            "customer_id": ["cus_pushed"],
-            "card_fingerprint": ["card_pushed"],
-            "merchant_id": ["mer_pushed"],
-            "event_timestamp": [now],
-            **{name: [7.0] for name in FRAUD_STORED_FEATURES},
-            "amount_usd": [1.0],
-            "hour_of_day": [1.0],
-            "is_foreign_card": [0.0],
-            "amount_to_customer_avg_ratio": [1.0],
-            "payment_id": ["pay_pushed"],
-            "ip_country": ["US"],
-            "card_country": ["US"],
-        }
+        {"customer_id": ["cus_pushed"], "event_timestamp": [now], **{name: [7.0] for name in CUSTOMER_VELOCITY}}
     )
-    store.push(VELOCITY_PUSH_SOURCE, pushed)
+    store.push(VELOCITY_PUSH_SOURCES["customer"], pushed)
     online = store.get_online_features(
         features=[f"customer_velocity_fresh:{name}" for name in CUSTOMER_VELOCITY],
         entity_rows=[{"customer_id": "cus_pushed"}],

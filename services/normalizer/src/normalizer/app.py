@@ -6,13 +6,15 @@ import faust
 from faust.types import TopicT
 
 from contracts.reference.providers import Provider
-from contracts.topics import DLQ, NORMALIZED, WEBHOOK_TOPICS, Topic
-from normalizer import agents, web
+from contracts.topics import DLQ, NORMALIZED, VELOCITY, WEBHOOK_TOPICS, Topic
+from normalizer import agents, velocity, web
 from normalizer.metrics import Metrics
 from normalizer.settings import NormalizerSettings
 from normalizer.tables import create_dedupe_table
 
 PARTITIONS = {topic.partitions for topic in WEBHOOK_TOPICS.values()}
+VELOCITY_PARTITIONS = NORMALIZED.partitions
+"""Of the internal topic of entity marks, and so of the velocity table's changelog."""
 if len(PARTITIONS) != 1:  # the dedupe table's changelog is co-partitioned with every input
     raise RuntimeError(f"the webhook topics must share one partition count, not {sorted(PARTITIONS)}")
 (INPUT_PARTITIONS,) = PARTITIONS
@@ -59,6 +61,18 @@ class Normalizer:
         self.normalized = self.topic(NORMALIZED)
         self.dlq = self.topic(DLQ)
         self.dedupe = create_dedupe_table(self.app, INPUT_PARTITIONS)
+        self.velocity_out = self.topic(VELOCITY)
+        # Internal: declared by Faust at start, named after the app (one per consumer group).
+        self.velocity_entities = self.app.topic(
+            f"{settings.app_id}-velocity-entities",
+            partitions=VELOCITY_PARTITIONS,
+            retention=VELOCITY.retention_ms / 1000,
+            replicas=settings.replication_factor,
+            internal=True,
+            key_serializer="raw",
+            value_serializer="raw",
+        )
+        self.velocity = velocity.create_velocity_table(self.app, VELOCITY_PARTITIONS)
         self.metrics = Metrics()
         self.failure: str | None = None
         """Why the worker is stopping, once an agent failed: /readyz answers 503 from then on."""
@@ -82,5 +96,7 @@ def create_app(settings: NormalizerSettings) -> Normalizer:
     """The app with its agents and web pages installed."""
     normalizer = Normalizer(settings)
     agents.install(normalizer)
+    if settings.velocity_enabled:
+        velocity.install(normalizer)
     web.install(normalizer)
     return normalizer

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from contracts.reference.providers import PROVIDERS
 
 OUTCOMES = ("normalized", "dead_lettered", "duplicate", "ignored")
+VELOCITY_OUTCOMES = ("published", "dead_lettered")
 
 
 @dataclass
@@ -35,6 +36,12 @@ class Metrics:
                 value = self.outcomes[(provider.value, outcome)]
                 lines.append(f'normalizer_messages_total{{provider="{provider.value}",outcome="{outcome}"}} {value}')
         lines += [
+            "# HELP normalizer_velocity_total Velocity feature records published, events dead-lettered.",
+            "# TYPE normalizer_velocity_total counter",
+            *(
+                f'normalizer_velocity_total{{outcome="{outcome}"}} {self.outcomes[("velocity", outcome)]}'
+                for outcome in VELOCITY_OUTCOMES
+            ),
             "# HELP normalizer_batches_total Batches whose outputs the broker acknowledged.",
             "# TYPE normalizer_batches_total counter",
             f"normalizer_batches_total {self.batches}",

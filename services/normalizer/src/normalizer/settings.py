@@ -56,6 +56,11 @@ class NormalizerSettings(BaseSettings):
     """Most messages an agent maps before it awaits the broker's acknowledgements of their outputs."""
     batch_seconds: Annotated[float, Field(gt=0, le=10)] = 0.05
     """Longest an agent waits to fill a batch."""
+    velocity_enabled: bool = True
+    """Compute the streaming velocity features (`features.velocity.v1`) from the normalized events."""
+    velocity_lateness_seconds: Annotated[int, Field(ge=0, le=7 * DAY_SECONDS)] = 3600
+    """How late (in event time, behind an entity's newest attempt) a payment may arrive and still
+    find every attempt of its windows: attempts are kept this long beyond the longest window."""
     log_level: LogLevel = "INFO"
     """Python logging level: CRITICAL, ERROR, WARNING, INFO or DEBUG, any case."""
 

@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]  # no py.typed
 from aiokafka.errors import TopicAlreadyExistsError  # type: ignore[import-untyped]
 
-from contracts.topics import DLQ, NORMALIZED, WEBHOOK_TOPICS, Topic
+from contracts.topics import DLQ, NORMALIZED, VELOCITY, WEBHOOK_TOPICS, Topic
 
-TOPICS: tuple[Topic, ...] = (*WEBHOOK_TOPICS.values(), NORMALIZED, DLQ)
+TOPICS: tuple[Topic, ...] = (*WEBHOOK_TOPICS.values(), NORMALIZED, DLQ, VELOCITY)
 """What the normalizer reads and writes."""
 
 
