@@ -27,7 +27,8 @@ from demo.watchdog import PID_DIR
 FRAUD_MODEL = "fraud"
 """The registry name of the fraud model (pipelines' `FRAUD_MODEL_NAME`, inference's slot)."""
 FEATURE_TABLES = ("fraud_features", "churn_features")
-_EXPORTED = "rows"
+_EXPORTED = "rows."
+"""The feature repo's `export` prints `rows.<table>: <count>` per table."""
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 _WORKSPACE_QUERY = "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus locationOrLoadError { __typename } } } } }"
 
@@ -132,9 +133,10 @@ class Pipelines:
         self.platform.one_shot("feast-materialize", [*self.platform.pex("feature-repo"), *materialize], env)
         counts = {}
         for line in (self.platform.logs / "feast-export.log").read_text().splitlines():
-            name, _, rest = line.partition(": ")
-            if name in FEATURE_TABLES and rest.endswith(_EXPORTED):
-                counts[name] = int(rest.split()[0])
+            key, _, count = line.partition(": ")
+            name = key.removeprefix(_EXPORTED)
+            if key.startswith(_EXPORTED) and name in FEATURE_TABLES:
+                counts[name] = int(count)
         return counts
 
     def champion(self) -> str | None:
