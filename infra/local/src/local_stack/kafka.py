@@ -133,7 +133,7 @@ class KafkaService(Service):
 
     def _format_storage(self) -> None:
         """Format the KRaft metadata log once; the cluster id is kept for later restarts."""
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = _cluster_id()
         command = [
             *self._java_command(),
             "kafka.tools.StorageTool",
@@ -152,3 +152,13 @@ class KafkaService(Service):
                 f"kafka: formatting storage failed (exit {result.returncode}). "
                 f"Last lines of {self.log_path}:\n{log_tail(self.log_path)}"
             )
+
+
+def _cluster_id() -> str:
+    """A random KRaft cluster id (base64url of a UUID) that does not start with `-`: the storage
+    tool's argument parser would read such an id as an option (1 start in 64 failed with
+    "argument --cluster-id/-t: expected one argument")."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
