@@ -37,6 +37,9 @@ def test_configuration_table_matches_the_settings_class() -> None:
     assert set(table) == expected
     for name in GatewaySettings.model_fields:
         default, required = table[f"GATEWAY_{name.upper()}"]
-        is_required = name.endswith("_webhook_secrets") or name == "square_notification_url"
+        is_required = name.endswith("_webhook_secrets") or name in (
+            "square_notification_url",
+            "kafka_bootstrap_servers",
+        )
         assert required == ("yes" if is_required else "no"), name
         assert default == ("" if is_required else _default(name)), name

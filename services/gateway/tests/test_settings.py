@@ -53,6 +53,18 @@ def test_missing_secret_refuses_to_start_naming_the_variable(
         load_settings()
 
 
+@pytest.mark.parametrize("value", [None, "", "kafka-1", "kafka-1:notaport"])
+def test_missing_or_malformed_kafka_bootstrap_refuses_to_start_naming_the_variable(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, value: str | None
+) -> None:
+    if value is None:
+        monkeypatch.delenv("GATEWAY_KAFKA_BOOTSTRAP_SERVERS")
+    else:
+        monkeypatch.setenv("GATEWAY_KAFKA_BOOTSTRAP_SERVERS", value)
+    with pytest.raises(ConfigurationError, match="GATEWAY_KAFKA_BOOTSTRAP_SERVERS"):
+        load_settings()
+
+
 def test_square_needs_its_notification_url(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GATEWAY_SQUARE_NOTIFICATION_URL")
     with pytest.raises(ConfigurationError, match="GATEWAY_SQUARE_NOTIFICATION_URL"):

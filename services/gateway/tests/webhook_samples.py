@@ -54,6 +54,7 @@ def settings_env(**overrides: str) -> dict[str, str]:
         "GATEWAY_BRAINTREE_WEBHOOK_SECRETS": (
             f"{BRAINTREE_PUBLIC}:{BRAINTREE_PRIVATE},{BRAINTREE_OLD_PUBLIC}:{BRAINTREE_OLD_PRIVATE}"
         ),
+        "GATEWAY_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9092",  # integration tests point it at their broker
         "GATEWAY_PUBLISH_TIMEOUT_SECONDS": "3",
         "GATEWAY_RETRY_AFTER_SECONDS": "7",
         # Refusals are logged at INFO; thousands of fuzzed requests need not be.

@@ -101,8 +101,9 @@ class GatewaySettings(BaseSettings):
     """Braintree API key pairs `public_key:private_key`, comma-separated. Required."""
 
     # -- Kafka --------------------------------------------------------------------------------
-    kafka_bootstrap_servers: str = "127.0.0.1:9092"
-    """Kafka bootstrap servers, `host:port[,host:port]`."""
+    kafka_bootstrap_servers: str
+    """Kafka bootstrap servers, `host:port[,host:port]`. Required: with a default, a gateway
+    started without it would answer webhooks while publishing to whatever listens on localhost."""
     kafka_max_request_bytes: Annotated[int, Field(ge=64 * 1024, le=64 * 1024 * 1024)] = 1024 * 1024
     """Largest produce request (the producer's `max_request_size`); keep it at or below the
     broker's and the topics' `message.max.bytes`. Must exceed GATEWAY_MAX_BODY_BYTES by 16 KiB,

@@ -8,9 +8,10 @@ import sys
 
 from faust import Worker
 
+from contracts.topics import Topic
 from normalizer.app import create_app
 from normalizer.settings import ConfigurationError, load_settings
-from normalizer.topics import TopicMismatchError, ensure_topics
+from normalizer.topics import TOPICS, TopicMismatchError, TopicSpec, ensure_topics, faust_topic
 
 
 class _Worker(Worker):
@@ -27,12 +28,13 @@ def main() -> int:  # returns only on bad configuration; the worker exits the pr
     except ConfigurationError as exc:
         print(exc, file=sys.stderr)
         return 2
+    normalizer = create_app(settings)
+    topics: list[Topic | TopicSpec] = [*TOPICS, *(faust_topic(topic) for topic in normalizer.internal_topics())]
     try:
-        asyncio.run(ensure_topics(settings.kafka_bootstrap_servers, settings.replication_factor))
+        asyncio.run(ensure_topics(settings.kafka_bootstrap_servers, settings.replication_factor, topics))
     except TopicMismatchError as exc:
         print(exc, file=sys.stderr)
         return 2
-    normalizer = create_app(settings)
     worker = _Worker(normalizer.app, loglevel=settings.log_level)
     worker.execute_from_commandline()  # exits the process with the worker's status
 

@@ -77,6 +77,11 @@ class Normalizer:
         self.failure: str | None = None
         """Why the worker is stopping, once an agent failed: /readyz answers 503 from then on."""
 
+    def internal_topics(self) -> list[TopicT]:
+        """The topics the app owns (table changelogs, velocity marks): created before it starts."""
+        changelogs = [table.changelog_topic for table in (self.dedupe, self.velocity)]
+        return [*changelogs, self.velocity_entities]
+
     def fail(self, why: str) -> None:
         self.failure = self.failure or why
 

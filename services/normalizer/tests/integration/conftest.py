@@ -68,5 +68,7 @@ def start_worker(broker: KafkaServer, group: str, tmp_path: Path) -> Iterator[St
         return worker
 
     yield start
-    for worker in started:
+    for n, worker in enumerate(started):
         worker.stop()
+        # Captured teardown output is shown for failing tests only: the worker's side of a failure.
+        print(f"--- worker-{n} log (tail) ---\n{worker.log_tail(20_000)}")

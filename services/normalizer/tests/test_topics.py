@@ -1,0 +1,24 @@
+"""The app's own topics are specified as Faust would create them, so the worker can create them
+before it joins its group (a topic Faust created during the join could be left unassigned)."""
+
+from __future__ import annotations
+
+from normalizer.app import create_app
+from normalizer.settings import load_settings
+from normalizer.topics import faust_topic
+
+TWO_DAYS_MS = 2 * 24 * 3600 * 1000
+
+
+def test_internal_topics_are_the_changelogs_and_the_velocity_marks_with_faust_settings() -> None:
+    normalizer = create_app(load_settings(kafka_bootstrap_servers="127.0.0.1:1", app_id="n1"))
+    specs = {spec.name: spec for spec in map(faust_topic, normalizer.internal_topics())}
+    assert set(specs) == {"n1-dedupe-changelog", "n1-velocity-changelog", "n1-velocity-entities"}
+    # Table changelogs are compacted (Faust's default for a non-windowed table), with one
+    # partition per input partition: the six of the webhook topics and of payments.normalized.v1.
+    for name in ("n1-dedupe-changelog", "n1-velocity-changelog"):
+        assert specs[name].partitions == 6
+        assert dict(specs[name].configs) == {"cleanup.policy": "compact"}
+    # The marks are a plain topic with the velocity topic's retention (2 days in contracts).
+    assert specs["n1-velocity-entities"].partitions == 6
+    assert dict(specs["n1-velocity-entities"].configs) == {"retention.ms": str(TWO_DAYS_MS)}
