@@ -113,8 +113,13 @@ class ProviderAgent:
             await asyncio.sleep(self.batch_seconds)  # the batching interval, not a readiness wait
             await self.flush(stream)
 
+    def busy(self) -> bool:
+        """A batch is filling or waiting for its acknowledgements."""
+        return bool(self._batch.events) or (self._in_flight is not None and not self._in_flight.done())
+
     async def handle(self, event: EventT[bytes]) -> None:
         message = event.message
+        self.normalizer.progress.received(message.tp)
         source = SourcePosition(topic=message.topic, partition=message.partition, offset=message.offset)
         value: bytes | None = message.value
         try:
@@ -190,8 +195,10 @@ class ProviderAgent:
                 for key, (partition, at) in batch.marks.items()
             ]
             await asyncio.gather(*marks)
+            progress = self.normalizer.progress
             for event in batch.events:
                 await stream.ack(event)
+                progress.acknowledged(event.message.tp, event.message.offset)
             self.normalizer.metrics.batch_acknowledged(time.perf_counter() - started)
         except Exception as exc:
             log.exception("outputs of a %s batch were not acknowledged; stopping", self.provider.value)

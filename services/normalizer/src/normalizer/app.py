@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import faust
-from faust.types import TopicT
+from faust.types import TP, TopicT
 
 from contracts.reference.providers import Provider
 from contracts.topics import DLQ, NORMALIZED, VELOCITY, WEBHOOK_TOPICS, Topic
 from normalizer import agents, velocity, web
 from normalizer.metrics import Metrics
 from normalizer.settings import NormalizerSettings
+from normalizer.stalls import Progress, Watchdog
 from normalizer.tables import create_dedupe_table
 
 PARTITIONS = {topic.partitions for topic in WEBHOOK_TOPICS.values()}
@@ -74,6 +75,7 @@ class Normalizer:
         )
         self.velocity = velocity.create_velocity_table(self.app, VELOCITY_PARTITIONS)
         self.metrics = Metrics()
+        self.progress = Progress()
         self.failure: str | None = None
         """Why the worker is stopping, once an agent failed: /readyz answers 503 from then on."""
 
@@ -100,8 +102,36 @@ class Normalizer:
 def create_app(settings: NormalizerSettings) -> Normalizer:
     """The app with its agents and web pages installed."""
     normalizer = Normalizer(settings)
-    agents.install(normalizer)
+    workers = agents.install(normalizer)
+    _install_watchdog(normalizer, {normalizer.inputs[p].get_topic_name(): w for p, w in workers.items()})
     if settings.velocity_enabled:
         velocity.install(normalizer)
     web.install(normalizer)
     return normalizer
+
+
+def _install_watchdog(normalizer: Normalizer, workers: dict[str, agents.ProviderAgent]) -> None:
+    """Every `stall_seconds`, seek input partitions whose commit stalled back to it (`stalls`)."""
+    app, settings = normalizer.app, normalizer.settings
+
+    def stalled(tp: TP) -> None:
+        normalizer.metrics.stalls += 1
+
+    watchdog = Watchdog(
+        settings.kafka_bootstrap_servers,
+        settings.app_id,
+        normalizer.progress,
+        busy=lambda topic: workers[topic].busy(),
+        on_stall=stalled,
+    )
+
+    def highwater(tp: TP) -> int:
+        return app.consumer.highwater(tp) or 0
+
+    @app.timer(interval=settings.stall_seconds)  # type: ignore[misc]  # Faust's decorator is untyped
+    async def unstall() -> None:
+        if app.rebalancing or not app.tables.recovery.completed.is_set():  # type: ignore[attr-defined]
+            return  # offsets move under a rebalance; look again once it is over
+        assigned = {tp for tp in app.consumer.assignment() if tp.topic in workers}
+        for tp, offset in await watchdog.check(assigned, highwater):
+            await app.consumer.seek(tp, offset)

@@ -18,6 +18,7 @@ class Metrics:
     outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)
     batches: int = 0
     acknowledged_seconds: float = 0.0
+    stalls: int = 0
 
     def count(self, provider: str, outcome: str, n: int = 1) -> None:
         self.outcomes[(provider, outcome)] += n
@@ -48,5 +49,8 @@ class Metrics:
             "# HELP normalizer_ack_wait_seconds_total Time spent awaiting the broker's acknowledgements.",
             "# TYPE normalizer_ack_wait_seconds_total counter",
             f"normalizer_ack_wait_seconds_total {self.acknowledged_seconds:.6f}",
+            "# HELP normalizer_stalled_partitions_total Input partitions sought back because their commit stalled.",
+            "# TYPE normalizer_stalled_partitions_total counter",
+            f"normalizer_stalled_partitions_total {self.stalls}",
         ]
         return "\n".join(lines) + "\n"

@@ -61,6 +61,9 @@ class NormalizerSettings(BaseSettings):
     velocity_lateness_seconds: Annotated[int, Field(ge=0, le=7 * DAY_SECONDS)] = 3600
     """How late (in event time, behind an entity's newest attempt) a payment may arrive and still
     find every attempt of its windows: attempts are kept this long beyond the longest window."""
+    stall_seconds: Annotated[float, Field(ge=1, le=3600)] = 30.0
+    """How often the watchdog looks for input partitions whose commit stopped moving (and seeks
+    them back to their committed offset): a partition is stalled after one such interval."""
     log_level: LogLevel = "INFO"
     """Python logging level: CRITICAL, ERROR, WARNING, INFO or DEBUG, any case."""
 

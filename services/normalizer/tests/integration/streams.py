@@ -106,11 +106,16 @@ async def _committed_reaches_end(bootstrap: str, group: str, timeout_seconds: fl
         ends = await _ends(consumer, WEBHOOK_TOPICS.values())
         deadline = time.monotonic() + timeout_seconds
         while True:
-            behind = {tp: end for tp, end in ends.items() if end and ((await consumer.committed(tp)) or 0) < end}
+            committed = {tp: (await consumer.committed(tp)) or 0 for tp, end in ends.items() if end}
+            behind = {
+                f"{tp.topic}[{tp.partition}]": (committed[tp], end)
+                for tp, end in ends.items()
+                if end and committed[tp] < end
+            }
             if not behind:
                 return
             if time.monotonic() > deadline:
-                raise AssertionError(f"group {group} has not committed up to {behind}")
+                raise AssertionError(f"group {group} is behind (committed, end): {behind}")
             await asyncio.sleep(0.2)  # polling interval of the committed offsets
     finally:
         await consumer.stop()
