@@ -18,7 +18,12 @@ def test_internal_topics_are_the_changelogs_and_the_velocity_marks_with_faust_se
     # partition per input partition: the six of the webhook topics and of payments.normalized.v1.
     for name in ("n1-dedupe-changelog", "n1-velocity-changelog"):
         assert specs[name].partitions == 6
-        assert dict(specs[name].configs) == {"cleanup.policy": "compact"}
+    assert dict(specs["n1-velocity-changelog"].configs) == {"cleanup.policy": "compact"}
+    # Dedupe marks live for the window (7 days by default) and one hour more, also on the broker.
+    assert dict(specs["n1-dedupe-changelog"].configs) == {
+        "cleanup.policy": "compact,delete",
+        "retention.ms": str((7 * 24 + 1) * 3600 * 1000),
+    }
     # The marks are a plain topic with the velocity topic's retention (2 days in contracts).
     assert specs["n1-velocity-entities"].partitions == 6
     assert dict(specs["n1-velocity-entities"].configs) == {"retention.ms": str(TWO_DAYS_MS)}

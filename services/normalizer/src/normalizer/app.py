@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import faust
 from faust.types import TP, TopicT
 
@@ -11,7 +13,7 @@ from normalizer import agents, velocity, web
 from normalizer.metrics import Metrics
 from normalizer.settings import NormalizerSettings
 from normalizer.stalls import Progress, Watchdog
-from normalizer.tables import create_dedupe_table
+from normalizer.tables import create_dedupe_table, expire
 
 PARTITIONS = {topic.partitions for topic in WEBHOOK_TOPICS.values()}
 VELOCITY_PARTITIONS = NORMALIZED.partitions
@@ -61,7 +63,7 @@ class Normalizer:
         }
         self.normalized = self.topic(NORMALIZED)
         self.dlq = self.topic(DLQ)
-        self.dedupe = create_dedupe_table(self.app, INPUT_PARTITIONS)
+        self.dedupe = create_dedupe_table(self.app, INPUT_PARTITIONS, settings.dedupe_window_seconds)
         self.velocity_out = self.topic(VELOCITY)
         # Internal: declared by Faust at start, named after the app (one per consumer group).
         self.velocity_entities = self.app.topic(
@@ -104,6 +106,7 @@ def create_app(settings: NormalizerSettings) -> Normalizer:
     normalizer = Normalizer(settings)
     workers = agents.install(normalizer)
     _install_watchdog(normalizer, {normalizer.inputs[p].get_topic_name(): w for p, w in workers.items()})
+    _install_expiry(normalizer)
     if settings.velocity_enabled:
         velocity.install(normalizer)
     web.install(normalizer)
@@ -135,3 +138,13 @@ def _install_watchdog(normalizer: Normalizer, workers: dict[str, agents.Provider
         assigned = {tp for tp in app.consumer.assignment() if tp.topic in workers}
         for tp, offset in await watchdog.check(assigned, highwater):
             await app.consumer.seek(tp, offset)
+
+
+def _install_expiry(normalizer: Normalizer) -> None:
+    """Every `dedupe_expiry_interval_seconds`, drop the dedupe marks past their lifetime (`tables`)."""
+    settings = normalizer.settings
+
+    @normalizer.app.timer(interval=settings.dedupe_expiry_interval_seconds)  # type: ignore[misc]  # untyped
+    async def expire_marks() -> None:
+        expired = expire(normalizer.dedupe.data, time.time(), settings.dedupe_window_seconds)
+        normalizer.metrics.dedupe_expired += expired

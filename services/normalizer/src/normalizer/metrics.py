@@ -18,6 +18,7 @@ class Metrics:
     outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)
     batches: int = 0
     acknowledged_seconds: float = 0.0
+    dedupe_expired: int = 0
     stalls: int = 0
 
     def count(self, provider: str, outcome: str, n: int = 1) -> None:
@@ -46,6 +47,9 @@ class Metrics:
             "# HELP normalizer_batches_total Batches whose outputs the broker acknowledged.",
             "# TYPE normalizer_batches_total counter",
             f"normalizer_batches_total {self.batches}",
+            "# HELP normalizer_dedupe_expired_total Dedupe marks dropped past the window (and its margin).",
+            "# TYPE normalizer_dedupe_expired_total counter",
+            f"normalizer_dedupe_expired_total {self.dedupe_expired}",
             "# HELP normalizer_ack_wait_seconds_total Time spent awaiting the broker's acknowledgements.",
             "# TYPE normalizer_ack_wait_seconds_total counter",
             f"normalizer_ack_wait_seconds_total {self.acknowledged_seconds:.6f}",

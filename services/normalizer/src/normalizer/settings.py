@@ -36,6 +36,8 @@ class NormalizerSettings(BaseSettings):
     dedupe_window_seconds: Annotated[int, Field(ge=1, le=90 * DAY_SECONDS)] = 7 * DAY_SECONDS
     """How long a `provider_event_id` seen once is dropped when seen again (default 7 days, the
     webhook topics' retention)."""
+    dedupe_expiry_interval_seconds: Annotated[float, Field(ge=0.1, le=86_400)] = 300.0
+    """How often marks older than the window (plus one hour) are dropped from the dedupe table."""
     web_host: str = "127.0.0.1"
     """Interface of the health, readiness and metrics server (the container image sets 0.0.0.0)."""
     web_port: Annotated[int, Field(ge=1, le=65535)] = 6066

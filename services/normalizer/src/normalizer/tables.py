@@ -4,10 +4,17 @@ Backed by its changelog topic, so a restarted or rebalanced worker rebuilds it b
 processes anything. Keys are provider-qualified (`stripe:evt_...`); values are the Kafka
 timestamp (seconds) of the message that first carried the event, so the window is measured in
 message time and a replay after a crash sees the same times.
+
+Marks expire: one first seen more than the window (plus `EXPIRY_MARGIN_SECONDS`) ago by the
+wall clock is dropped from memory by `expire`, and the changelog is compacted *and* deleted past
+the same age, so a restart does not bring it back. A message older than that cannot normally
+arrive (the webhook topics keep 7 days, the default window); one that does is normalized again,
+which the consumers' idempotence by `event_id` absorbs.
 """
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from typing import Any
 
 import faust
@@ -15,13 +22,15 @@ import faust
 from contracts.reference.providers import Provider
 
 TABLE_NAME = "dedupe"
+EXPIRY_MARGIN_SECONDS = 3600.0
+"""How long past the window a mark is kept: room for clock skew between the gateway and us."""
 
 
 def dedupe_key(provider: Provider, provider_event_id: str) -> str:
     return f"{provider.value}:{provider_event_id}"
 
 
-def create_dedupe_table(app: faust.App, partitions: int) -> faust.Table[str, float]:
+def create_dedupe_table(app: faust.App, partitions: int, window_seconds: float) -> faust.Table[str, float]:
     table: faust.Table[str, float] = app.Table(  # type: ignore[assignment]  # Faust types it as TableT
         TABLE_NAME,
         default=None,
@@ -30,7 +39,21 @@ def create_dedupe_table(app: faust.App, partitions: int) -> faust.Table[str, flo
         partitions=partitions,
         help="provider event id -> Kafka timestamp of its first message",
     )
+    # Faust's own changelog (its encoding, name and partitions), compacted and also deleted past
+    # the marks' lifetime: Faust passes these only for windowed tables.
+    table.changelog_topic = table._new_changelog_topic(
+        retention=window_seconds + EXPIRY_MARGIN_SECONDS, compacting=True, deleting=True
+    )
     return table
+
+
+def expire(marks: MutableMapping[str, Any], now: float, window_seconds: float) -> int:
+    """Drop the marks first seen more than the window plus the margin before `now`; how many."""
+    cutoff = now - window_seconds - EXPIRY_MARGIN_SECONDS
+    old = [key for key, first in marks.items() if first is not None and float(first) < cutoff]
+    for key in old:
+        del marks[key]
+    return len(old)
 
 
 def seen_within(table: faust.Table[str, float], key: str, timestamp: float, window_seconds: float) -> bool:
