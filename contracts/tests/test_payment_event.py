@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from contracts.schemas.payment_event import AdyenEnvelope, SquareEnvelope, StripeEnvelope, parse_payment_event
 from contracts.schemas.providers.adyen import AdyenNotification
-from contracts.schemas.providers.braintree import BraintreeNotification
+from contracts.schemas.providers.braintree import BraintreeNotification, BraintreeSubject, BraintreeTransaction
 from contracts.schemas.providers.stripe import StripeDispute, StripeEvent, StripePaymentIntent
 from contracts.schemas.scoring import RetryStrategyResponse
 
@@ -246,3 +246,42 @@ def test_retry_advice_times_are_utc() -> None:
         RetryStrategyResponse.model_validate(advice | {"retry_at": "2025-06-01T12:00:00"})
     aware = RetryStrategyResponse.model_validate(advice | {"retry_at": "2025-06-01T14:00:00+02:00"})
     assert aware.retry_at is not None and aware.retry_at.utcoffset() == timedelta(0) and aware.retry_at.hour == 12
+
+
+def _braintree_settled(**transaction: Any) -> dict[str, Any]:
+    return {
+        "kind": "transaction_settlement_declined",
+        "timestamp": "2024-05-01T10:00:00Z",
+        "subject": {
+            "transaction": {
+                "id": "t1",
+                "amount": "10.00",
+                "currency_iso_code": "USD",
+                "status": "settlement_declined",
+                **transaction,
+            }
+        },
+    }
+
+
+@pytest.mark.parametrize("sent", [{}, {"processor_settlement_response_code": "4001"}])
+def test_braintree_event_id_survives_a_contract_that_declares_one_more_field(sent: dict[str, str]) -> None:
+    """A later contracts release declaring an optional field keeps every notification's id, whether
+    the notification carries that field (an unmodelled extra before) or not."""
+
+    class LaterTransaction(BraintreeTransaction):
+        processor_settlement_response_code: str | None = None
+
+    class LaterSubject(BraintreeSubject):
+        transaction: LaterTransaction | None = None
+
+    class LaterNotification(BraintreeNotification):
+        subject: LaterSubject
+
+    document = _braintree_settled(**sent)
+    today = BraintreeNotification.model_validate(document).provider_event_id()
+    later = LaterNotification.model_validate(document).provider_event_id()
+    assert later == today
+    # and the content still tells two notifications apart
+    other = BraintreeNotification.model_validate(_braintree_settled(processor_response_code="2000"))
+    assert other.provider_event_id() != today

@@ -114,6 +114,10 @@ class BraintreeNotification(ProviderModel):
         return f"{self.kind}:{subject_id}:{self.timestamp.isoformat()}:{self.content_digest()}"
 
     def content_digest(self) -> str:
-        """128 bits of SHA-256 over the notification as canonical JSON (sorted keys)."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        """128 bits of SHA-256 over the notification as the provider sent it (`raw()`: only the
+        fields it carried), as canonical JSON (sorted keys). Not over every declared field: a
+        contracts release that declares one more optional field would then change the id of
+        every notification (its default joins the dump), and a redelivery across the upgrade
+        would no longer be recognized as one."""
+        canonical = json.dumps(self.raw(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:32]
