@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from contracts.schemas.decision import PaymentDecision
+from contracts.schemas.decision import DECISION_ID_HEADER, PaymentDecision
 from contracts.schemas.scoring import (
     ChurnScoreRequest,
     ChurnScoreResponse,
@@ -38,6 +38,7 @@ from orchestrator.messages import (
     PublishRetryDueInput,
     RecordDeadLetterInput,
     RecordEventInput,
+    RecordUndecidedInput,
     ResolveDeadLetterInput,
     RetryStrategyInput,
     ScoreChurnInput,
@@ -187,11 +188,28 @@ class PaymentActivities:
         with permanent_errors():
             return await asyncio.to_thread(self.store.record_decision, input.decision)
 
+    @activity.defn(name="record_undecided")
+    async def record_undecided(self, input: RecordUndecidedInput) -> bool:
+        with permanent_errors():
+            return await asyncio.to_thread(
+                self.store.record_undecided,
+                input.event_id,
+                input.payment_id,
+                input.reason_type,
+                input.reason,
+                input.undecided_at,
+            )
+
     @activity.defn(name="publish_decision")
     async def publish_decision(self, input: PublishDecisionInput) -> None:
         decision = input.decision
+        # At least once: a retry after a crash (or a reset workflow) sends the stored decision
+        # again, byte for byte, with the same id in its header for consumers to deduplicate by.
         await self.producer.send_and_wait(
-            self.topics.decisions, decision.model_dump_json().encode(), key=decision.payment_id.encode()
+            self.topics.decisions,
+            decision.model_dump_json().encode(),
+            key=decision.payment_id.encode(),
+            headers=[(DECISION_ID_HEADER, str(decision.event_id).encode())],
         )
 
     @activity.defn(name="publish_retry_due")
@@ -227,6 +245,7 @@ class PaymentActivities:
             self.score_churn,
             self.get_retry_strategy,
             self.store_decision,
+            self.record_undecided,
             self.publish_decision,
             self.publish_retry_due,
             self.record_dead_letter,

@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         PublishRetryDueInput,
         RecordDeadLetterInput,
         RecordEventInput,
+        RecordUndecidedInput,
         ResolveDeadLetterInput,
         RetryStrategyInput,
         ReviewVerdict,
@@ -250,15 +251,31 @@ class PaymentWorkflow:
         try:
             await self._score_and_decide(event, input)
         except ActivityError as error:
-            reason = _refusal(error)
-            if reason is None:
+            refusal = _refusal(error)
+            if refusal is None:
                 raise
             # No decision can be had for this event (fraud scoring refused, an answer or record
             # that does not validate, a write the store refuses), and none is invented: the
             # payment stays undecided, with the reason, in a workflow that keeps running (a new
             # run would start over with empty state). A later deciding event tries again.
+            reason_type, message = refusal
+            reason = f"{reason_type}: {message}"
             workflow.logger.warning("payment %s left undecided: %s", event.payment_id, reason)
             self._update(stage="undecided", undecided_reason=reason)
+            # Workflows that passed here before this release did not store the reason.
+            if workflow.patched("store-undecided-reason"):
+                await workflow.execute_activity_method(
+                    PaymentActivities.record_undecided,
+                    RecordUndecidedInput(
+                        event_id=str(event.event_id),
+                        payment_id=event.payment_id,
+                        reason_type=reason_type,
+                        reason=message,
+                        undecided_at=workflow.now(),
+                    ),
+                    start_to_close_timeout=IO_TIMEOUT,
+                    retry_policy=IO_RETRY,
+                )
 
     async def _score_and_decide(self, event: NormalizedEvent, input: PaymentWorkflowInput) -> None:
         policy = input.policy
@@ -382,13 +399,13 @@ class PaymentWorkflow:
         self._update(pending_retry=None, retries_published=self._current().retries_published + 1)
 
 
-def _refusal(error: ActivityError) -> str | None:
+def _refusal(error: ActivityError) -> tuple[str, str] | None:
     """The type and text of a non-retryable refusal (`MissingLookupKeys`, `InferenceRejected`,
     `ValidationError`, `IntegrityError`); None for any other failure, which the workflow does not
     handle."""
     cause = error.cause
-    if isinstance(cause, ApplicationError) and cause.type in NON_RETRYABLE_ERRORS:
-        return f"{cause.type}: {cause.message}"
+    if isinstance(cause, ApplicationError) and cause.type is not None and cause.type in NON_RETRYABLE_ERRORS:
+        return cause.type, cause.message
     return None
 
 
