@@ -465,6 +465,7 @@ async def test_a_payment_without_lookup_keys_stays_undecided_with_its_reason(
     store = _store(settings)
     assert [e.event_type for e in store.payment_events(payment_id)] == ["payment.succeeded", "refund.succeeded"]
     assert store.payment_decisions(payment_id) == []
+    await keep_history(handle, "payment_undecided")
 
 
 async def test_a_closed_payment_workflow_is_never_started_over(worker: Client, settings: OrchestratorSettings) -> None:
@@ -552,3 +553,62 @@ async def test_a_replayed_publish_carries_the_same_decision_id(worker: Client, s
     deduplicated = {dict(r.headers)[DECISION_ID_HEADER]: PaymentDecision.model_validate_json(r.value) for r in records}
     assert list(deduplicated.values()) == [decision]
     assert len(_store(settings).payment_decisions(payment_id)) == 1
+
+
+async def test_events_arriving_during_a_review_are_stored_as_they_arrive(
+    worker: Client, settings: OrchestratorSettings
+) -> None:
+    payment_id = new_payment_id()
+    card = card_of("cus_medium")
+    authorized = make_event(payment_id, EventType.PAYMENT_AUTHORIZED, customer_id="cus_medium", card_fingerprint=card)
+    policy = decision_policy(settings).model_copy(update={"review_timeout_seconds": 600.0})
+    await signal_payment(worker, settings.task_queue, policy, authorized)
+    handle = worker.get_workflow_handle_for(PaymentWorkflow.run, payment_workflow_id(payment_id))
+
+    async def awaiting_review() -> bool:
+        return (await handle.query(PaymentWorkflow.status)).stage == "awaiting_review"
+
+    await eventually(awaiting_review, what="awaiting_review")
+    # A capture (a deciding event) and a dispute arrive while the analyst has not answered.
+    captured = make_event(
+        payment_id, EventType.PAYMENT_CAPTURED, minutes=5, customer_id="cus_medium", card_fingerprint=card
+    )
+    disputed = make_event(
+        payment_id,
+        EventType.DISPUTE_OPENED,
+        minutes=30,
+        customer_id="cus_medium",
+        card_fingerprint=card,
+        dispute_id="dp_1",
+    )
+    for later in (captured, disputed):
+        await handle.signal(PaymentWorkflow.event, later)
+    store = _store(settings)
+
+    def stored() -> list[str]:
+        types = [e.event_type for e in store.payment_events(payment_id)]
+        return types if len(types) == 3 else []
+
+    assert await eventually(stored, what="events stored during the review") == [
+        "payment.authorized",
+        "payment.captured",
+        "dispute.opened",
+    ]
+    status = await handle.query(PaymentWorkflow.status)
+    # Still awaiting the verdict, with the latest state: nothing was decided meanwhile.
+    assert (status.stage, status.payment_status) == ("awaiting_review", "disputed")
+    assert store.payment_decisions(payment_id) == []
+    payment = store.payment(payment_id)
+    assert payment is not None and payment.status == "disputed"
+    verdict = ReviewVerdict(analyst_id="analyst_3", verdict="approve")
+    decision = await handle.execute_update(PaymentWorkflow.submit_review, verdict)
+    # One decision, for the first deciding event; the capture recorded during the review decides nothing more.
+    assert (decision.event_id, decision.decision, decision.reviewed_by) == (
+        authorized.event_id,
+        Decision.APPROVE,
+        "analyst_3",
+    )
+    assert [r.event_id for r in store.payment_decisions(payment_id)] == [str(authorized.event_id)]
+    history = await handle.query(PaymentWorkflow.history)
+    assert [h.event_type for h in history] == ["payment.authorized", "payment.captured", "dispute.opened"]
+    await keep_history(handle, "payment_events_during_review")
