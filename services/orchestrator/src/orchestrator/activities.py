@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
-from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]  # no py.typed
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError
 from temporalio import activity
@@ -45,6 +44,7 @@ from orchestrator.messages import (
     ScoreFraudInput,
     StoreDecisionInput,
 )
+from orchestrator.publisher import KafkaPublisher
 from orchestrator.store import PaymentsStore
 
 ResponseT = TypeVar("ResponseT", bound=BaseModel)
@@ -129,7 +129,7 @@ class PaymentActivities:
     """Bound to one store, inference client and producer; registered by the worker."""
 
     def __init__(
-        self, store: PaymentsStore, inference: InferenceClient, producer: AIOKafkaProducer, topics: TopicNames
+        self, store: PaymentsStore, inference: InferenceClient, producer: KafkaPublisher, topics: TopicNames
     ) -> None:
         self.store = store
         self.inference = inference
