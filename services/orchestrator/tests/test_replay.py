@@ -42,10 +42,12 @@ def test_every_scenario_is_recorded() -> None:
         "dead_letter_redriven",
         "payment_approved",
         "payment_dispute_lost",
+        "payment_events_during_review",
         "payment_failed_retry_due",
         "payment_review_approved",
         "payment_review_approved_by_update",
         "payment_review_timed_out",
+        "payment_undecided",
     }
 
 

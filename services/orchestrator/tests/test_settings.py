@@ -27,6 +27,9 @@ def test_defaults_load() -> None:
         ({"review_timeout_seconds": 0}, "ORCHESTRATOR_REVIEW_TIMEOUT_SECONDS"),
         ({"health_port": 70000}, "ORCHESTRATOR_HEALTH_PORT"),
         ({"health_port": 0}, "ORCHESTRATOR_HEALTH_PORT"),
+        ({"bridge_commit_interval_seconds": -1}, "ORCHESTRATOR_BRIDGE_COMMIT_INTERVAL_SECONDS"),
+        ({"bridge_commit_interval_seconds": 301}, "ORCHESTRATOR_BRIDGE_COMMIT_INTERVAL_SECONDS"),
+        ({"bridge_max_batch": 0}, "ORCHESTRATOR_BRIDGE_MAX_BATCH"),
     ],
 )
 def test_a_bad_setting_is_named(overrides: dict[str, object], variable: str) -> None:

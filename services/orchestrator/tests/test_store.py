@@ -114,3 +114,18 @@ def test_a_dead_letter_is_opened_once_and_resolved(store: PaymentsStore) -> None
 def test_the_schema_can_be_applied_twice(store: PaymentsStore) -> None:
     store.create_schema()
     assert store.payment("stripe:none") is None
+
+
+def test_an_undecided_event_keeps_its_first_reason_once(store: PaymentsStore) -> None:
+    payment_id = new_payment_id()
+    event = make_event(payment_id, customer_id=None)
+    store.record_event(event)
+    at = datetime(2026, 5, 1, 12, 0, 1, tzinfo=UTC)
+    assert store.record_undecided(str(event.event_id), payment_id, "MissingLookupKeys", "no customer", at) is True
+    # The activity retried after a crash (or a different reason on a re-run): still one row, the first.
+    assert store.record_undecided(str(event.event_id), payment_id, "InferenceRejected", "422", at) is False
+    rows = store.undecided_events(payment_id)
+    assert [(r.event_id, r.reason_type, r.reason, r.undecided_at) for r in rows] == [
+        (str(event.event_id), "MissingLookupKeys", "no customer", at)
+    ]
+    assert store.payment_decisions(payment_id) == []

@@ -8,7 +8,7 @@ from contracts.schemas.features import ChurnFeatures, FraudFeatures
 from contracts.schemas.normalized_event import NormalizedEvent
 from contracts.schemas.payment_event import ENVELOPES
 from contracts.schemas.quarantine import QuarantinedWebhook
-from contracts.schemas.records import DeadLetterRow, DecisionRow, PaymentEventRow, PaymentRow
+from contracts.schemas.records import DeadLetterRow, DecisionRow, PaymentEventRow, PaymentRow, UndecidedEventRow
 from contracts.schemas.retry_due import RetryDue
 from contracts.schemas.scoring import (
     ChurnScoreRequest,
@@ -44,6 +44,7 @@ GOVERNED: tuple[type[BaseModel], ...] = (
     PaymentEventRow,
     DecisionRow,
     DeadLetterRow,
+    UndecidedEventRow,
     RetryDue,
     VelocityFeatures,
 )

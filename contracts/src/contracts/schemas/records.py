@@ -110,7 +110,24 @@ class DeadLetterRow(RowModel):
     recorded_at: datetime
 
 
-STORE_ROWS: tuple[type[RowModel], ...] = (PaymentRow, PaymentEventRow, DecisionRow, DeadLetterRow)
+class UndecidedEventRow(RowModel):
+    """A deciding event left without a decision by a non-retryable error: `reason_type` is the
+    error's type (`MissingLookupKeys`, `InferenceRejected`, `ValidationError`, `IntegrityError`),
+    `reason` its text. Store only: the warehouse does not load it."""
+
+    contract_name = "undecided_event_row"
+    table: ClassVar[str] = "undecided_events"
+    primary_key: ClassVar[str] = "event_id"
+
+    event_id: str
+    payment_id: str
+    reason_type: str
+    reason: str
+    undecided_at: datetime
+    recorded_at: datetime
+
+
+STORE_ROWS: tuple[type[RowModel], ...] = (PaymentRow, PaymentEventRow, DecisionRow, DeadLetterRow, UndecidedEventRow)
 
 BRONZE_TABLES: dict[str, type[RowModel]] = {
     "bronze_payments": PaymentRow,

@@ -86,6 +86,21 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     recorded_at TIMESTAMP NOT NULL
 );
 
+-- Deciding events no decision could be had for: a non-retryable error (no lookup keys, inference
+-- refusing the request, an answer or record that does not validate, a write the store refuses).
+-- One row per event id, with the error's type and text; nothing is invented in its place. A
+-- later deciding event of the same payment may still be decided (then it is in `decisions`).
+CREATE TABLE IF NOT EXISTS undecided_events (
+    event_id TEXT PRIMARY KEY,
+    payment_id TEXT NOT NULL,
+    reason_type TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    undecided_at TIMESTAMP NOT NULL,
+    recorded_at TIMESTAMP NOT NULL
+);
+
+CREATE INDEX IF NOT EXISTS undecided_events_payment_id ON undecided_events (payment_id);
+
 -- section: warehouse
 
 CREATE TABLE IF NOT EXISTS bronze_payments (

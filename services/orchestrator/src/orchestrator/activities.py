@@ -17,13 +17,12 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
-from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]  # no py.typed
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from contracts.schemas.decision import PaymentDecision
+from contracts.schemas.decision import DECISION_ID_HEADER, PaymentDecision
 from contracts.schemas.scoring import (
     ChurnScoreRequest,
     ChurnScoreResponse,
@@ -38,12 +37,14 @@ from orchestrator.messages import (
     PublishRetryDueInput,
     RecordDeadLetterInput,
     RecordEventInput,
+    RecordUndecidedInput,
     ResolveDeadLetterInput,
     RetryStrategyInput,
     ScoreChurnInput,
     ScoreFraudInput,
     StoreDecisionInput,
 )
+from orchestrator.publisher import KafkaPublisher
 from orchestrator.store import PaymentsStore
 
 ResponseT = TypeVar("ResponseT", bound=BaseModel)
@@ -128,7 +129,7 @@ class PaymentActivities:
     """Bound to one store, inference client and producer; registered by the worker."""
 
     def __init__(
-        self, store: PaymentsStore, inference: InferenceClient, producer: AIOKafkaProducer, topics: TopicNames
+        self, store: PaymentsStore, inference: InferenceClient, producer: KafkaPublisher, topics: TopicNames
     ) -> None:
         self.store = store
         self.inference = inference
@@ -187,11 +188,28 @@ class PaymentActivities:
         with permanent_errors():
             return await asyncio.to_thread(self.store.record_decision, input.decision)
 
+    @activity.defn(name="record_undecided")
+    async def record_undecided(self, input: RecordUndecidedInput) -> bool:
+        with permanent_errors():
+            return await asyncio.to_thread(
+                self.store.record_undecided,
+                input.event_id,
+                input.payment_id,
+                input.reason_type,
+                input.reason,
+                input.undecided_at,
+            )
+
     @activity.defn(name="publish_decision")
     async def publish_decision(self, input: PublishDecisionInput) -> None:
         decision = input.decision
+        # At least once: a retry after a crash (or a reset workflow) sends the stored decision
+        # again, byte for byte, with the same id in its header for consumers to deduplicate by.
         await self.producer.send_and_wait(
-            self.topics.decisions, decision.model_dump_json().encode(), key=decision.payment_id.encode()
+            self.topics.decisions,
+            decision.model_dump_json().encode(),
+            key=decision.payment_id.encode(),
+            headers=[(DECISION_ID_HEADER, str(decision.event_id).encode())],
         )
 
     @activity.defn(name="publish_retry_due")
@@ -227,6 +245,7 @@ class PaymentActivities:
             self.score_churn,
             self.get_retry_strategy,
             self.store_decision,
+            self.record_undecided,
             self.publish_decision,
             self.publish_retry_due,
             self.record_dead_letter,

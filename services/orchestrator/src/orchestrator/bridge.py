@@ -4,7 +4,10 @@ Each normalized event is signal-with-started into its payment's `PaymentWorkflow
 from the payment id); each dead letter starts its own `DeadLetterTriageWorkflow` (id from the dlq
 id). Offsets are committed only after Temporal accepted every message of the batch, so a crash
 before the commit means redelivery, and redelivery is harmless: the workflow ignores an event id
-it has seen, and a triage workflow that exists is not started again.
+it has seen, and a triage workflow that exists is not started again. By default every batch is
+committed as soon as it is accepted; `ORCHESTRATOR_BRIDGE_COMMIT_INTERVAL_SECONDS` lets accepted
+offsets wait up to that long and go in one commit (fewer commits under load, more redelivery after
+a crash). Accepted offsets are also committed when partitions are revoked and at a clean stop.
 
 `python -m orchestrator.bridge` (the `:bridge` pex). `/healthz`, `/readyz` (the consumer holds
 partitions and is not stuck retrying Temporal) and `/metrics` (messages by outcome, commits) are
@@ -17,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
@@ -26,6 +30,7 @@ from typing import Any
 from aiokafka import (  # type: ignore[import-untyped]  # no py.typed
     AIOKafkaConsumer,
     AIOKafkaProducer,
+    ConsumerRebalanceListener,
     ConsumerRecord,
     TopicPartition,
 )
@@ -130,6 +135,8 @@ class Bridge:
         self.normalized_topic = settings.normalized_topic or NORMALIZED.name
         self.dlq_topic = settings.dlq_topic or DLQ.name
         self.consumer = consumer
+        self.commit_interval = settings.bridge_commit_interval_seconds
+        self.max_batch = settings.bridge_max_batch
         self.dlq_producer = dlq_producer
         self.metrics = metrics or BridgeMetrics()
         self.stop = stop or asyncio.Event()
@@ -137,6 +144,9 @@ class Bridge:
         """What the bridge does now: `consuming` when ready, else why not (read by /readyz)."""
         self._waiting: dict[int, str] = {}
         """Messages (by offset) retrying Temporal now, with the last error: not ready meanwhile."""
+        self._accepted: dict[TopicPartition, int] = {}
+        """Offsets (next to read) up to which Temporal accepted every message, not committed yet."""
+        self._last_commit = time.monotonic()
 
     async def ready(self) -> tuple[bool, str]:
         if self.state != "consuming":
@@ -278,7 +288,25 @@ class Bridge:
             if stopping is not None and stopping.exceptions == errors.exceptions:
                 raise stopping.exceptions[0] from None
             raise
-        offsets = {partition: records[-1].offset + 1 for partition, records in batch.items() if records}
+        for partition, records in batch.items():
+            if records:
+                self._accepted[partition] = max(self._accepted.get(partition, 0), records[-1].offset + 1)
+        await self._commit_if_due()
+
+    async def _commit_if_due(self) -> None:
+        """Commit the accepted offsets once `commit_interval` has passed since the last commit
+        (at once with the default 0)."""
+        if self._accepted and time.monotonic() - self._last_commit >= self.commit_interval:
+            await self.commit_accepted()
+
+    async def commit_accepted(self, partitions: set[TopicPartition] | None = None) -> None:
+        """Commit what Temporal accepted (of `partitions`, default all): on time, when partitions
+        are revoked, at a clean stop."""
+        offsets = {p: o for p, o in self._accepted.items() if partitions is None or p in partitions}
+        for partition in offsets:
+            del self._accepted[partition]
+        if partitions is None:
+            self._last_commit = time.monotonic()
         if offsets:
             await self._commit(offsets)
 
@@ -318,13 +346,20 @@ class Bridge:
         self.state = "consuming"
         try:
             while not self.stop.is_set():
-                batch = await self.consumer.getmany(timeout_ms=200, max_records=500)
+                batch = await self.consumer.getmany(timeout_ms=200, max_records=self.max_batch)
                 if batch:
                     await self.process(batch)
+                else:
+                    await self._commit_if_due()
         except StopRequestedError as stopping:
             log.info("stopped while %s: the batch is not committed and will be delivered again", stopping)
         finally:
             self.state = "stopped"
+        # A clean stop: what Temporal accepted before is committed (the batch cut short is not).
+        try:
+            await self.commit_accepted()
+        except KafkaError as error:
+            log.warning("accepted offsets not committed at stop (%s): they will be delivered again", error)
 
 
 def _reasons(error: ValidationError, code: str | None = None) -> tuple[RejectReason, ...]:
@@ -358,16 +393,38 @@ def _letter_for(record: ConsumerRecord[bytes, bytes], reasons: tuple[RejectReaso
     )
 
 
-def make_consumer(settings: OrchestratorSettings) -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(
-        settings.normalized_topic or NORMALIZED.name,
-        settings.dlq_topic or DLQ.name,
+class CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped
+    """Before partitions go to another member, commit what Temporal accepted of them: the new
+    owner starts after it (only an uncommitted batch in flight is delivered again)."""
+
+    def __init__(self) -> None:
+        self.bridge: Bridge | None = None
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        if self.bridge is None:
+            return
+        try:
+            await self.bridge.commit_accepted(set(revoked))
+        except KafkaError as error:
+            log.warning("accepted offsets of revoked partitions not committed (%s): delivered again", error)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        return None
+
+
+def make_consumer(settings: OrchestratorSettings, listener: CommitOnRevoke | None = None) -> AIOKafkaConsumer:
+    consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         group_id=settings.kafka_group_id,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         isolation_level="read_committed",
     )
+    consumer.subscribe(
+        [settings.normalized_topic or NORMALIZED.name, settings.dlq_topic or DLQ.name],
+        listener=listener or CommitOnRevoke(),
+    )
+    return consumer
 
 
 class BridgeProbe:
@@ -392,7 +449,8 @@ async def run(settings: OrchestratorSettings, client: Client | None = None, stop
     probe = BridgeProbe()
     async with HealthServer(settings.health_host, settings.health_port, metrics.registry, probe.ready):
         client = client or await connect(settings)
-        consumer = make_consumer(settings)
+        listener = CommitOnRevoke()
+        consumer = make_consumer(settings, listener)
         producer = AIOKafkaProducer(
             bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True
         )
@@ -400,7 +458,7 @@ async def run(settings: OrchestratorSettings, client: Client | None = None, stop
         await consumer.start()
         try:
             log.info("bridge consuming %s into %s", settings.normalized_topic or NORMALIZED.name, settings.task_queue)
-            probe.bridge = Bridge(client, settings, consumer, producer, metrics, stop)
+            probe.bridge = listener.bridge = Bridge(client, settings, consumer, producer, metrics, stop)
             await probe.bridge.run()
         finally:
             await consumer.stop()

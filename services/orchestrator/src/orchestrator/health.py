@@ -6,8 +6,8 @@ It runs in the process's own event loop, so a wedged loop also stops answering `
 
 - `GET /healthz`: 200 `{"status": "ok"}` while the process serves (liveness).
 - `GET /readyz`: 200 `{"status": "ready", "detail": ...}` when the process does its work, else 503
-  `{"status": "not_ready", "reason": ...}` (worker: Temporal answers its health check and the
-  worker polls its task queue; bridge: the consumer holds partitions and is not stuck retrying).
+  `{"status": "not_ready", "reason": ...}` (worker: Temporal answers its health check, the
+  worker polls its task queue and its Kafka producer is connected; bridge: the consumer holds partitions and is not stuck retrying).
 - `GET /metrics`: Prometheus text format 0.0.4 (`orchestrator_*` counters).
 
 Anything else: 404 (unknown path) or 405 (not GET/HEAD), with a JSON body naming the reason.

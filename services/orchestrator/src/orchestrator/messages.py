@@ -154,6 +154,16 @@ class ResolveDeadLetterInput(Message):
     resolved_at: datetime
 
 
+class RecordUndecidedInput(Message):
+    """A deciding event left undecided: the non-retryable error's type and text, and when."""
+
+    event_id: str
+    payment_id: str
+    reason_type: str
+    reason: str
+    undecided_at: datetime
+
+
 __all__ = [
     "DeadLetterResolution",
     "DeadLetterTriageInput",
@@ -166,6 +176,7 @@ __all__ = [
     "PublishRetryDueInput",
     "RecordDeadLetterInput",
     "RecordEventInput",
+    "RecordUndecidedInput",
     "ResolveDeadLetterInput",
     "RetryStrategyInput",
     "RetryStrategyResponse",

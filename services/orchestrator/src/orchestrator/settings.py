@@ -82,6 +82,10 @@ class OrchestratorSettings(BaseSettings):
     """Override of the decisions topic (default: contracts' `payments.decisions.v1`)."""
     retries_topic: str | None = None
     """Override of the retry-due topic (default: contracts' `payments.retries.v1`)."""
+    bridge_commit_interval_seconds: Annotated[float, Field(ge=0, le=300)] = 0.0
+    """How long the bridge may hold offsets Temporal accepted before committing them in one go (0: commit every batch at once). Longer means fewer commits under load and more (harmless) redelivery after a crash."""
+    bridge_max_batch: Annotated[int, Field(ge=1, le=10_000)] = 500
+    """Most messages the bridge fetches and hands to Temporal per batch."""
 
     # -- process ------------------------------------------------------------------------------
     log_level: LogLevel = "INFO"

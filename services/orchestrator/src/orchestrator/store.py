@@ -35,7 +35,14 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from contracts.schemas.decision import PaymentDecision
 from contracts.schemas.dlq import DeadLetter
 from contracts.schemas.normalized_event import NormalizedEvent
-from contracts.schemas.records import DeadLetterRow, DecisionRow, PaymentEventRow, PaymentRow, RowModel
+from contracts.schemas.records import (
+    DeadLetterRow,
+    DecisionRow,
+    PaymentEventRow,
+    PaymentRow,
+    RowModel,
+    UndecidedEventRow,
+)
 from contracts.sql import ddl_statements
 
 RowT = TypeVar("RowT", bound=RowModel)
@@ -75,6 +82,7 @@ class PaymentsStore:
         self.events = _table(metadata, PaymentEventRow)
         self.decisions = _table(metadata, DecisionRow)
         self.dead_letters = _table(metadata, DeadLetterRow)
+        self.undecided = _table(metadata, UndecidedEventRow)
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
 
     @classmethod
@@ -208,6 +216,28 @@ class PaymentsStore:
             )
         return decision
 
+    def record_undecided(
+        self,
+        event_id: str,
+        payment_id: str,
+        reason_type: str,
+        reason: str,
+        undecided_at: datetime,
+        recorded_at: datetime | None = None,
+    ) -> bool:
+        """Keep why a deciding event got no decision (once per event id; the first reason wins,
+        as for decisions). True if it was new."""
+        row = UndecidedEventRow(
+            event_id=event_id,
+            payment_id=payment_id,
+            reason_type=reason_type,
+            reason=reason,
+            undecided_at=_naive_utc(undecided_at),
+            recorded_at=_naive_utc(recorded_at or datetime.now(UTC)),
+        )
+        with self.engine.begin() as conn:
+            return self._insert_new(conn, self.undecided, row)
+
     def record_dead_letter(self, letter: DeadLetter, recorded_at: datetime | None = None) -> bool:
         """Open a triage row once per dlq id. True if it was new."""
         row = DeadLetterRow(
@@ -256,6 +286,11 @@ class PaymentsStore:
     def payment_decisions(self, payment_id: str) -> list[DecisionRow]:
         return self._rows(
             DecisionRow, self.decisions, self.decisions.c.payment_id == payment_id, self.decisions.c.decided_at
+        )
+
+    def undecided_events(self, payment_id: str) -> list[UndecidedEventRow]:
+        return self._rows(
+            UndecidedEventRow, self.undecided, self.undecided.c.payment_id == payment_id, self.undecided.c.undecided_at
         )
 
     def dead_letter(self, dlq_id: str) -> DeadLetterRow | None:

@@ -1,7 +1,9 @@
 """The Temporal worker: both workflows and every activity on the orchestrator's task queue.
 
 `python -m orchestrator.worker` (the `:worker` pex). Settings are validated before anything
-connects; a bad one stops the process with a message naming the variable. `/healthz`, `/readyz`
+connects; a bad one stops the process with a message naming the variable. Kafka unreachable at
+start does not stop it (`orchestrator.publisher`): it polls and decides, and is not ready until
+its producer connects. `/healthz`, `/readyz`
 (Temporal answers and the worker polls) and `/metrics` (activity outcomes) are served on
 `ORCHESTRATOR_HEALTH_PORT` (`orchestrator.health`).
 """
@@ -17,7 +19,6 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
-from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]  # no py.typed
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.service import RPCError
@@ -26,6 +27,7 @@ from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, 
 from contracts.topics import DECISIONS, RETRIES
 from orchestrator.activities import InferenceClient, PaymentActivities, TopicNames
 from orchestrator.health import HealthServer, Metrics
+from orchestrator.publisher import KafkaPublisher
 from orchestrator.settings import OrchestratorSettings, settings_for_process
 from orchestrator.store import PaymentsStore
 from orchestrator.temporal_client import connect
@@ -36,26 +38,24 @@ log = logging.getLogger("orchestrator.worker")
 
 @asynccontextmanager
 async def payment_activities(settings: OrchestratorSettings) -> AsyncIterator[PaymentActivities]:
-    """Store (schema applied), inference client and an idempotent producer; closed on exit."""
+    """Store (schema applied), inference client and an idempotent producer (`KafkaPublisher`,
+    connecting in the background); closed on exit."""
     store = PaymentsStore.from_dsn(settings.store_dsn)
     await asyncio.to_thread(store.create_schema)
     inference = InferenceClient(settings.inference_url, settings.inference_timeout_seconds)
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True, linger_ms=0
-    )
-    await producer.start()
     try:
-        yield PaymentActivities(
-            store,
-            inference,
-            producer,
-            TopicNames(
-                decisions=settings.decisions_topic or DECISIONS.name,
-                retries=settings.retries_topic or RETRIES.name,
-            ),
-        )
+        # Connects in the background: an unreachable broker does not stop the worker.
+        async with KafkaPublisher(settings.kafka_bootstrap_servers) as publisher:
+            yield PaymentActivities(
+                store,
+                inference,
+                publisher,
+                TopicNames(
+                    decisions=settings.decisions_topic or DECISIONS.name,
+                    retries=settings.retries_topic or RETRIES.name,
+                ),
+            )
     finally:
-        await producer.stop()
         await inference.aclose()
         store.close()
 
@@ -121,17 +121,23 @@ def build_worker(
 
 
 class WorkerProbe:
-    """Readiness of the worker: connected (Temporal's health check answers SERVING) and polling."""
+    """Readiness of the worker: connected (Temporal's health check answers SERVING), polling, and
+    its Kafka producer connected (decisions can be published)."""
 
     def __init__(self) -> None:
         self.client: Client | None = None
         self.worker: Worker | None = None
+        self.publisher: KafkaPublisher | None = None
 
     async def ready(self) -> tuple[bool, str]:
         if self.client is None:
             return False, "connecting to Temporal"
         if self.worker is None or not self.worker.is_running:
             return False, "worker not polling"
+        if self.publisher is not None:
+            connected, why = self.publisher.ready()
+            if not connected:
+                return False, why
         try:
             serving = await self.client.service_client.check_health(timeout=timedelta(seconds=2))
         except RPCError as error:
@@ -152,6 +158,7 @@ async def run(settings: OrchestratorSettings, client: Client | None = None, stop
     async with HealthServer(settings.health_host, settings.health_port, metrics.registry, probe.ready):
         probe.client = client or await connect(settings)
         async with payment_activities(settings) as activities:
+            probe.publisher = activities.producer
             probe.worker = build_worker(probe.client, settings, activities, metrics)
             async with probe.worker:
                 log.info("worker polling %s on %s", settings.task_queue, settings.temporal_address)

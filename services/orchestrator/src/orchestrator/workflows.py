@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         PublishRetryDueInput,
         RecordDeadLetterInput,
         RecordEventInput,
+        RecordUndecidedInput,
         ResolveDeadLetterInput,
         RetryStrategyInput,
         ReviewVerdict,
@@ -92,6 +93,8 @@ class PaymentWorkflow:
         self._inbox: list[NormalizedEvent] = list(carried.inbox)
         self._seen: set[str] = set(carried.seen_event_ids)
         self._verdict: ReviewVerdict | None = None
+        self._deferred: list[NormalizedEvent] = []
+        """Deciding events recorded while a review was pending: acted on once it is over."""
 
     # -- signals and queries ------------------------------------------------------------------
 
@@ -177,8 +180,11 @@ class PaymentWorkflow:
             with contextlib.suppress(TimeoutError):  # the pending retry is due
                 await workflow.wait_condition(lambda: bool(self._inbox), timeout=self._until_retry_due())
             await self._publish_due_retry()
-            while self._inbox:
-                await self._handle(self._inbox.pop(0), input)
+            while self._inbox or self._deferred:
+                if self._deferred:
+                    await self._act(self._deferred.pop(0), input)
+                else:
+                    await self._handle(self._inbox.pop(0), input)
             info = workflow.info()
             if info.is_continue_as_new_suggested() or info.get_current_history_length() > policy.history_event_limit:
                 await workflow.wait_condition(workflow.all_handlers_finished)
@@ -213,6 +219,12 @@ class PaymentWorkflow:
         return max(pending.due_at - workflow.now(), timedelta(0))
 
     async def _handle(self, event: NormalizedEvent, input: PaymentWorkflowInput) -> None:
+        if await self._record(event):
+            await self._act(event, input)
+
+    async def _record(self, event: NormalizedEvent) -> bool:
+        """Store the event and take it into the state; True if it is a deciding event, which
+        `_act` then decides (or plans a retry for)."""
         await workflow.execute_activity_method(
             PaymentActivities.record_event,
             RecordEventInput(event=event),
@@ -227,38 +239,56 @@ class PaymentWorkflow:
             occurred_at=event.occurred_at,
         )
         failed = event.event_type is EventType.PAYMENT_FAILED
-        failures = state.failures + (1 if failed else 0)
         self._update(
             payment_status=event.status.value,
             history=(*state.history, summary),
-            failures=failures,
+            failures=state.failures + (1 if failed else 0),
             fraud_label=state.fraud_label or event.event_type is EventType.DISPUTE_LOST,
             # Any later event but a failure (a success, a capture, a refund, a dispute) means the
             # payment went on: a retry planned for an earlier failure is no longer due.
             pending_retry=state.pending_retry if failed else None,
         )
-        if event.event_type not in DECIDING_EVENTS:
-            return
+        return event.event_type in DECIDING_EVENTS
+
+    async def _act(self, event: NormalizedEvent, input: PaymentWorkflowInput) -> None:
+        """The deciding part of a recorded deciding event."""
+        state = self._current()
         if state.decision is None:
             await self._decide(event, input)
-        elif failed and state.decision.decision is Decision.APPROVE:
+        elif event.event_type is EventType.PAYMENT_FAILED and state.decision.decision is Decision.APPROVE:
             # A later attempt of an approved payment failed too: plan its retry as well.
-            retry = await self._retry_strategy(event, failures, input.policy)
-            self._schedule_retry(event, retry, failures, input)
+            retry = await self._retry_strategy(event, state.failures, input.policy)
+            self._schedule_retry(event, retry, state.failures, input)
 
     async def _decide(self, event: NormalizedEvent, input: PaymentWorkflowInput) -> None:
         try:
             await self._score_and_decide(event, input)
         except ActivityError as error:
-            reason = _refusal(error)
-            if reason is None:
+            refusal = _refusal(error)
+            if refusal is None:
                 raise
             # No decision can be had for this event (fraud scoring refused, an answer or record
             # that does not validate, a write the store refuses), and none is invented: the
             # payment stays undecided, with the reason, in a workflow that keeps running (a new
             # run would start over with empty state). A later deciding event tries again.
+            reason_type, message = refusal
+            reason = f"{reason_type}: {message}"
             workflow.logger.warning("payment %s left undecided: %s", event.payment_id, reason)
             self._update(stage="undecided", undecided_reason=reason)
+            # Workflows that passed here before this release did not store the reason.
+            if workflow.patched("store-undecided-reason"):
+                await workflow.execute_activity_method(
+                    PaymentActivities.record_undecided,
+                    RecordUndecidedInput(
+                        event_id=str(event.event_id),
+                        payment_id=event.payment_id,
+                        reason_type=reason_type,
+                        reason=message,
+                        undecided_at=workflow.now(),
+                    ),
+                    start_to_close_timeout=IO_TIMEOUT,
+                    retry_policy=IO_RETRY,
+                )
 
     async def _score_and_decide(self, event: NormalizedEvent, input: PaymentWorkflowInput) -> None:
         policy = input.policy
@@ -277,12 +307,15 @@ class PaymentWorkflow:
         if outcome is Decision.REVIEW:
             self._update(stage="awaiting_review")
             timed_out = False
-            try:
-                await workflow.wait_condition(
-                    lambda: self._verdict is not None, timeout=timedelta(seconds=policy.review_timeout_seconds)
-                )
-            except TimeoutError:
-                timed_out = True
+            if workflow.patched("store-events-during-review"):
+                timed_out = await self._await_verdict(policy)
+            else:  # workflows that waited here before: later events waited in the inbox
+                try:
+                    await workflow.wait_condition(
+                        lambda: self._verdict is not None, timeout=timedelta(seconds=policy.review_timeout_seconds)
+                    )
+                except TimeoutError:
+                    timed_out = True
             # The review is closed: a verdict from now on is refused (`submit_review`'s validator).
             self._update(stage="deciding")
             verdict = self._verdict
@@ -339,6 +372,25 @@ class PaymentWorkflow:
         if retry is not None:
             self._schedule_retry(event, retry, self._current().failures, input)
 
+    async def _await_verdict(self, policy: DecisionPolicy) -> bool:
+        """Wait for the analyst's verdict; True if the review timed out first. Events that arrive
+        meanwhile are stored (and taken into the state) as they come, not after the review; the
+        deciding ones among them are acted on once the payment is decided."""
+        deadline = workflow.now() + timedelta(seconds=policy.review_timeout_seconds)
+        while self._verdict is None:
+            try:
+                await workflow.wait_condition(
+                    lambda: self._verdict is not None or bool(self._inbox),
+                    timeout=max(deadline - workflow.now(), timedelta(0)),
+                )
+            except TimeoutError:
+                return True
+            while self._inbox and self._verdict is None:
+                event = self._inbox.pop(0)
+                if await self._record(event):
+                    self._deferred.append(event)
+        return False
+
     async def _retry_strategy(
         self, event: NormalizedEvent, attempt: int, policy: DecisionPolicy
     ) -> RetryStrategyResponse:
@@ -382,13 +434,13 @@ class PaymentWorkflow:
         self._update(pending_retry=None, retries_published=self._current().retries_published + 1)
 
 
-def _refusal(error: ActivityError) -> str | None:
+def _refusal(error: ActivityError) -> tuple[str, str] | None:
     """The type and text of a non-retryable refusal (`MissingLookupKeys`, `InferenceRejected`,
     `ValidationError`, `IntegrityError`); None for any other failure, which the workflow does not
     handle."""
     cause = error.cause
-    if isinstance(cause, ApplicationError) and cause.type in NON_RETRYABLE_ERRORS:
-        return f"{cause.type}: {cause.message}"
+    if isinstance(cause, ApplicationError) and cause.type is not None and cause.type in NON_RETRYABLE_ERRORS:
+        return cause.type, cause.message
     return None
 
 

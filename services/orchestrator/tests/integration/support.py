@@ -17,7 +17,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # type: ignore[import-untyped]  # no py.typed
+from aiokafka import (  # type: ignore[import-untyped]  # no py.typed
+    AIOKafkaConsumer,
+    AIOKafkaProducer,
+    ConsumerRecord,
+    TopicPartition,
+)
 from pydantic import BaseModel
 from temporalio.client import WorkflowHandle
 
@@ -173,26 +178,40 @@ class Topics:
         }
 
 
-async def read_topic(
-    bootstrap: str, topic: str, model: type[ModelT], until: Callable[[list[ModelT]], bool], timeout: float = 60.0
-) -> list[ModelT]:
-    """Every message of `topic` from the start, decoded, once `until(messages)` holds."""
+async def read_records(
+    bootstrap: str,
+    topic: str,
+    until: Callable[[list[ConsumerRecord[bytes, bytes]]], bool],
+    timeout: float = 60.0,
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record of `topic` from the start (value, key, headers), once `until(records)` holds."""
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
     )
     await consumer.start()
-    messages: list[ModelT] = []
+    records: list[ConsumerRecord[bytes, bytes]] = []
     deadline = time.monotonic() + timeout
     try:
-        while not until(messages):
+        while not until(records):
             if time.monotonic() > deadline:
-                raise AssertionError(f"{topic}: condition not met after {timeout} s; got {messages}")
+                raise AssertionError(f"{topic}: condition not met after {timeout} s; got {records}")
             batch = await consumer.getmany(timeout_ms=200)
-            for records in batch.values():
-                messages.extend(model.model_validate_json(record.value or b"") for record in records)
+            for got in batch.values():
+                records.extend(got)
     finally:
         await consumer.stop()
-    return messages
+    return records
+
+
+async def read_topic(
+    bootstrap: str, topic: str, model: type[ModelT], until: Callable[[list[ModelT]], bool], timeout: float = 60.0
+) -> list[ModelT]:
+    """Every message of `topic` from the start, decoded, once `until(messages)` holds."""
+
+    def decode(records: list[ConsumerRecord[bytes, bytes]]) -> list[ModelT]:
+        return [model.model_validate_json(record.value or b"") for record in records]
+
+    return decode(await read_records(bootstrap, topic, lambda records: until(decode(records)), timeout))
 
 
 async def produce(bootstrap: str, topic: str, events: list[NormalizedEvent]) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
-from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]  # no py.typed
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # type: ignore[import-untyped]  # no py.typed
 from events import make_event, new_payment_id
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
@@ -145,3 +146,55 @@ async def test_an_event_of_a_closed_payment_workflow_is_dead_lettered_not_starte
     assert str(refunded.event_id) in letter.payload_excerpt
     described = await handle.describe()
     assert (described.run_id, described.status) == (closed_run, WorkflowExecutionStatus.TERMINATED)
+
+
+@asynccontextmanager
+async def holding_bridge(worker: Client, settings: OrchestratorSettings, count: int) -> AsyncIterator[None]:
+    """`count` payments produced and a bridge that holds accepted offsets for five minutes; entered
+    once every payment is decided while nothing is committed yet; the bridge stops cleanly on exit."""
+    payments = [new_payment_id() for _ in range(count)]
+    events = [make_event(p, customer_id="cus_safe", card_fingerprint=card_of("cus_safe")) for p in payments]
+    await produce(settings.kafka_bootstrap_servers, str(settings.normalized_topic), events)
+    store = PaymentsStore.from_dsn(settings.store_dsn)
+    stop = asyncio.Event()
+    holding = settings.model_copy(update={"bridge_commit_interval_seconds": 300.0})
+    task = asyncio.create_task(bridge.run(holding, worker, stop))
+    try:
+        await eventually(lambda: all(store.payment_decisions(p) for p in payments), what="every payment decided")
+        assert set((await committed(settings, str(settings.normalized_topic))).values()) == {None}
+        yield
+        assert not task.done()
+    finally:
+        stop.set()
+        await task
+
+
+async def committed_sum(settings: OrchestratorSettings) -> int:
+    return sum(offset or 0 for offset in (await committed(settings, str(settings.normalized_topic))).values())
+
+
+async def test_held_offsets_are_committed_at_a_clean_stop(worker: Client, settings: OrchestratorSettings) -> None:
+    async with holding_bridge(worker, settings, 3):
+        pass
+    assert await committed_sum(settings) == 3
+
+
+async def test_held_offsets_are_committed_before_the_group_moves_their_partitions(
+    worker: Client, settings: OrchestratorSettings
+) -> None:
+    other = AIOKafkaConsumer(
+        str(settings.normalized_topic),
+        str(settings.dlq_topic),
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=settings.kafka_group_id,
+        enable_auto_commit=False,
+    )
+    async with holding_bridge(worker, settings, 6):
+        # A second member joins: the rebalance revokes the bridge's partitions, and the bridge
+        # commits what Temporal accepted of them before anyone else reads them.
+        await other.start()
+        try:
+            await eventually(lambda: committed_sum(settings), what="held offsets committed on revoke")
+            assert await committed_sum(settings) == 6
+        finally:
+            await other.stop()

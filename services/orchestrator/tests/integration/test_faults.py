@@ -11,15 +11,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition  # type: ignore[import-untyped]  # no py.typed
-from aiokafka.errors import KafkaError  # type: ignore[import-untyped]  # no py.typed
 from events import make_event, new_payment_id
 from temporalio.api.enums.v1 import EventType as HistoryEventType
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.schemas.decision import Decision, PaymentDecision
-from integration.support import card_of, child_settings_env, eventually, produce, read_topic
+from integration.support import card_of, child_settings_env, committed_offsets, eventually, produce, read_topic
 from orchestrator.bridge import payment_workflow_id, signal_payment
 from orchestrator.messages import ReviewVerdict
 from orchestrator.settings import OrchestratorSettings, decision_policy
@@ -80,29 +78,6 @@ async def test_a_workflow_killed_with_its_worker_completes_after_a_restart(
         assert [(r.decision, r.reviewed_by) for r in rows] == [("decline", "analyst_9")]
 
 
-async def _reset_group(settings: OrchestratorSettings, topic: str) -> None:
-    """Commit offset 0 for every partition: the group as it was before the killed bridge's
-    commit. The broker accepts it once the killed member's session has expired."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, group_id=settings.kafka_group_id, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in range(3)]
-        consumer.assign(partitions)
-
-        async def reset() -> bool:
-            try:
-                await consumer.commit({tp: 0 for tp in partitions})
-            except KafkaError:
-                return False
-            return True
-
-        await eventually(reset, timeout=60, what="group offsets reset")
-    finally:
-        await consumer.stop()
-
-
 async def _signals(client: Client, workflow_id: str) -> int:
     """Signals the workflow received so far (0 while it does not exist)."""
     try:
@@ -121,23 +96,39 @@ async def test_redelivery_after_the_bridge_is_killed_before_its_commit_decides_e
     payments = [new_payment_id() for _ in range(6)]
     events = [make_event(p, customer_id="cus_safe", card_fingerprint=card_of("cus_safe")) for p in payments]
     await produce(settings.kafka_bootstrap_servers, str(settings.normalized_topic), events)
+    topic = str(settings.normalized_topic)
     ids = [payment_workflow_id(p) for p in payments]
+    store = PaymentsStore.from_dsn(settings.store_dsn)
 
-    async def all_signalled() -> bool:
-        return all([await _signals(worker, i) >= 1 for i in ids])
+    async def all_decided() -> bool:
+        signalled = all([await _signals(worker, i) >= 1 for i in ids])
+        return signalled and all(len(store.payment_decisions(p)) == 1 for p in payments)
 
-    with service("orchestrator.bridge", settings_env, tmp_path / "bridge.log") as first:
+    # The first bridge holds what Temporal accepted for five minutes before committing it (a real
+    # setting: fewer commits under load), so the SIGKILL lands between acceptance and commit.
+    holding = {**settings_env, "ORCHESTRATOR_BRIDGE_COMMIT_INTERVAL_SECONDS": "300"}
+    with service("orchestrator.bridge", holding, tmp_path / "bridge.log") as first:
         try:
-            await eventually(all_signalled, what="every workflow started")
+            await eventually(all_decided, what="every payment signalled and decided")
+            # Accepted by Temporal, decided and stored, and still nothing committed.
+            assert set(
+                (await committed_offsets(settings.kafka_bootstrap_servers, settings.kafka_group_id, topic)).values()
+            ) == {None}
         finally:
             sigkill(first)
-    await _reset_group(settings, str(settings.normalized_topic))
+    assert first.returncode == -signal.SIGKILL
     with service("orchestrator.bridge", settings_env, tmp_path / "bridge.log"):
 
         async def all_redelivered() -> bool:
             return all([await _signals(worker, i) == 2 for i in ids])
 
-        await eventually(all_redelivered, what="every event redelivered to its workflow")
+        await eventually(all_redelivered, timeout=90, what="every event redelivered to its workflow")
+
+        async def committed_to_the_end() -> bool:
+            offsets = await committed_offsets(settings.kafka_bootstrap_servers, settings.kafka_group_id, topic)
+            return sum(o or 0 for o in offsets.values()) == len(events)
+
+        await eventually(committed_to_the_end, what="the redelivered batch committed")
         decisions = await read_topic(
             settings.kafka_bootstrap_servers,
             str(settings.decisions_topic),
@@ -146,7 +137,6 @@ async def test_redelivery_after_the_bridge_is_killed_before_its_commit_decides_e
         )
     # Exactly one decision each, published and stored, from exactly one workflow run each.
     assert sorted(d.payment_id for d in decisions) == sorted(payments)
-    store = PaymentsStore.from_dsn(settings.store_dsn)
     assert [len(store.payment_decisions(p)) for p in payments] == [1] * 6
     for workflow_id in ids:
         runs = [run async for run in worker.list_workflows(f'WorkflowId = "{workflow_id}"')]

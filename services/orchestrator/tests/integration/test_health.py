@@ -12,11 +12,13 @@ from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]  # no py.t
 from events import make_event, new_payment_id
 from temporalio.client import Client
 
-from contracts.schemas.decision import PaymentDecision
+from contracts.schemas.decision import Decision, PaymentDecision
 from integration.support import card_of, eventually, produce, read_topic
 from orchestrator import bridge
 from orchestrator import worker as worker_process
 from orchestrator.settings import OrchestratorSettings, decision_policy
+from orchestrator.store import PaymentsStore
+from testing.processes import free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -70,6 +72,70 @@ async def test_the_worker_is_ready_once_polling_and_counts_its_activities(
         await task
     # Stopped: nothing listens any more.
     assert await get(settings, "/healthz") is None
+
+
+async def _forward(
+    target_host: str, target_port: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
+    """Copy bytes both ways between a client and the broker (a plain TCP relay, no Kafka logic)."""
+    upstream_reader, upstream_writer = await asyncio.open_connection(target_host, target_port)
+
+    async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        try:
+            while data := await source.read(65536):
+                sink.write(data)
+                await sink.drain()
+        except ConnectionError:
+            pass  # the other side went away: the relay of this connection ends
+        finally:
+            sink.close()
+
+    await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
+
+
+async def test_the_worker_starts_without_kafka_and_is_ready_once_it_answers(
+    client: Client, settings: OrchestratorSettings
+) -> None:
+    # Nothing listens at the worker's Kafka address yet.
+    port = free_port()
+    unreachable = settings.model_copy(update={"kafka_bootstrap_servers": f"127.0.0.1:{port}"})
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker_process.run(unreachable, client, stop))
+    relay: asyncio.Server | None = None
+    try:
+
+        async def not_ready_for_kafka() -> httpx.Response | None:
+            answer = await get(unreachable, "/readyz")
+            return answer if answer is not None and "Kafka" in answer.text else None
+
+        answer: httpx.Response = await eventually(not_ready_for_kafka, what="readiness naming Kafka")
+        assert answer.status_code == 503
+        assert answer.json()["reason"].startswith(
+            f"Kafka at 127.0.0.1:{port} unreachable: KafkaConnectionError: Unable to bootstrap"
+        )
+        assert not task.done()
+        # It polls and decides meanwhile: the decision is stored; its publish waits.
+        event = make_event(new_payment_id(), customer_id="cus_safe", card_fingerprint=card_of("cus_safe"))
+        await bridge.signal_payment(client, settings.task_queue, decision_policy(settings), event)
+        store = PaymentsStore.from_dsn(settings.store_dsn)
+        await eventually(lambda: store.payment_decisions(event.payment_id), what="decision stored")
+        # The broker becomes reachable at that address (a TCP relay to the real one: the broker
+        # then advertises its own address, which the producer uses from there on).
+        host, broker_port = settings.kafka_bootstrap_servers.split(",")[0].rsplit(":", 1)
+        relay = await asyncio.start_server(lambda r, w: _forward(host, int(broker_port), r, w), "127.0.0.1", port)
+        await eventually(lambda: ready(unreachable), what="worker ready once Kafka answers")
+        published = await read_topic(
+            settings.kafka_bootstrap_servers,
+            str(settings.decisions_topic),
+            PaymentDecision,
+            lambda got: any(d.payment_id == event.payment_id for d in got),
+        )
+        assert [d.decision for d in published if d.payment_id == event.payment_id] == [Decision.APPROVE]
+    finally:
+        stop.set()
+        await task
+        if relay is not None:
+            relay.close()
 
 
 @pytest.fixture()

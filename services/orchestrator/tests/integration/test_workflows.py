@@ -3,18 +3,31 @@ the SQLite store and real Kafka. Expected scores are worked by hand in `support.
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
+from aiokafka import ConsumerRecord  # type: ignore[import-untyped]  # no py.typed
 from events import make_dead_letter, make_event, new_payment_id
+from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType as HistoryEventType
+from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
-from contracts.schemas.decision import Decision, PaymentDecision
+from contracts.schemas.decision import DECISION_ID_HEADER, Decision, PaymentDecision
 from contracts.schemas.normalized_event import EventType, NormalizedEvent
+from contracts.schemas.records import UndecidedEventRow
 from contracts.schemas.retry_due import RetryDue
-from integration.support import EXPECTED_CHURN, EXPECTED_FRAUD, card_of, eventually, keep_history, read_topic
+from integration.support import (
+    EXPECTED_CHURN,
+    EXPECTED_FRAUD,
+    card_of,
+    eventually,
+    keep_history,
+    read_records,
+    read_topic,
+)
 from orchestrator.bridge import dead_letter_workflow_id, payment_workflow_id, signal_payment
 from orchestrator.messages import (
     DeadLetterResolution,
@@ -437,6 +450,13 @@ async def test_a_payment_without_lookup_keys_stays_undecided_with_its_reason(
     status: PaymentStatusView = await eventually(undecided, what="stage undecided")
     assert status.undecided_reason is not None and status.undecided_reason.startswith("MissingLookupKeys: ")
     assert await handle.query(PaymentWorkflow.decision) is None
+    # The store keeps the reason too, for the deciding event, typed: the activity's real error.
+    rows: list[UndecidedEventRow] = await eventually(
+        lambda: _store(settings).undecided_events(payment_id), what="undecided row"
+    )
+    assert [(r.event_id, r.reason_type) for r in rows] == [(str(event.event_id), "MissingLookupKeys")]
+    assert status.undecided_reason == f"MissingLookupKeys: {rows[0].reason}"
+    assert f"{payment_id} has no customer id or card fingerprint" in rows[0].reason
     assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
     # The workflow keeps serving the payment's later events.
     refunded = make_event(payment_id, EventType.REFUND_SUCCEEDED, minutes=10, customer_id=None, refund_id="re_1")
@@ -445,6 +465,7 @@ async def test_a_payment_without_lookup_keys_stays_undecided_with_its_reason(
     store = _store(settings)
     assert [e.event_type for e in store.payment_events(payment_id)] == ["payment.succeeded", "refund.succeeded"]
     assert store.payment_decisions(payment_id) == []
+    await keep_history(handle, "payment_undecided")
 
 
 async def test_a_closed_payment_workflow_is_never_started_over(worker: Client, settings: OrchestratorSettings) -> None:
@@ -489,3 +510,105 @@ async def test_the_inference_activities_get_the_inference_timeout_setting(
     }
     # And by default the setting (5 s) is what the bridge puts in the policy.
     assert decision_policy(settings).inference_timeout_seconds == settings.inference_timeout_seconds == 5.0
+
+
+async def test_a_replayed_publish_carries_the_same_decision_id(worker: Client, settings: OrchestratorSettings) -> None:
+    """Publishing is at least once. Here the second publish is real: the workflow is reset (what
+    an operator does with `temporal workflow reset`) to the task that scheduled its publish, so
+    the publish activity runs again from the recorded history, as after a worker crash."""
+    payment_id = new_payment_id()
+    event = make_event(payment_id, customer_id="cus_safe", card_fingerprint=card_of("cus_safe"))
+    handle = await _send(worker, settings, event)
+    decision = await _decided(handle)
+    history = await handle.fetch_history()
+    publish = next(
+        e.activity_task_scheduled_event_attributes
+        for e in history.events
+        if e.event_type == HistoryEventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+        and e.activity_task_scheduled_event_attributes.activity_type.name == "publish_decision"
+    )
+    await worker.workflow_service.reset_workflow_execution(
+        ResetWorkflowExecutionRequest(
+            namespace=worker.namespace,
+            workflow_execution=WorkflowExecution(workflow_id=handle.id),
+            reason="test: publish the decision again",
+            workflow_task_finish_event_id=publish.workflow_task_completed_event_id,
+            request_id=str(uuid.uuid4()),
+        )
+    )
+
+    def ours(records: list[ConsumerRecord[bytes, bytes]]) -> list[ConsumerRecord[bytes, bytes]]:
+        return [r for r in records if r.key == payment_id.encode()]
+
+    records = ours(
+        await read_records(
+            settings.kafka_bootstrap_servers, str(settings.decisions_topic), lambda got: len(ours(got)) >= 2
+        )
+    )
+    assert len(records) == 2
+    # Two copies of one decision: the same bytes, the same id in the header, which is the
+    # deciding event's id (the consumer's deduplication key).
+    assert records[0].value == records[1].value
+    assert [dict(r.headers)[DECISION_ID_HEADER] for r in records] == [str(event.event_id).encode()] * 2
+    deduplicated = {dict(r.headers)[DECISION_ID_HEADER]: PaymentDecision.model_validate_json(r.value) for r in records}
+    assert list(deduplicated.values()) == [decision]
+    assert len(_store(settings).payment_decisions(payment_id)) == 1
+
+
+async def test_events_arriving_during_a_review_are_stored_as_they_arrive(
+    worker: Client, settings: OrchestratorSettings
+) -> None:
+    payment_id = new_payment_id()
+    card = card_of("cus_medium")
+    authorized = make_event(payment_id, EventType.PAYMENT_AUTHORIZED, customer_id="cus_medium", card_fingerprint=card)
+    policy = decision_policy(settings).model_copy(update={"review_timeout_seconds": 600.0})
+    await signal_payment(worker, settings.task_queue, policy, authorized)
+    handle = worker.get_workflow_handle_for(PaymentWorkflow.run, payment_workflow_id(payment_id))
+
+    async def awaiting_review() -> bool:
+        return (await handle.query(PaymentWorkflow.status)).stage == "awaiting_review"
+
+    await eventually(awaiting_review, what="awaiting_review")
+    # A capture (a deciding event) and a dispute arrive while the analyst has not answered.
+    captured = make_event(
+        payment_id, EventType.PAYMENT_CAPTURED, minutes=5, customer_id="cus_medium", card_fingerprint=card
+    )
+    disputed = make_event(
+        payment_id,
+        EventType.DISPUTE_OPENED,
+        minutes=30,
+        customer_id="cus_medium",
+        card_fingerprint=card,
+        dispute_id="dp_1",
+    )
+    for later in (captured, disputed):
+        await handle.signal(PaymentWorkflow.event, later)
+    store = _store(settings)
+
+    def stored() -> list[str]:
+        types = [e.event_type for e in store.payment_events(payment_id)]
+        return types if len(types) == 3 else []
+
+    assert await eventually(stored, what="events stored during the review") == [
+        "payment.authorized",
+        "payment.captured",
+        "dispute.opened",
+    ]
+    status = await handle.query(PaymentWorkflow.status)
+    # Still awaiting the verdict, with the latest state: nothing was decided meanwhile.
+    assert (status.stage, status.payment_status) == ("awaiting_review", "disputed")
+    assert store.payment_decisions(payment_id) == []
+    payment = store.payment(payment_id)
+    assert payment is not None and payment.status == "disputed"
+    verdict = ReviewVerdict(analyst_id="analyst_3", verdict="approve")
+    decision = await handle.execute_update(PaymentWorkflow.submit_review, verdict)
+    # One decision, for the first deciding event; the capture recorded during the review decides nothing more.
+    assert (decision.event_id, decision.decision, decision.reviewed_by) == (
+        authorized.event_id,
+        Decision.APPROVE,
+        "analyst_3",
+    )
+    assert [r.event_id for r in store.payment_decisions(payment_id)] == [str(authorized.event_id)]
+    history = await handle.query(PaymentWorkflow.history)
+    assert [h.event_type for h in history] == ["payment.authorized", "payment.captured", "dispute.opened"]
+    await keep_history(handle, "payment_events_during_review")
