@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from aiokafka.partitioner import murmur2  # type: ignore[import-untyped]
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -18,7 +19,9 @@ from contracts.schemas.velocity import VelocityEntity
 from normalizer.velocity import (
     Mark,
     UnusableEventError,
+    entity_partition,
     epoch_us,
+    expired,
     features_as_of,
     keep_for,
     marks_for,
@@ -168,6 +171,45 @@ def test_each_entity_keeps_its_longest_window_plus_the_lateness() -> None:
     lateness = timedelta(hours=1)
     assert keep_for("customer", lateness) == timedelta(days=7, hours=1)
     assert keep_for("card", lateness) == timedelta(hours=25)
+
+
+def test_entities_expire_once_everything_fell_out_of_their_windows_at_their_partitions_watermark() -> None:
+    keep: dict[VelocityEntity, timedelta] = {
+        "customer": keep_for("customer", timedelta(hours=1)),
+        "card": keep_for("card", timedelta(hours=1)),
+    }
+    at = epoch_us(T0)
+    card_state = remember(None, _mark("p1", T0, "1", entity="card"), keep["card"])
+    customer_state = remember(None, _mark("p1", T0, "1"), keep["customer"])
+    states = [("card:fp_1", card_state), ("customer:cus_1", customer_state)]
+    card_partition, customer_partition = (entity_partition(key, 6) for key, _ in states)
+    hour = 3600 * 10**6
+
+    def gone(card_watermark: int, customer_watermark: int) -> list[str]:
+        # A partition both keys share has one watermark: the newer of the two.
+        marks: dict[int, int] = {}
+        for partition, mark in ((card_partition, card_watermark), (customer_partition, customer_watermark)):
+            marks[partition] = max(mark, marks.get(partition, mark))
+        return expired(states, marks, keep, 6)
+
+    # The card keeps 24 h + 1 h: at exactly T0 + 25 h it is still there, a microsecond later it is gone.
+    assert "card:fp_1" not in gone(at + 25 * hour, at)
+    assert "card:fp_1" in gone(at + 25 * hour + 1, at)
+    # The customer keeps 7 d + 1 h.
+    assert "customer:cus_1" not in gone(at, at + (7 * 24 + 1) * hour)
+    assert "customer:cus_1" in gone(at, at + (7 * 24 + 1) * hour + 1)
+    # No watermark for a partition (nothing handled there yet): its entities stay.
+    assert expired(states, {}, keep, 6) == []
+
+
+def test_entity_partition_is_kafkas_default_partitioner() -> None:
+    # Kafka's murmur2 partitioner (as the Java client and aiokafka compute it), by hand for two keys.
+    assert [entity_partition(key, 6) for key in (b"customer:cus_1".decode(), "card:fp_1")] == [
+        (murmur2(b"customer:cus_1") & 0x7FFFFFFF) % 6,
+        (murmur2(b"card:fp_1") & 0x7FFFFFFF) % 6,
+    ]
+    assert all(0 <= entity_partition(f"card:fp_{n}", 6) < 6 for n in range(50))
+    assert len({entity_partition(f"card:fp_{n}", 6) for n in range(50)}) == 6
 
 
 def test_a_state_written_before_the_1_4_features_still_reads() -> None:

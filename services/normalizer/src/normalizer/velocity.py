@@ -43,7 +43,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import faust
+from aiokafka.partitioner import murmur2  # type: ignore[import-untyped]  # no py.typed
 from faust.types import EventT, StreamT
 from pydantic import ValidationError
 
@@ -66,7 +67,7 @@ from contracts.schemas.velocity import (
     velocity_features,
     velocity_key,
 )
-from contracts.topics import DLQ, VELOCITY
+from contracts.topics import DLQ, NORMALIZED, VELOCITY
 from normalizer.dlq import dead_letter
 
 if TYPE_CHECKING:
@@ -75,6 +76,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TABLE_NAME = "velocity"
+VELOCITY_PARTITIONS = NORMALIZED.partitions
+"""Of the internal topic of entity marks, and so of the velocity table's changelog."""
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 
@@ -241,6 +244,39 @@ def features_as_of(state: Mapping[str, Any] | None, entity: VelocityEntity, as_o
     return values
 
 
+def newest_us(state: Mapping[str, Any] | None) -> int | None:
+    """Time of the entity's newest attempt or decline, None for an empty state."""
+    attempts, declines = _parts(state)
+    times = [int(entry[0]) for entry in attempts.values()] + list(declines.values())
+    return max(times) if times else None
+
+
+def entity_partition(key: str, partitions: int) -> int:
+    """An entity's partition of the internal topic, and so of the table's changelog: Kafka's default
+    partitioner (murmur2 of the key), stated here so that the fan-out and the sweep agree."""
+    partition: int = (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+    return partition
+
+
+def expired(
+    states: Iterable[tuple[str, Mapping[str, Any] | None]],
+    watermarks: Mapping[int, int],
+    keep: Mapping[VelocityEntity, timedelta],
+    partitions: int,
+) -> list[str]:
+    """Entities whose every attempt and decline fell out of their longest window plus the lateness,
+    as of their partition's watermark (the newest event time handled there): no event that may
+    still arrive can count any of them. Entities of a partition without a watermark stay."""
+    gone = []
+    for key, state in states:
+        watermark = watermarks.get(entity_partition(key, partitions))
+        newest = newest_us(state)
+        entity: VelocityEntity = "customer" if key.startswith("customer:") else "card"
+        if watermark is not None and (newest is None or newest < watermark - keep[entity] // MICROSECOND):
+            gone.append(key)
+    return gone
+
+
 def record_for(state: Mapping[str, Any], mark: Mark) -> VelocityFeatures:
     as_of = EPOCH + mark.at_us * MICROSECOND
     values = features_as_of(state, mark.entity, mark.at_us)
@@ -269,8 +305,12 @@ class VelocityAgents:
         self.batch_size = settings.batch_size
         self.batch_seconds = settings.batch_seconds
         self.worker = f"{settings.app_id}-velocity"
+        self.watermarks: dict[int, int] = {}
+        """Partition of the internal topic -> newest event time (epoch microseconds) handled there."""
 
-    async def _send(self, topic: str, key: bytes | None, value: bytes, partition: int | None = None) -> Awaitable[Any]:
+    async def _send(
+        self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None
+    ) -> Awaitable[Any]:
         """Hand a record to the producer; the future resolves on the broker's acknowledgement."""
         return await self.normalizer.app.producer.send(topic, key, value, partition, None, None)
 
@@ -308,7 +348,10 @@ class VelocityAgents:
             self.normalizer.metrics.count("velocity", "dead_lettered")
             return [await self._send(DLQ.name, message.key, letter.model_dump_json().encode())]
         topic = self.normalizer.velocity_entities.get_topic_name()
-        return [await self._send(topic, mark.key.encode(), mark.dumps()) for mark in marks]
+        return [
+            await self._send(topic, mark.key.encode(), mark.dumps(), entity_partition(mark.key, VELOCITY_PARTITIONS))
+            for mark in marks
+        ]
 
     async def features(self, stream: StreamT[bytes]) -> None:
         await self._batches(stream, self._features, "velocity")
@@ -320,6 +363,7 @@ class VelocityAgents:
         state = remember(table.data.get(mark.key), mark, self.keep[mark.entity])
         table.data[mark.key] = state
         record = record_for(state, mark)
+        self.watermarks[message.partition] = max(mark.at_us, self.watermarks.get(message.partition, mark.at_us))
         changelog = table.changelog_topic.get_topic_name()
         self.normalizer.metrics.count("velocity", "published")
         return [
@@ -327,9 +371,32 @@ class VelocityAgents:
             await self._send(VELOCITY.name, record.key().encode(), record.model_dump_json().encode()),
         ]
 
+    async def sweep(self) -> int:
+        """Drop the entities of this worker's partitions that `expired`: out of memory, and out of
+        the changelog with a tombstone (so a restart does not bring them back). Bounds the table
+        to the entities active within their longest window, however many were ever seen. A
+        tombstone that is lost costs nothing: the next sweep after a restart drops the entity again."""
+        internal = self.normalizer.velocity_entities.get_topic_name()
+        owned = {tp.partition for tp in self.normalizer.app.assignor.assigned_actives() if tp.topic == internal}
+        watermarks = {partition: at for partition, at in self.watermarks.items() if partition in owned}
+        table = self.normalizer.velocity
+        gone = expired(list(table.data.items()), watermarks, self.keep, VELOCITY_PARTITIONS)
+        changelog = table.changelog_topic.get_topic_name()
+        tombstones = []
+        for key in gone:
+            del table.data[key]
+            partition = entity_partition(key, VELOCITY_PARTITIONS)
+            tombstones.append(await self._send(changelog, json.dumps(key).encode(), None, partition))
+        await asyncio.gather(*tombstones)
+        if gone:
+            self.normalizer.metrics.count("velocity", "expired", len(gone))
+            log.info("velocity: %d entities expired", len(gone))
+        return len(gone)
+
 
 def install(normalizer: Normalizer) -> VelocityAgents:
     agents = VelocityAgents(normalizer)
     normalizer.app.agent(normalizer.normalized, name="velocity_fanout")(agents.fanout)
     normalizer.app.agent(normalizer.velocity_entities, name="velocity")(agents.features)
+    normalizer.app.timer(normalizer.settings.velocity_sweep_seconds, name="velocity_sweep")(agents.sweep)
     return agents

@@ -6,6 +6,7 @@ comes back from its changelog: the offsets were committed before the kill)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import time
 import uuid
@@ -17,10 +18,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # type:
 from contracts.reference.providers import Provider
 from contracts.schemas.normalized_event import CardInfo, EventType, NormalizedEvent, PaymentStatus
 from contracts.schemas.velocity import VelocityFeatures
-from contracts.topics import NORMALIZED, VELOCITY
+from contracts.topics import NORMALIZED, VELOCITY, Topic
 from integration.conftest import StartWorker
 from integration.streams import _read_all
 from normalizer.app import VELOCITY_PARTITIONS
+from normalizer.velocity import entity_partition
 from testing.kafka import KafkaServer
 
 T0 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
@@ -40,6 +42,7 @@ def _event(
     currency: str,
     merchant: str = "mer_v",
     card: str = "fp",
+    customer: str = "cus",
 ) -> NormalizedEvent:
     return NormalizedEvent(
         event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"{tag}:{name}"),
@@ -52,7 +55,7 @@ def _event(
         currency=currency,
         occurred_at=T0 + at,
         merchant_id=merchant,
-        customer_id=f"cus-{tag}",
+        customer_id=f"{customer}-{tag}",
         card=CardInfo(fingerprint=f"{card}-{tag}"),
     )
 
@@ -107,6 +110,19 @@ async def _committed_to_end(
         await consumer.stop()
 
 
+def _last_changelog_values(bootstrap: str, topic: str, timeout_seconds: float, gone: str) -> dict[str, bytes | None]:
+    """Key -> its last value on the table's changelog, once `gone`'s last value is a tombstone."""
+    changelog = Topic(topic, "entity", VelocityFeatures, VELOCITY_PARTITIONS)  # (the value type is not read)
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        last: dict[str, bytes | None] = {}
+        for message in asyncio.run(_read_all(bootstrap, changelog)):
+            last[json.loads(message.key)] = message.value
+        if (gone in last and last[gone] is None) or time.monotonic() > deadline:
+            return last
+        time.sleep(0.5)  # polling interval of the changelog
+
+
 def test_velocity_features_match_the_hand_worked_windows_across_a_restart(
     broker: KafkaServer, group: str, start_worker: StartWorker, tmp_path: Path
 ) -> None:
@@ -137,8 +153,16 @@ def _hand_worked_windows_across_a_restart(broker: KafkaServer, group: str, start
     e6 = _event(tag, "e6", "p6", EventType.PAYMENT_FAILED, day + minutes(70), 100, "USD")  # 24 h after e3
     e7 = _event(tag, "e7", "p7", s, day + minutes(91), 100, "USD", merchant="mer_b", card="fp2")
     e8 = _event(tag, "e8", "p8", s, day + minutes(100), 100, "USD")
+    # Another customer, on a card whose partition is fp3's: it moves that partition's watermark
+    # past fp3's only attempt (a week back) + 25 h, so the sweep drops fp3 (a tombstone).
+    partition = entity_partition(f"card:fp3-{tag}", VELOCITY_PARTITIONS)
+    other_card = next(
+        f"fpx{n}" for n in range(1000) if entity_partition(f"card:fpx{n}-{tag}", VELOCITY_PARTITIONS) == partition
+    )
+    x1 = _event(tag, "x1", "px1", s, day + minutes(200), 100, "USD", card=other_card, customer="cus2")
 
-    worker = start_worker()
+    sweep = {"NORMALIZER_VELOCITY_SWEEP_SECONDS": "0.5"}
+    worker = start_worker(**sweep)
     # e2 twice: a redelivery, same event id.
     asyncio.run(_produce(bootstrap, [c00, c0, e1, e2, e3, e2, refund, e2f]))
     before = _records(bootstrap, tag, wanted=12)
@@ -148,9 +172,9 @@ def _hand_worked_windows_across_a_restart(broker: KafkaServer, group: str, start
     worker.process.send_signal(signal.SIGKILL)
     worker.process.wait()
 
-    start_worker()
-    asyncio.run(_produce(bootstrap, [e4, e5, e6, e7, e8]))
-    records = _records(bootstrap, tag, wanted=22)
+    start_worker(**sweep)
+    asyncio.run(_produce(bootstrap, [e4, e5, e6, e7, e8, x1]))
+    records = _records(bootstrap, tag, wanted=24)
 
     def customer(n1h: float, n24h: float, usd24h: float, cards7d: float) -> dict[str, float]:
         return {
@@ -181,6 +205,7 @@ def _hand_worked_windows_across_a_restart(broker: KafkaServer, group: str, start
         e6: customer(1, 3, 35.27, 1),  # 1 h: e5 at the edge; 24 h from 11:10: e3 (edge), e4, e5
         e7: customer(1, 3, 35.0, 1),  # 1 h from day 1 10:31: e6; 24 h from 11:31: e4, e5, e6
         e8: customer(2, 4, 36.0, 2),  # 1 h from day 1 10:40: e6, e7; 24 h: e4..e7; cards fp and fp2
+        x1: customer(0, 0, 0, 0),  # cus2: nothing before
     }
     expected_card = {
         c00: card(0, 0, 0),  # fp3
@@ -194,6 +219,7 @@ def _hand_worked_windows_across_a_restart(broker: KafkaServer, group: str, start
         e6: card(1, 2, 2),  # e5 at the 1 h edge; 24 h from 11:10: e3 (edge), e4, e5; declines e3 (edge), e2f
         e7: card(0, 0, 0),  # fp2: c0 is 8 days back
         e8: card(1, 2, 1),  # 1 h from day 1 10:40: e6; 24 h from 11:40: e4 (mer_c), e5, e6 (mer_v); decline e6
+        x1: card(0, 0, 0),
     }
     assert {(str(e.event_id), "customer"): v for e, v in expected_customer.items()} == {
         key: r.values() for key, r in records.items() if key[1] == "customer"
@@ -204,6 +230,13 @@ def _hand_worked_windows_across_a_restart(broker: KafkaServer, group: str, start
     assert all(
         r.as_of == next(e for e in expected_card if str(e.event_id) == key[0]).occurred_at for key, r in records.items()
     )
-    assert {r.entity_id for r in records.values()} == {f"cus-{tag}", f"fp-{tag}", f"fp2-{tag}", f"fp3-{tag}"}
+    assert {r.entity_id for r in records.values()} == {
+        f"{name}-{tag}" for name in ("cus", "cus2", "fp", "fp2", "fp3", other_card)
+    }
     assert {r.entity_id for key, r in records.items() if key[0] == str(e7.event_id)} == {f"cus-{tag}", f"fp2-{tag}"}
     assert before == {key: r for key, r in records.items() if key in before}
+    # Bounded state: fp3 was swept out of the table and its changelog (a tombstone is its last
+    # record); the card and customer of the newest payments are still there.
+    last = _last_changelog_values(bootstrap, f"{group}-velocity-changelog", timeout_seconds=60, gone=f"card:fp3-{tag}")
+    assert last[f"card:fp3-{tag}"] is None
+    assert last[f"card:fp-{tag}"] is not None and last[f"customer:cus-{tag}"] is not None
