@@ -3,13 +3,16 @@
 from pathlib import Path
 
 import pytest
+from feast import FeatureView, Field
+from feast.types import Float64
 
 from contracts.schemas.features import CHURN_FEATURE_NAMES, FRAUD_FEATURE_NAMES
 from contracts.schemas.no_history import FRAUD_CONTEXT_FEATURES
 from contracts.schemas.velocity import VELOCITY_FEATURE_NAMES
-from feature_repo.definitions import VELOCITY_PUSH_SOURCES, VELOCITY_VIEWS, build_repo, served_features
+from feature_repo import cli
+from feature_repo.definitions import VELOCITY_PUSH_SOURCES, VELOCITY_VIEWS, build_repo, card, served_features
 from feature_repo.settings import ConfigurationError, load_settings
-from feature_repo.store import store_config
+from feature_repo.store import open_store, store_config
 
 
 def test_fraud_v1_serves_exactly_the_contracts_features_minus_the_context(tmp_path: Path) -> None:
@@ -89,3 +92,22 @@ def test_a_setting_that_cannot_work_stops_the_start_naming_it(
     monkeypatch.setenv(variable, value)
     with pytest.raises(ConfigurationError, match=message):
         load_settings()
+
+
+def test_apply_deletes_the_views_the_repo_no_longer_defines(tmp_path: Path) -> None:
+    settings = load_settings(root=tmp_path)
+    repo = build_repo(settings)
+    # The registry of an earlier release: a `*_velocity_fresh` view beside today's.
+    fresh = FeatureView(
+        name="card_velocity_fresh",
+        entities=[card],
+        ttl=settings.ttl,
+        schema=[Field(name="card_txn_count_1h", dtype=Float64)],
+        source=repo.push_sources["card"],
+    )
+    open_store(settings).apply([*repo.objects(), fresh])  # type: ignore[list-item]  # Repo.objects() is typed loosely
+    assert "card_velocity_fresh" in {view.name for view in open_store(settings).list_feature_views()}
+
+    assert cli.apply(settings)["feature_views_deleted"] == 1
+    assert sorted(view.name for view in open_store(settings).list_feature_views()) == sorted(repo.views)
+    assert cli.apply(settings)["feature_views_deleted"] == 0  # nothing left to delete
