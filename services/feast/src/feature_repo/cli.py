@@ -3,7 +3,7 @@
 | command | what it does |
 |---|---|
 | `export` | copy the dbt tables `fraud_features` and `churn_features` from `FEATURE_REPO_WAREHOUSE_PATH` to parquet under the data dir (timestamps as UTC) |
-| `apply` | write `feature_store.yaml` and register entities, views and services |
+| `apply` | write `feature_store.yaml`, register entities, views and services, delete views no longer defined |
 | `materialize [--start ISO] [--end ISO]` | load the offline rows into the online store (default: everything up to now) |
 | `training-set ENTITIES OUT [--service fraud_v1]` | point-in-time features for an entity parquet file (`customer_id`, `card_fingerprint`, `merchant_id`, `event_timestamp`) |
 | `serve` | the HTTP feature server on `FEATURE_REPO_HOST:FEATURE_REPO_PORT` |
@@ -53,11 +53,19 @@ def export(settings: FeatureRepoSettings) -> dict[str, int]:
 
 
 def apply(settings: FeatureRepoSettings) -> dict[str, int]:
-    """Register the repo; return how many objects of each kind."""
+    """Register the repo, and delete the views it no longer defines (with their online tables,
+    e.g. `card_fraud` and the `*_velocity_fresh` views of earlier releases); return how many
+    objects of each kind."""
     store = open_store(settings)
     repo = build_repo(settings)
-    store.apply(repo.objects())  # type: ignore[arg-type]
-    return {"entities": len(repo.entities), "feature_views": len(repo.views), "feature_services": len(repo.services)}
+    stale = [view for view in store.list_feature_views() if view.name not in repo.views]
+    store.apply(repo.objects(), objects_to_delete=stale, partial=not stale)  # type: ignore[arg-type]
+    return {
+        "entities": len(repo.entities),
+        "feature_views": len(repo.views),
+        "feature_services": len(repo.services),
+        "feature_views_deleted": len(stale),
+    }
 
 
 def materialize(settings: FeatureRepoSettings, start: datetime | None, end: datetime | None) -> dict[str, str]:

@@ -1,13 +1,18 @@
-"""The push consumer: `features.velocity.v1` -> the online store, through the fresh views' push sources.
+"""The push consumer: `features.velocity.v1` -> the online store, through the velocity views' push sources.
 
 `python -m feature_repo.push_consumer` (pex `services/feast:push-consumer`): one Kafka consumer
 (group `FEATURE_REPO_PUSH_GROUP_ID`) reads the normalizer's `VelocityFeatures` records in
 batches; per batch it keeps each entity's newest record (by `as_of`), pushes one frame per entity
-kind through `customer_velocity_push` / `card_velocity_push` (`PushMode.ONLINE`), dead-letters
-what it cannot read to `payments.dlq.v1` (stage `feature_push`, with the reasons and the source
-position), and commits the batch's offsets only after the push returned and every dead letter was
-acknowledged. A failed push stops the process uncommitted: a restart pushes the batch again (a
-push is an upsert of the same values).
+kind through `customer_velocity_push` / `card_velocity_push` (`PushMode.ONLINE`) into the
+`customer_velocity` / `card_velocity` views, the views `fraud_v1` serves those features from (so
+inference reads the pushed values), dead-letters what it cannot read to `payments.dlq.v1` (stage
+`feature_push`, with the reasons and the source position), and commits the batch's offsets only
+after the push returned and every dead letter was acknowledged. A failed push stops the process
+uncommitted: a restart pushes the batch again (a push is an upsert of the same values).
+
+A record without every feature of its view (from a normalizer older than contracts 1.4.0, which
+streamed four of the seven) is dead-lettered (`incomplete_features`) rather than pushed: a push
+writes every feature of the view, and would blank the ones the record lacks.
 
 `GET /healthz` (alive) and `GET /readyz` (200 once partitions are assigned, 503 otherwise) on
 `FEATURE_REPO_HOST:FEATURE_REPO_PUSH_PORT`.
@@ -74,6 +79,15 @@ def decode(message: ConsumerRecord[bytes, bytes]) -> VelocityFeatures | list[Rej
         ]
     if message.key != record.key().encode():
         return [RejectReason(field="key", code="key_mismatch", message=f"the key must be {record.key()!r}")]
+    if record.missing():
+        return [
+            RejectReason(
+                field=f"features.{name}",
+                code="incomplete_features",
+                message="missing (a producer before contracts 1.4.0): pushing would blank it online",
+            )
+            for name in record.missing()
+        ]
     return record
 
 

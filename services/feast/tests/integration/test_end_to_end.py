@@ -20,7 +20,7 @@ from warehouse import bronze, fixture, run
 from contracts.schemas.features import CHURN_FEATURE_NAMES
 from contracts.schemas.no_history import FRAUD_STORED_FEATURES
 from feature_repo import cli
-from feature_repo.definitions import CUSTOMER_VELOCITY, VELOCITY_PUSH_SOURCES
+from feature_repo.definitions import CARD_VELOCITY, CUSTOMER_VELOCITY, VELOCITY_PUSH_SOURCES
 from feature_repo.settings import FeatureRepoSettings, load_settings
 from feature_repo.store import open_store
 from testing.feast_server import start_feature_server
@@ -106,6 +106,9 @@ def test_fraud_v1_online_equals_dbt_for_each_entitys_latest_event(built: Built, 
         assert row["customer_tenure_days"][0] == pytest.approx(customers[customer]["customer_tenure_days"])
         assert row["card_txn_count_1h"] == (cards[card]["card_txn_count_1h"], "PRESENT")
         assert row["card_distinct_merchants_24h"] == (cards[card]["card_distinct_merchants_24h"], "PRESENT")
+        assert row["card_decline_count_24h"] == (cards[card]["card_decline_count_24h"], "PRESENT")
+        assert row["customer_distinct_cards_7d"] == (customers[customer]["customer_distinct_cards_7d"], "PRESENT")
+        assert row["customer_amount_usd_24h"][0] == pytest.approx(customers[customer]["customer_amount_usd_24h"])
         assert row["merchant_risk_score"][0] == pytest.approx(merchants[merchant]["merchant_risk_score"])
     assert set(rows[0]) >= set(FRAUD_STORED_FEATURES)
 
@@ -159,16 +162,30 @@ def test_historical_retrieval_is_point_in_time(built: Built) -> None:
     assert frame["customer_amount_usd_24h"].tolist() == [10.0, 60.0, 100.0]
 
 
-def test_a_push_to_the_velocity_source_is_visible_online(built: Built) -> None:
+def test_a_push_to_the_velocity_source_overwrites_what_fraud_v1_serves(built: Built, server: ServerProcess) -> None:
+    [customer, card] = (sorted(_latest_per(built, key)) for key in ("customer_id", "card_fingerprint"))
+    # Entities the dbt comparison above does not read (it takes the first 15 of each).
+    assert len(customer) > 15 and len(card) > 15
+    customer_id, card_id = customer[-1], card[-1]
+    before = _online(
+        server, "fraud_v1", {"customer_id": [customer_id], "card_fingerprint": [card_id], "merchant_id": ["m"]}
+    )
+    assert before[0]["customer_distinct_cards_7d"][1] == "PRESENT"  # materialized from dbt
     store = open_store(built.settings)
     now = datetime.now(UTC)
     # A customer's row only: the customer push source writes the customer view and nothing else.
     pushed = pd.DataFrame(
-        {"customer_id": ["cus_pushed"], "event_timestamp": [now], **{name: [7.0] for name in CUSTOMER_VELOCITY}}
+        {"customer_id": [customer_id], "event_timestamp": [now], **{name: [97.0] for name in CUSTOMER_VELOCITY}}
     )
     store.push(VELOCITY_PUSH_SOURCES["customer"], pushed)
-    online = store.get_online_features(
-        features=[f"customer_velocity_fresh:{name}" for name in CUSTOMER_VELOCITY],
-        entity_rows=[{"customer_id": "cus_pushed"}],
-    ).to_dict()
-    assert {name: online[name] for name in CUSTOMER_VELOCITY} == {name: [7.0] for name in CUSTOMER_VELOCITY}
+    pushed_card = pd.DataFrame(
+        {"card_fingerprint": [card_id], "event_timestamp": [now], **{name: [98.0] for name in CARD_VELOCITY}}
+    )
+    store.push(VELOCITY_PUSH_SOURCES["card"], pushed_card)
+    [after] = _online(
+        server, "fraud_v1", {"customer_id": [customer_id], "card_fingerprint": [card_id], "merchant_id": ["m"]}
+    )
+    assert {name: after[name] for name in CUSTOMER_VELOCITY} == {name: (97.0, "PRESENT") for name in CUSTOMER_VELOCITY}
+    assert {name: after[name] for name in CARD_VELOCITY} == {name: (98.0, "PRESENT") for name in CARD_VELOCITY}
+    # The rest of the customer's features are the batch ones, untouched by the push.
+    assert after["customer_tenure_days"] == before[0]["customer_tenure_days"]

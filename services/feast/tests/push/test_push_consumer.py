@@ -1,5 +1,6 @@
-"""The push consumer on a real broker and a real Feast store: records in, online values out;
-what is not a record is dead-lettered with its reasons; offsets are committed once pushed."""
+"""The push consumer on a real broker and a real Feast store: records in, online values out through
+`fraud_v1` (the service inference reads); what is not a complete record is dead-lettered with its
+reasons; offsets are committed once pushed."""
 
 from __future__ import annotations
 
@@ -78,21 +79,28 @@ def consumer(broker: KafkaServer, repo: FeatureRepoSettings, tmp_path: Path) -> 
     process.stop()
 
 
-def _customer(entity_id: str, at: datetime, n1h: float, n24h: float, usd: float) -> VelocityFeatures:
-    features = CustomerVelocity(customer_txn_count_1h=n1h, customer_txn_count_24h=n24h, customer_amount_usd_24h=usd)
+def _customer(entity_id: str, at: datetime, n1h: float, n24h: float, usd: float, cards: float) -> VelocityFeatures:
+    features = CustomerVelocity(
+        customer_txn_count_1h=n1h,
+        customer_txn_count_24h=n24h,
+        customer_amount_usd_24h=usd,
+        customer_distinct_cards_7d=cards,
+    )
     return VelocityFeatures(
         entity="customer", entity_id=entity_id, as_of=at, event_id=EVENT_ID, payment_id="p", features=features
     )
 
 
-def _card(entity_id: str, at: datetime, n1h: float) -> VelocityFeatures:
+def _card(entity_id: str, at: datetime, n1h: float, merchants: float = 1, declines: float = 0) -> VelocityFeatures:
     return VelocityFeatures(
         entity="card",
         entity_id=entity_id,
         as_of=at,
         event_id=EVENT_ID,
         payment_id="p",
-        features=CardVelocity(card_txn_count_1h=n1h),
+        features=CardVelocity(
+            card_txn_count_1h=n1h, card_distinct_merchants_24h=merchants, card_decline_count_24h=declines
+        ),
     )
 
 
@@ -139,39 +147,48 @@ async def _dead_letters(bootstrap: str) -> list[DeadLetter]:
         await consumer.stop()
 
 
-def test_records_are_pushed_online_and_bad_ones_dead_lettered(
+def test_records_are_pushed_online_into_fraud_v1_and_bad_ones_dead_lettered(
     broker: KafkaServer, repo: FeatureRepoSettings, consumer: tuple[ServerProcess, str]
 ) -> None:
     _, group = consumer
     tag = uuid.uuid4().hex[:8]
-    older = _customer(f"cus-{tag}", T0, 1, 2, 30.5)
-    newer = _customer(f"cus-{tag}", T0 + timedelta(minutes=1), 2, 3, 40.25)
-    card = _card(f"fp-{tag}", T0, 4)
+    older = _customer(f"cus-{tag}", T0, 1, 2, 30.5, 1)
+    newer = _customer(f"cus-{tag}", T0 + timedelta(minutes=1), 2, 3, 40.25, 2)
+    card = _card(f"fp-{tag}", T0, 4, merchants=3, declines=1)
     wrong_kind = older.model_dump(mode="json") | {"entity": "card", "entity_id": f"fp-bad-{tag}"}
+    # A record of a normalizer before contracts 1.4.0: three of the customer's four features.
+    legacy = newer.model_dump(mode="json") | {"entity_id": f"cus-old-{tag}"}
+    del legacy["features"]["customer_distinct_cards_7d"]
     messages = [
         *[(r.key().encode(), r.model_dump_json().encode()) for r in (older, newer, card)],
         (f"customer:junk-{tag}".encode(), b'{"entity": "customer", "cut'),
         (f"card:fp-bad-{tag}".encode(), json.dumps(wrong_kind).encode()),
         (f"card:other-{tag}".encode(), card.model_dump_json().encode()),  # its key names another card
+        (f"customer:cus-old-{tag}".encode(), json.dumps(legacy).encode()),
     ]
     asyncio.run(_produce(broker.bootstrap_servers, messages))
     asyncio.run(_committed_to_end(broker.bootstrap_servers, group))
 
+    # Read as inference reads them: the whole fraud_v1 service, per (customer, card, merchant).
     store = open_store(repo)
-    customers = store.get_online_features(
-        features=[f"customer_velocity_fresh:{name}" for name in newer.values()],
-        entity_rows=[{"customer_id": f"cus-{tag}"}, {"customer_id": f"cus-unknown-{tag}"}],
+    served = store.get_online_features(
+        features=store.get_feature_service("fraud_v1"),
+        entity_rows=[
+            {"customer_id": f"cus-{tag}", "card_fingerprint": f"fp-{tag}", "merchant_id": "mer_1"},
+            {"customer_id": f"cus-unknown-{tag}", "card_fingerprint": f"fp-bad-{tag}", "merchant_id": "mer_1"},
+            {"customer_id": f"cus-old-{tag}", "card_fingerprint": f"fp-other-{tag}", "merchant_id": "mer_1"},
+        ],
     ).to_dict()
-    assert {name: customers[name] for name in newer.values()} == {
-        "customer_txn_count_1h": [2.0, None],
-        "customer_txn_count_24h": [3.0, None],
-        "customer_amount_usd_24h": [40.25, None],
+    assert {name: served[name] for name in (*newer.values(), *card.values())} == {
+        "customer_txn_count_1h": [2.0, None, None],
+        "customer_txn_count_24h": [3.0, None, None],
+        "customer_amount_usd_24h": [40.25, None, None],
+        "customer_distinct_cards_7d": [2.0, None, None],
+        "card_txn_count_1h": [4.0, None, None],
+        "card_distinct_merchants_24h": [3.0, None, None],
+        "card_decline_count_24h": [1.0, None, None],
     }
-    cards = store.get_online_features(
-        features=["card_velocity_fresh:card_txn_count_1h"],
-        entity_rows=[{"card_fingerprint": f"fp-{tag}"}, {"card_fingerprint": f"fp-bad-{tag}"}],
-    ).to_dict()
-    assert cards["card_txn_count_1h"] == [4.0, None]
+    assert served["customer_tenure_days"] == [None, None, None]  # a batch feature: nothing materialized
 
     letters = [
         letter
@@ -182,18 +199,21 @@ def test_records_are_pushed_online_and_bad_ones_dead_lettered(
         f"customer:junk-{tag}": "feature_push",
         f"card:fp-bad-{tag}": "feature_push",
         f"card:other-{tag}": "feature_push",
+        f"customer:cus-old-{tag}": "feature_push",
     }
     codes = {letter.key: {reason.code for reason in letter.reasons} for letter in letters}
     assert codes[f"customer:junk-{tag}"] == {"json_invalid"}
     assert codes[f"card:other-{tag}"] == {"key_mismatch"}
     assert codes[f"card:fp-bad-{tag}"]  # the customer's features under a card: refused, with reasons
+    [old] = [letter for letter in letters if letter.key == f"customer:cus-old-{tag}"]
+    assert [(r.field, r.code) for r in old.reasons] == [("features.customer_distinct_cards_7d", "incomplete_features")]
     assert all(letter.source.topic == VELOCITY.name for letter in letters)
 
 
 def test_frames_keep_each_entitys_newest_record() -> None:
-    older = _customer("c1", T0, 1, 1, 1)
-    newer = _customer("c1", T0 + timedelta(seconds=1), 2, 2, 2)
-    pushed = frames([newer, older, _card("f1", T0, 3)])
+    older = _customer("c1", T0, 1, 1, 1, 1)
+    newer = _customer("c1", T0 + timedelta(seconds=1), 2, 2, 2, 2)
+    pushed = frames([newer, older, _card("f1", T0, 3, merchants=2, declines=1)])
     assert pushed["customer"].to_dict("records") == [
         {
             "customer_id": "c1",
@@ -201,10 +221,17 @@ def test_frames_keep_each_entitys_newest_record() -> None:
             "customer_txn_count_1h": 2.0,
             "customer_txn_count_24h": 2.0,
             "customer_amount_usd_24h": 2.0,
+            "customer_distinct_cards_7d": 2.0,
         }
     ]
     assert pushed["card"].to_dict("records") == [
-        {"card_fingerprint": "f1", "event_timestamp": T0, "card_txn_count_1h": 3.0}
+        {
+            "card_fingerprint": "f1",
+            "event_timestamp": T0,
+            "card_txn_count_1h": 3.0,
+            "card_distinct_merchants_24h": 2.0,
+            "card_decline_count_24h": 1.0,
+        }
     ]
 
 

@@ -16,8 +16,7 @@ from normalizer.stalls import Progress, Watchdog
 from normalizer.tables import create_dedupe_table, expire
 
 PARTITIONS = {topic.partitions for topic in WEBHOOK_TOPICS.values()}
-VELOCITY_PARTITIONS = NORMALIZED.partitions
-"""Of the internal topic of entity marks, and so of the velocity table's changelog."""
+VELOCITY_PARTITIONS = velocity.VELOCITY_PARTITIONS
 if len(PARTITIONS) != 1:  # the dedupe table's changelog is co-partitioned with every input
     raise RuntimeError(f"the webhook topics must share one partition count, not {sorted(PARTITIONS)}")
 (INPUT_PARTITIONS,) = PARTITIONS

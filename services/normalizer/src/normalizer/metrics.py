@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from contracts.reference.providers import PROVIDERS
 
 OUTCOMES = ("normalized", "dead_lettered", "duplicate", "ignored")
-VELOCITY_OUTCOMES = ("published", "dead_lettered")
+VELOCITY_OUTCOMES = ("published", "dead_lettered", "expired")
 
 
 @dataclass
@@ -38,7 +38,7 @@ class Metrics:
                 value = self.outcomes[(provider.value, outcome)]
                 lines.append(f'normalizer_messages_total{{provider="{provider.value}",outcome="{outcome}"}} {value}')
         lines += [
-            "# HELP normalizer_velocity_total Velocity feature records published, events dead-lettered.",
+            "# HELP normalizer_velocity_total Velocity feature records published, events dead-lettered, entities expired.",
             "# TYPE normalizer_velocity_total counter",
             *(
                 f'normalizer_velocity_total{{outcome="{outcome}"}} {self.outcomes[("velocity", outcome)]}'

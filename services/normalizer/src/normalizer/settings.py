@@ -63,6 +63,9 @@ class NormalizerSettings(BaseSettings):
     velocity_lateness_seconds: Annotated[int, Field(ge=0, le=7 * DAY_SECONDS)] = 3600
     """How late (in event time, behind an entity's newest attempt) a payment may arrive and still
     find every attempt of its windows: attempts are kept this long beyond the longest window."""
+    velocity_sweep_seconds: Annotated[float, Field(gt=0, le=DAY_SECONDS)] = 300.0
+    """How often the entities whose attempts all fell out of their windows (plus the lateness) are
+    dropped from the velocity table and its changelog."""
     stall_seconds: Annotated[float, Field(ge=1, le=3600)] = 30.0
     """How often the watchdog looks for input partitions whose commit stopped moving (and seeks
     them back to their committed offset): a partition is stalled after one such interval."""
