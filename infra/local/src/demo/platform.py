@@ -44,6 +44,7 @@ PEXES: dict[str, str] = {
     "simulator": "libs.simulator/cli.pex",
     "feature-repo": "services.feast/feature-repo.pex",
     "feature-server": "services.feast/feature-server.pex",
+    "push-consumer": "services.feast/push-consumer.pex",
     "pipelines": "services.dagster/pipelines.pex",
     "seed-history": "services.dagster/seed-history.pex",
 }
@@ -51,10 +52,12 @@ PEXES: dict[str, str] = {
 PACKAGE_COMMAND = (
     "./pants package services/gateway:gateway services/normalizer:normalizer services/orchestrator:worker "
     "services/orchestrator:bridge services/inference:inference libs/simulator:cli services/feast:feature-repo "
-    "services/feast:feature-server services/dagster:pipelines services/dagster:seed-history"
+    "services/feast:feature-server services/feast:push-consumer services/dagster:pipelines "
+    "services/dagster:seed-history"
 )
 TASK_QUEUE = "orchestrator-payments"
 BRIDGE_GROUP = "orchestrator-bridge"
+PUSH_GROUP = "feature-repo-push"
 NORMALIZER_APP_ID = "normalizer"
 SQUARE_NOTIFICATION_URL_VARIABLE = "GATEWAY_SQUARE_NOTIFICATION_URL"
 
@@ -98,7 +101,7 @@ class Platform:
 
     def __post_init__(self) -> None:
         names = ["kafka", "kafka_controller", "temporal", "temporal_http", "temporal_ui", "temporal_metrics"]
-        names += ["gateway", "normalizer", "inference", "feast", "dagster", "worker", "bridge"]
+        names += ["gateway", "normalizer", "inference", "feast", "push", "dagster", "worker", "bridge"]
         self.ports = dict(zip(names, free_ports(len(names)), strict=True))
         stack_ports = Ports(**{name: self.ports[name] for name in names[:6]}, postgres=0)
         env = dict(os.environ)
@@ -154,7 +157,7 @@ class Platform:
         self.progress(f"created {len(ALL_TOPICS)} contracts topics")
 
     def start_services(self, gateway_env: dict[str, str], timeout: float) -> None:
-        """Feast and inference, the orchestrator's worker and bridge, the normalizer, the gateway:
+        """Feast (server and push consumer) and inference, the orchestrator's worker and bridge, the normalizer, the gateway:
         downstream first, so nothing the gateway accepts waits on a service still starting."""
         for service in self._service_specs(gateway_env):
             self.services[service.name] = service
@@ -216,6 +219,21 @@ class Platform:
                 feast_env,
                 self.logs / "feast.log",
                 _http(f"{self.url('feast')}/health"),
+                links={"OpenAPI": f"{self.url('feast')}/docs"},
+            ),
+            # features.velocity.v1 (the normalizer's streaming features) -> the online store the
+            # feature server reads; ready once its consumer group assigned it the partitions.
+            ServiceProcess(
+                "push-consumer",
+                self.pex("push-consumer"),
+                self.feast_env(
+                    FEATURE_REPO_KAFKA_BOOTSTRAP_SERVERS=self.bootstrap,
+                    FEATURE_REPO_PUSH_PORT=str(self.ports["push"]),
+                    FEATURE_REPO_PUSH_GROUP_ID=PUSH_GROUP,
+                ),
+                self.logs / "push-consumer.log",
+                _http(f"{self.url('push')}/readyz"),
+                links={"health": f"{self.url('push')}/healthz"},
             ),
             ServiceProcess(
                 "inference",
@@ -254,6 +272,7 @@ class Platform:
                 {**orchestrator_env, "ORCHESTRATOR_HEALTH_PORT": str(self.ports["worker"])},
                 self.logs / "worker.log",
                 lambda: asyncio.run(_has_pollers(self.temporal_address, TASK_QUEUE)),
+                links={"metrics": f"{self.url('worker')}/metrics"},
             ),
             ServiceProcess(
                 "bridge",
@@ -261,6 +280,7 @@ class Platform:
                 {**orchestrator_env, "ORCHESTRATOR_HEALTH_PORT": str(self.ports["bridge"])},
                 self.logs / "bridge.log",
                 lambda: asyncio.run(_group_stable(self.bootstrap, BRIDGE_GROUP)),
+                links={"metrics": f"{self.url('bridge')}/metrics"},
             ),
             ServiceProcess(
                 "normalizer",
