@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -27,7 +28,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from contracts.topics import ALL_TOPICS, NORMALIZED, VELOCITY, WEBHOOK_TOPICS
-from demo.processes import ServiceProcess, http_ok, stop_all
+from demo.processes import ServiceProcess, ServiceStartError, http_ok, http_text, stop_all
 from demo.watchdog import PID_DIR, STACK_DIR, spawn_watchdog
 from local_stack import supervisor
 from local_stack.config import Ports, StackConfig, default_cache_dir
@@ -60,6 +61,7 @@ PACKAGE_COMMAND = (
 TASK_QUEUE = "orchestrator-payments"
 BRIDGE_GROUP = "orchestrator-bridge"
 PUSH_GROUP = "feature-repo-push"
+OPENAPI_JSON = "OpenAPI JSON"
 NORMALIZER_APP_ID = "normalizer"
 SQUARE_NOTIFICATION_URL_VARIABLE = "GATEWAY_SQUARE_NOTIFICATION_URL"
 
@@ -160,13 +162,17 @@ class Platform:
         asyncio.run(create_normalizer_internal_topics(self.bootstrap, NORMALIZER_APP_ID))
 
     def start_services(self, gateway_env: dict[str, str], timeout: float) -> None:
-        """Feast (server and push consumer) and inference, the orchestrator's worker and bridge, the normalizer, the gateway:
-        downstream first, so nothing the gateway accepts waits on a service still starting."""
+        """Feast (server and push consumer) and inference, the orchestrator's worker and bridge,
+        the normalizer, the gateway: downstream first, so nothing the gateway accepts waits on a
+        service still starting. The addresses printed for them must answer (a checked OpenAPI spec)."""
         for service in self._service_specs(gateway_env):
             self.services[service.name] = service
             service.start(self.run_dir / PID_DIR)
             seconds = service.wait_ready(timeout)
             self.progress(f"{service.name} ready in {seconds:.1f} s (log {service.log_path})")
+            for label, url in service.links.items():
+                if label == OPENAPI_JSON and "openapi" not in json.loads(http_text(url)):
+                    raise ServiceStartError(f"{service.name} serves no OpenAPI document at {url}")
 
     def stop(self) -> None:
         """Every service at once (each SIGTERMed, SIGKILLed after its timeout), then the servers
@@ -222,7 +228,7 @@ class Platform:
                 feast_env,
                 self.logs / "feast.log",
                 _http(f"{self.url('feast')}/health"),
-                links={"OpenAPI": f"{self.url('feast')}/docs"},
+                links=_openapi(self.url("feast"), "/docs", "/openapi.json"),
             ),
             # features.velocity.v1 (the normalizer's streaming features) -> the online store the
             # feature server reads; ready once its consumer group assigned it the partitions.
@@ -249,7 +255,7 @@ class Platform:
                 ),
                 self.logs / "inference.log",
                 _http(f"{self.url('inference')}/readyz"),
-                links={"OpenAPI": f"{self.url('inference')}/schema"},
+                links=_openapi(self.url("inference"), "/schema", "/schema/openapi.json"),
             ),
         ]
         orchestrator_env = self.env_for(
@@ -312,7 +318,7 @@ class Platform:
                 ),
                 self.logs / "gateway.log",
                 _http(f"{self.url('gateway')}/readyz"),
-                links={"OpenAPI": f"{self.url('gateway')}/schema"},
+                links=_openapi(self.url("gateway"), "/schema", "/schema/openapi.json"),
             ),
         ]
         return specs
@@ -356,6 +362,12 @@ async def create_normalizer_internal_topics(bootstrap: str, app_id: str) -> None
     finally:
         await admin.close()
     wait_for_leaders(bootstrap, [f"{app_id}-velocity-changelog"], NORMALIZED.partitions, 30.0)
+
+
+def _openapi(base: str, page: str, spec: str) -> dict[str, str]:
+    """The OpenAPI page and the spec it renders. The pages (Litestar's ReDoc, FastAPI's Swagger
+    UI) load their JavaScript from a CDN, so offline they stay blank; the JSON is served locally."""
+    return {"OpenAPI": f"{base}{page}", OPENAPI_JSON: f"{base}{spec}"}
 
 
 def _http(url: str) -> Callable[[], bool]:
