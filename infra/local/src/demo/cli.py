@@ -17,7 +17,9 @@ from local_stack.config import default_state_dir
 
 
 def _progress(message: str) -> None:
-    print(f"[demo] {message}", file=sys.stderr, flush=True)
+    # One write per line: servers are stopped in parallel threads, each reporting.
+    sys.stderr.write(f"[demo] {message}\n")
+    sys.stderr.flush()
 
 
 def build_parser() -> argparse.ArgumentParser:
