@@ -6,7 +6,16 @@ import json
 from collections import Counter
 from dataclasses import replace
 
-from demo.report import GatewayCounts, ModelSummary, NormalizerCounts, Report, RunReport, SendResult, percentile
+from demo.report import (
+    GatewayCounts,
+    ModelSummary,
+    NormalizerCounts,
+    PushCounts,
+    Report,
+    RunReport,
+    SendResult,
+    percentile,
+)
 from demo.tally import StoreTally, TopicTally, parse_counters
 
 from contracts.reference.providers import Provider
@@ -15,6 +24,9 @@ from contracts.schemas.normalized_event import event_id_for
 NORMALIZED = "payments.normalized.v1"
 DECISIONS = "payments.decisions.v1"
 STRIPE = "webhooks.stripe.v1"
+VELOCITY = "features.velocity.v1"
+DLQ = "payments.dlq.v1"
+PUSHED = "every velocity record pushed to the online store"
 
 
 def _event_id(provider_event_id: str) -> str:
@@ -22,8 +34,9 @@ def _event_id(provider_event_id: str) -> str:
     return str(event_id_for(Provider.STRIPE, provider_event_id))
 
 
-def _tally(decisions_for: list[str], scored_by: str = "rules-v1") -> TopicTally:
-    """Two stripe webhooks (ids a, b) normalized into payments p1, p2; decisions as given."""
+def _tally(decisions_for: list[str], scored_by: str = "rules-v1", velocity: bool = True) -> TopicTally:
+    """Two stripe webhooks (ids a, b) normalized into payments p1, p2, with the velocity records
+    of each payment's customer and card; decisions as given."""
     tally = TopicTally()
     for offset, (event_id, payment) in enumerate((("e1", "p1"), ("e2", "p2"))):
         tally.add(
@@ -40,6 +53,9 @@ def _tally(decisions_for: list[str], scored_by: str = "rules-v1") -> TopicTally:
             "source": {"topic": STRIPE, "partition": 0, "offset": offset},
         }
         tally.add(NORMALIZED, 0, offset, 1_100 + offset, json.dumps(normalized).encode())
+        for entity in ("customer", "card") if velocity else ():
+            record = {"entity": entity, "entity_id": f"{entity}-{payment}", "payment_id": payment}
+            tally.add(VELOCITY, 0, tally.velocity_records, 1_150, json.dumps(record).encode())
     for offset, payment in enumerate(decisions_for):
         decision = {
             "payment_id": payment,
@@ -51,13 +67,16 @@ def _tally(decisions_for: list[str], scored_by: str = "rules-v1") -> TopicTally:
     return tally
 
 
-def _report(tally: TopicTally, stored: int, name: str = "wave 1") -> Report:
+def _report(tally: TopicTally, stored: int, name: str = "wave 1", push: PushCounts | None = None) -> Report:
+    """Counters as a healthy platform shows them for `_tally`'s topics: 2 events normalized, 4
+    velocity records published by the normalizer and pushed by the push consumer."""
     return Report(
         send=SendResult(0, 3, ""),
         gateway=GatewayCounts(Counter({"accepted": 2, "signature_mismatch": 1}), events_published=2),
-        normalizer=NormalizerCounts(Counter({"normalized": 2})),
+        normalizer=NormalizerCounts(Counter({"normalized": 2}), Counter({"published": 4})),
         topics=tally,
         store=StoreTally(stored, stored, 2, 2, 0),
+        push=PushCounts(pushed=4, batches=1) if push is None else push,
         elapsed_s=1.0,
         name=name,
     )
@@ -153,8 +172,21 @@ def test_nothing_promoted_fails() -> None:
 
 
 def test_model_metrics_against_the_rules_with_missing_ones_not_recorded() -> None:
-    model = _model("v2", {"holdout_pr_auc": 0.5, "rules_v1.holdout_pr_auc": 0.25, "holdout_roc_auc": 0.9})
-    assert model.metric_rows() == [("pr_auc", "0.5000", "0.2500"), ("roc_auc", "0.9000", "not recorded")]
+    model = _model(
+        "v2",
+        {
+            "holdout_pr_auc": 0.5,
+            "rules_v1.holdout_pr_auc": 0.25,
+            "holdout_roc_auc": 0.9,
+            "holdout_holdout_rows": 406.0,
+            "rules_v1.holdout_holdout_rows": 406.0,
+        },
+    )
+    assert model.metric_rows() == [
+        ("holdout_rows", "406", "406"),
+        ("pr_auc", "0.5000", "0.2500"),
+        ("roc_auc", "0.9000", "not recorded"),
+    ]
 
 
 def test_a_wave_is_what_changed_since_the_baseline() -> None:
@@ -189,3 +221,52 @@ def test_an_identical_decision_record_again_is_a_copy_and_a_different_one_a_seco
     tally.add(DECISIONS, 0, 3, 3_000, json.dumps(changed).encode())
     failed = {check.name for check in _report(tally, stored=2).checks if not check.ok}
     assert "one decision per payment" in failed
+
+
+def test_velocity_records_on_the_topic_are_counted_by_entity() -> None:
+    tally = _tally(["p1", "p2"])
+    assert (tally.velocity_records, dict(tally.velocity_by_entity)) == (4, {"customer": 2, "card": 2})
+    assert "velocity records (topic)        4   card 2, customer 2" in _report(tally, stored=2).render()
+
+
+def test_a_velocity_record_the_push_consumer_did_not_push_fails() -> None:
+    report = _report(_tally(["p1", "p2"]), stored=2, push=PushCounts(pushed=3, batches=1))
+    failed = {check.name for check in report.checks if not check.ok}
+    assert failed == {PUSHED}
+
+
+def test_a_velocity_record_pushed_twice_fails_outside_a_drill_and_passes_in_one() -> None:
+    # A broker restart in the drill may have the push consumer read an uncommitted batch again.
+    report = _report(_tally(["p1", "p2"]), stored=2, push=PushCounts(pushed=5, batches=2))
+    assert {check.name for check in report.checks if not check.ok} == {PUSHED}
+    drilled = replace(report, normalizer=NormalizerCounts(Counter()), drill=True)
+    assert drilled.ok, drilled.render()
+
+
+def test_a_record_the_push_consumer_dead_lettered_must_be_on_the_dead_letter_topic() -> None:
+    tally = _tally(["p1", "p2"])
+    # It counts one dead letter, but the dead-letter topic holds none of stage feature_push.
+    report = _report(tally, stored=2, push=PushCounts(pushed=3, dead_lettered=1, batches=1))
+    assert {check.name for check in report.checks if not check.ok} == {PUSHED}
+    letter = {"stage": "feature_push", "source": {"topic": VELOCITY, "partition": 0, "offset": 3}, "reasons": []}
+    tally.add(DLQ, 0, 0, 1_300, json.dumps(letter).encode())
+    assert _report(tally, stored=2, push=PushCounts(pushed=3, dead_lettered=1, batches=1)).ok
+
+
+def test_normalized_events_without_velocity_records_fail() -> None:
+    report = replace(
+        _report(_tally(["p1", "p2"], velocity=False), stored=2, push=PushCounts()),
+        normalizer=NormalizerCounts(Counter({"normalized": 2})),
+    )
+    failed = {check.name for check in report.checks if not check.ok}
+    assert failed == {PUSHED}
+    assert "no velocity records although events were normalized" in report.render()
+
+
+def test_velocity_records_the_normalizer_counted_but_the_topic_lacks_fail() -> None:
+    report = replace(
+        _report(_tally(["p1", "p2"]), stored=2),
+        normalizer=NormalizerCounts(Counter({"normalized": 2}), Counter({"published": 5})),
+    )
+    failed = {check.name for check in report.checks if not check.ok}
+    assert failed == {"velocity records: normalizer published = on the topic"}

@@ -17,7 +17,9 @@ from local_stack.config import default_state_dir
 
 
 def _progress(message: str) -> None:
-    print(f"[demo] {message}", file=sys.stderr, flush=True)
+    # One write per line: servers are stopped in parallel threads, each reporting.
+    sys.stderr.write(f"[demo] {message}\n")
+    sys.stderr.flush()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,13 +56,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_interrupted = False
+
+
 def _terminate(signum: int, frame: FrameType | None) -> None:
+    """The first Ctrl-C (or SIGTERM) stops the run; later ones do not cut the clean-up short."""
+    global _interrupted
+    if _interrupted:
+        _progress("still stopping what the run started ...")
+        return
+    _interrupted = True
+    _progress(f"interrupted ({signal.Signals(signum).name}): stopping everything the run started ...")
     raise KeyboardInterrupt(f"signal {signum}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, _terminate)
     run_dir = args.run_dir or default_state_dir(Path.cwd()) / "demo" / time.strftime("%Y%m%dT%H%M%S")
     traffic = Traffic(
         customers=args.customers,

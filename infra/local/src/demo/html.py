@@ -26,6 +26,9 @@ img { max-width: 100%; border: 1px solid #ddd; }
 """
 
 
+_BINS = 40
+
+
 def _png(figure: Figure) -> str:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
@@ -42,10 +45,15 @@ def _image(data: str, caption: str) -> str:
 
 def latency_histogram(report: RunReport) -> str:
     figure, axes = plt.subplots(figsize=(8, 3.5))
-    for wave in report.waves:
-        values = [ms / 1000 for ms in wave.topics.decision_latencies_ms]
+    samples = {wave.name: [ms / 1000 for ms in wave.topics.decision_latencies_ms] for wave in report.waves}
+    every = [value for values in samples.values() for value in values]
+    # The same bins for every wave: bars of one width, comparable heights.
+    low, high = (min(every), max(every)) if every else (0.0, 1.0)
+    step = (high - low) / _BINS or 1.0
+    bins = [low + i * step for i in range(_BINS + 1)]
+    for name, values in samples.items():
         if values:
-            axes.hist(values, bins=40, alpha=0.6, label=f"{wave.name} ({len(values)} decisions)")
+            axes.hist(values, bins=bins, alpha=0.55, label=f"{name} ({len(values)} decisions)")
     axes.set_xlabel("gateway publish -> decision published (s)")
     axes.set_ylabel("decisions")
     axes.legend()

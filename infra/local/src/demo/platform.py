@@ -7,6 +7,8 @@ never collides with another stack on the machine and leaves nothing behind but f
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -14,23 +16,24 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
-from aiokafka.admin import AIOKafkaAdminClient  # type: ignore[import-untyped]  # no py.typed
-from aiokafka.errors import KafkaError  # type: ignore[import-untyped]  # no py.typed
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]  # no py.typed
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError  # type: ignore[import-untyped]  # no py.typed
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from contracts.topics import ALL_TOPICS
-from demo.processes import ServiceProcess, http_ok
+from contracts.topics import ALL_TOPICS, NORMALIZED, VELOCITY, WEBHOOK_TOPICS
+from demo.processes import ServiceProcess, ServiceStartError, http_ok, http_text, stop_all
 from demo.watchdog import PID_DIR, STACK_DIR, spawn_watchdog
 from local_stack import supervisor
 from local_stack.config import Ports, StackConfig, default_cache_dir
 from local_stack.kafka import KafkaService
-from local_stack.kafka_admin import create_topics, metadata, parse_bootstrap
+from local_stack.kafka_admin import create_topics, metadata, parse_bootstrap, wait_for_leaders
 from local_stack.ports import PortUse, free_ports
 from local_stack.service import Progress, Service
 from local_stack.temporal import NAMESPACE, TemporalService
@@ -44,6 +47,7 @@ PEXES: dict[str, str] = {
     "simulator": "libs.simulator/cli.pex",
     "feature-repo": "services.feast/feature-repo.pex",
     "feature-server": "services.feast/feature-server.pex",
+    "push-consumer": "services.feast/push-consumer.pex",
     "pipelines": "services.dagster/pipelines.pex",
     "seed-history": "services.dagster/seed-history.pex",
 }
@@ -51,10 +55,13 @@ PEXES: dict[str, str] = {
 PACKAGE_COMMAND = (
     "./pants package services/gateway:gateway services/normalizer:normalizer services/orchestrator:worker "
     "services/orchestrator:bridge services/inference:inference libs/simulator:cli services/feast:feature-repo "
-    "services/feast:feature-server services/dagster:pipelines services/dagster:seed-history"
+    "services/feast:feature-server services/feast:push-consumer services/dagster:pipelines "
+    "services/dagster:seed-history"
 )
 TASK_QUEUE = "orchestrator-payments"
 BRIDGE_GROUP = "orchestrator-bridge"
+PUSH_GROUP = "feature-repo-push"
+OPENAPI_JSON = "OpenAPI JSON"
 NORMALIZER_APP_ID = "normalizer"
 SQUARE_NOTIFICATION_URL_VARIABLE = "GATEWAY_SQUARE_NOTIFICATION_URL"
 
@@ -98,7 +105,7 @@ class Platform:
 
     def __post_init__(self) -> None:
         names = ["kafka", "kafka_controller", "temporal", "temporal_http", "temporal_ui", "temporal_metrics"]
-        names += ["gateway", "normalizer", "inference", "feast", "dagster", "worker", "bridge"]
+        names += ["gateway", "normalizer", "inference", "feast", "push", "dagster", "worker", "bridge"]
         self.ports = dict(zip(names, free_ports(len(names)), strict=True))
         stack_ports = Ports(**{name: self.ports[name] for name in names[:6]}, postgres=0)
         env = dict(os.environ)
@@ -152,22 +159,27 @@ class Platform:
             if topic.name not in existing:
                 create_topics(self.bootstrap, [topic.name], partitions=topic.partitions)
         self.progress(f"created {len(ALL_TOPICS)} contracts topics")
+        asyncio.run(create_normalizer_internal_topics(self.bootstrap, NORMALIZER_APP_ID))
 
     def start_services(self, gateway_env: dict[str, str], timeout: float) -> None:
-        """Feast and inference, the orchestrator's worker and bridge, the normalizer, the gateway:
-        downstream first, so nothing the gateway accepts waits on a service still starting."""
+        """Feast (server and push consumer) and inference, the orchestrator's worker and bridge,
+        the normalizer, the gateway: downstream first, so nothing the gateway accepts waits on a
+        service still starting. The addresses printed for them must answer (a checked OpenAPI spec)."""
         for service in self._service_specs(gateway_env):
             self.services[service.name] = service
             service.start(self.run_dir / PID_DIR)
             seconds = service.wait_ready(timeout)
             self.progress(f"{service.name} ready in {seconds:.1f} s (log {service.log_path})")
+            for label, url in service.links.items():
+                if label == OPENAPI_JSON and "openapi" not in json.loads(http_text(url)):
+                    raise ServiceStartError(f"{service.name} serves no OpenAPI document at {url}")
 
     def stop(self) -> None:
-        """Services in reverse order of start, then the servers; nothing keeps running."""
-        for service in reversed(list(self.services.values())):
-            service.stop()
-        for server in reversed(self.servers):
-            supervisor.halt(server)
+        """Every service at once (each SIGTERMed, SIGKILLed after its timeout), then the servers
+        they used (Kafka, Temporal); nothing keeps running. All at once: on Ctrl-C, `pants run`
+        gives the demo 3 s before it kills it (the watchdog then finishes the job)."""
+        stop_all([service.stop for service in self.services.values()])
+        stop_all([partial(supervisor.halt, server) for server in self.servers])
 
     # -- the services ------------------------------------------------------------------------
     def pex(self, name: str) -> list[str]:
@@ -216,6 +228,21 @@ class Platform:
                 feast_env,
                 self.logs / "feast.log",
                 _http(f"{self.url('feast')}/health"),
+                links=_openapi(self.url("feast"), "/docs", "/openapi.json"),
+            ),
+            # features.velocity.v1 (the normalizer's streaming features) -> the online store the
+            # feature server reads; ready once its consumer group assigned it the partitions.
+            ServiceProcess(
+                "push-consumer",
+                self.pex("push-consumer"),
+                self.feast_env(
+                    FEATURE_REPO_KAFKA_BOOTSTRAP_SERVERS=self.bootstrap,
+                    FEATURE_REPO_PUSH_PORT=str(self.ports["push"]),
+                    FEATURE_REPO_PUSH_GROUP_ID=PUSH_GROUP,
+                ),
+                self.logs / "push-consumer.log",
+                _http(f"{self.url('push')}/readyz"),
+                links={"health": f"{self.url('push')}/healthz"},
             ),
             ServiceProcess(
                 "inference",
@@ -228,7 +255,7 @@ class Platform:
                 ),
                 self.logs / "inference.log",
                 _http(f"{self.url('inference')}/readyz"),
-                links={"OpenAPI": f"{self.url('inference')}/schema"},
+                links=_openapi(self.url("inference"), "/schema", "/schema/openapi.json"),
             ),
         ]
         orchestrator_env = self.env_for(
@@ -254,6 +281,7 @@ class Platform:
                 {**orchestrator_env, "ORCHESTRATOR_HEALTH_PORT": str(self.ports["worker"])},
                 self.logs / "worker.log",
                 lambda: asyncio.run(_has_pollers(self.temporal_address, TASK_QUEUE)),
+                links={"metrics": f"{self.url('worker')}/metrics"},
             ),
             ServiceProcess(
                 "bridge",
@@ -261,6 +289,7 @@ class Platform:
                 {**orchestrator_env, "ORCHESTRATOR_HEALTH_PORT": str(self.ports["bridge"])},
                 self.logs / "bridge.log",
                 lambda: asyncio.run(_group_stable(self.bootstrap, BRIDGE_GROUP)),
+                links={"metrics": f"{self.url('bridge')}/metrics"},
             ),
             ServiceProcess(
                 "normalizer",
@@ -289,10 +318,56 @@ class Platform:
                 ),
                 self.logs / "gateway.log",
                 _http(f"{self.url('gateway')}/readyz"),
-                links={"OpenAPI": f"{self.url('gateway')}/schema"},
+                links=_openapi(self.url("gateway"), "/schema", "/schema/openapi.json"),
             ),
         ]
         return specs
+
+
+def normalizer_internal_topics(app_id: str) -> list[NewTopic]:
+    """The topics Faust declares for the normalizer at its start (its tables' changelogs, the
+    velocity agent's internal topic, the leader assignor's), with Faust's settings for them."""
+    (inputs,) = {topic.partitions for topic in WEBHOOK_TOPICS.values()}
+    compact = {"cleanup.policy": "compact"}
+    return [
+        NewTopic(f"{app_id}-dedupe-changelog", inputs, 1, topic_configs=compact),
+        NewTopic(f"{app_id}-velocity-changelog", NORMALIZED.partitions, 1, topic_configs=compact),
+        NewTopic(
+            f"{app_id}-velocity-entities",
+            NORMALIZED.partitions,
+            1,
+            topic_configs={"retention.ms": str(VELOCITY.retention_ms)},
+        ),
+        NewTopic(f"{app_id}-__assignor-__leader", 1, 1),
+    ]
+
+
+async def create_normalizer_internal_topics(bootstrap: str, app_id: str) -> None:
+    """Create the normalizer's internal topics before it starts.
+
+    Faust creates them itself at start, but under load the broker's metadata may not list a
+    just-created changelog when Faust subscribes ("Topic normalizer-velocity-changelog not found
+    in cluster metadata"); at the next metadata refresh (5 min later) the subscription changes,
+    the group rebalances, and faust-streaming 0.15.3 hangs in `on_partitions_revoked` waiting
+    for a commit that never finishes: the normalizer stops processing (seen in a main job run).
+    Created here, the topics exist before the normalizer subscribes."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [topic for topic in normalizer_internal_topics(app_id) if topic.name not in existing]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(missing)
+    finally:
+        await admin.close()
+    wait_for_leaders(bootstrap, [f"{app_id}-velocity-changelog"], NORMALIZED.partitions, 30.0)
+
+
+def _openapi(base: str, page: str, spec: str) -> dict[str, str]:
+    """The OpenAPI page and the spec it renders. The pages (Litestar's ReDoc, FastAPI's Swagger
+    UI) load their JavaScript from a CDN, so offline they stay blank; the JSON is served locally."""
+    return {"OpenAPI": f"{base}{page}", OPENAPI_JSON: f"{base}{spec}"}
 
 
 def _http(url: str) -> Callable[[], bool]:

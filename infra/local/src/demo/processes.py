@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,10 +92,28 @@ class ServiceProcess:
         return f"--- last lines of {self.log_path} ---\n{tail}"
 
 
+def stop_all(stoppers: Sequence[Callable[[], object]]) -> None:
+    """Run every stop at once (each waits for its own process): the slowest one sets the time,
+    not their sum. Raises the first error once all of them have run."""
+    if not stoppers:
+        return
+    with ThreadPoolExecutor(max_workers=len(stoppers), thread_name_prefix="stop") as pool:
+        futures = [pool.submit(stopper) for stopper in stoppers]
+    errors = [future.exception() for future in futures if future.exception() is not None]
+    if errors:
+        raise errors[0]  # type: ignore[misc]  # an exception, filtered above
+
+
 def stop_recorded(pid_dir: Path, timeout: float = 15.0) -> None:
-    """Stop every service whose pid file is in `pid_dir` (what the watchdog does)."""
-    for pid_path in sorted(pid_dir.glob("*.pid")):
-        record = read_pid(pid_path)
-        if record is not None:
-            stop(record, signal.SIGTERM, timeout)
-        pid_path.unlink(missing_ok=True)
+    """Stop every service whose pid file is in `pid_dir`, all at once (what the watchdog does)."""
+
+    def stopper(pid_path: Path) -> Callable[[], None]:
+        def stop_one() -> None:
+            record = read_pid(pid_path)
+            if record is not None:
+                stop(record, signal.SIGTERM, timeout)
+            pid_path.unlink(missing_ok=True)
+
+        return stop_one
+
+    stop_all([stopper(pid_path) for pid_path in sorted(pid_dir.glob("*.pid"))])

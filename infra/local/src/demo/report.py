@@ -7,10 +7,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from contracts.topics import VELOCITY
 from demo.tally import StoreTally, TopicTally
 
 ACCEPTED = "accepted"
 QUARANTINED = "quarantined"
+VELOCITY_TOPIC = VELOCITY.name
+PUSH_STAGE = "feature_push"
+"""The push consumer's dead-letter stage (`feature_repo.push_consumer.STAGE`)."""
 
 
 @dataclass(frozen=True)
@@ -45,12 +49,29 @@ class GatewayCounts:
 
 @dataclass(frozen=True)
 class NormalizerCounts:
-    """`normalizer_messages_total` by outcome (normalized, dead_lettered, duplicate)."""
+    """`normalizer_messages_total` by outcome (normalized, dead_lettered, duplicate) and
+    `normalizer_velocity_total` by outcome (published, dead_lettered)."""
 
     by_outcome: Counter[str]
+    velocity: Counter[str] = field(default_factory=Counter)
 
     def __sub__(self, before: NormalizerCounts) -> NormalizerCounts:
-        return NormalizerCounts(self.by_outcome - before.by_outcome)
+        return NormalizerCounts(self.by_outcome - before.by_outcome, self.velocity - before.velocity)
+
+
+@dataclass(frozen=True)
+class PushCounts:
+    """The Feast push consumer's counts (the body of its `/healthz`): velocity records pushed
+    into the online store, records it dead-lettered (stage `feature_push`), batches committed."""
+
+    pushed: int = 0
+    dead_lettered: int = 0
+    batches: int = 0
+
+    def __sub__(self, before: PushCounts) -> PushCounts:
+        return PushCounts(
+            self.pushed - before.pushed, self.dead_lettered - before.dead_lettered, self.batches - before.batches
+        )
 
 
 @dataclass(frozen=True)
@@ -81,6 +102,7 @@ class Report:
     normalizer: NormalizerCounts
     topics: TopicTally
     store: StoreTally
+    push: PushCounts
     elapsed_s: float
     name: str = "wave 1"
     drill: bool = False
@@ -127,6 +149,11 @@ class Report:
         lines.append(
             f"stored decisions          {s.decision_rows:>7}   {s.decided_payments} payments; "
             f"{s.payments} payment rows, {s.payment_events} events, {s.dead_letters} dead letters"
+        )
+        lines.append(f"velocity records (topic)  {t.velocity_records:>7}   " + _counts(t.velocity_by_entity))
+        lines.append(
+            f"pushed to Feast online    {self.push.pushed:>7}   push consumer: {self.push.dead_lettered} "
+            f"dead-lettered, {self.push.batches} batches"
         )
         lines.append("")
         lines.append(
@@ -199,7 +226,7 @@ def reconcile(report: Report) -> list[Check]:
                 f"{t.webhook_records} = {distinct_normalized} + {dead} + {t.duplicate_webhooks} re-delivered",
             )
         )
-        return checks + _decision_checks(t, s)
+        return checks + _decision_checks(t, s) + [_push_check(report)]
     checks += [
         Check(
             "accepted = normalized + dead-lettered + duplicates dropped",
@@ -217,8 +244,33 @@ def reconcile(report: Report) -> list[Check]:
             f"counters {int(n['normalized'])} normalized / {int(n['dead_lettered'])} dead-lettered, "
             f"topics {t.normalized} / {normalizer_dlq}",
         ),
+        Check(
+            "velocity records: normalizer published = on the topic",
+            int(report.normalizer.velocity["published"]) == t.velocity_records,
+            f"normalizer published {int(report.normalizer.velocity['published'])}, "
+            f"{VELOCITY_TOPIC} holds {t.velocity_records}",
+        ),
     ]
-    return checks + _decision_checks(t, s)
+    return checks + _decision_checks(t, s) + [_push_check(report)]
+
+
+def _push_check(report: Report) -> Check:
+    """Every velocity record on the topic went into the online store (or was dead-lettered by
+    the push consumer, which the dead-letter topic must then show). In a drill the broker
+    restart may have the push consumer read an uncommitted batch again: a push is an upsert of
+    the same values, so more pushes than records are harmless there."""
+    t, p = report.topics, report.push
+    handled = p.pushed + p.dead_lettered
+    streamed = t.velocity_records > 0 or t.normalized == 0
+    complete = handled >= t.velocity_records if report.drill else handled == t.velocity_records
+    dead = t.dead_letters_by_stage[PUSH_STAGE]
+    return Check(
+        "every velocity record pushed to the online store",
+        streamed and complete and p.dead_lettered == dead,
+        f"{VELOCITY_TOPIC} holds {t.velocity_records}; push consumer pushed {p.pushed}, "
+        f"dead-lettered {p.dead_lettered} (dead-letter topic: {dead})"
+        + ("" if streamed else "; no velocity records although events were normalized"),
+    )
 
 
 def _decision_checks(t: TopicTally, s: StoreTally) -> list[Check]:
@@ -303,11 +355,19 @@ class ModelSummary:
             for k, v in self.card_metrics.items()
             if k.startswith(MODEL_METRIC_PREFIX)
         }
-        return [(name, _metric(model.get(name)), _metric(rules.get(name))) for name in sorted(model | rules)]
+        return [
+            (name, _metric(name, model.get(name)), _metric(name, rules.get(name))) for name in sorted(model | rules)
+        ]
 
 
-def _metric(value: float | None) -> str:
-    return "not recorded" if value is None else f"{value:.4f}"
+COUNT_METRICS = ("holdout_rows", "holdout_positives")
+"""Card metrics that count rows (shown as integers, not as 406.0000)."""
+
+
+def _metric(name: str, value: float | None) -> str:
+    if value is None:
+        return "not recorded"
+    return f"{value:.0f}" if name in COUNT_METRICS else f"{value:.4f}"
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import subprocess
@@ -17,7 +18,7 @@ from demo.drill import DRILL_RATE, Drill
 from demo.pipelines import History, Pipelines
 from demo.platform import Platform, find_pexes, gateway_env, python311, running
 from demo.processes import http_text
-from demo.report import GatewayCounts, NormalizerCounts, Report, RunReport, SendResult
+from demo.report import GatewayCounts, NormalizerCounts, PushCounts, Report, RunReport, SendResult
 from demo.tally import StoreTally, TopicReader, TopicTally, parse_counters, read_store
 from local_stack.service import Progress
 
@@ -132,7 +133,9 @@ def _wave(
     """Send one wave and wait until it is decided; its counts are what changed during the wave
     (topics read from where the previous wave ended, counters and store rows as differences)."""
     started = time.monotonic()
-    before = Baseline(_gateway_counts(platform), _normalizer_counts(platform), read_store(platform.store_path))
+    before = Baseline(
+        _gateway_counts(platform), _normalizer_counts(platform), _push_counts(platform), read_store(platform.store_path)
+    )
     progress(f"{name}: simulated traffic from {traffic.start} (seed {traffic.seed})")
     drill_log: list[str] = []
     if drill is not None:
@@ -149,6 +152,7 @@ def _wave(
         normalizer=_normalizer_counts(platform) - before.normalizer,
         topics=topics,
         store=read_store(platform.store_path) - before.store,
+        push=_push_counts(platform) - before.push,
         elapsed_s=time.monotonic() - started,
         name=name,
         drill=drill is not None,
@@ -164,17 +168,17 @@ class Baseline:
 
     gateway: GatewayCounts
     normalizer: NormalizerCounts
+    push: PushCounts
     store: StoreTally
 
 
 def _addresses(platform: Platform) -> str:
-    lines = ["addresses:", f"  Temporal UI      {platform.temporal_ui}", f"  Kafka            {platform.bootstrap}"]
+    rows = [("Temporal UI", platform.temporal_ui), ("Kafka", platform.bootstrap)]
     for name, service in platform.services.items():
-        for label, url in service.links.items():
-            lines.append(f"  {name} {label:<10} {url}")
-    lines.append(f"  payments store   {platform.store_path}")
-    lines.append(f"  logs             {platform.logs}")
-    return "\n".join(lines)
+        rows += [(f"{'Dagster' if name == 'dagster' else name} {label}", url) for label, url in service.links.items()]
+    rows += [("payments store", str(platform.store_path)), ("logs", str(platform.logs))]
+    width = max(len(label) for label, _ in rows)
+    return "\n".join(["addresses:", *(f"  {label:<{width}}  {url}" for label, url in rows)])
 
 
 def _send(platform: Platform, traffic: Traffic, progress: Progress) -> SendResult:
@@ -239,7 +243,9 @@ async def _settle(
                 pass
             tally = reader.tally
             gateway = _gateway_counts(platform) - before.gateway
-            normalizer = (_normalizer_counts(platform) - before.normalizer).by_outcome
+            normalizer_counts = _normalizer_counts(platform) - before.normalizer
+            normalizer = normalizer_counts.by_outcome
+            push = _push_counts(platform) - before.push
             store = read_store(platform.store_path) - before.store
             processed = tally.normalized + tally.dead_letters_by_stage["normalizer"] + int(normalizer["duplicate"])
             decided = len(tally.payments_to_decide & set(tally.decisions_by_payment))
@@ -251,6 +257,10 @@ async def _settle(
                 and (processed >= tally.webhook_records or drill)
                 and decided == len(tally.payments_to_decide)
                 and store.decision_rows >= tally.decisions
+                # The normalizer's velocity records are on the topic, and the push consumer
+                # brought every one of them into the online store.
+                and (tally.velocity_records >= normalizer_counts.velocity["published"] or drill)
+                and push.pushed + push.dead_lettered >= tally.velocity_records
             )
             stopped = [name for name, service in platform.services.items() if not service.alive()]
             if done or stopped or time.monotonic() > deadline:
@@ -297,4 +307,13 @@ def _normalizer_counts(platform: Platform) -> NormalizerCounts:
     outcomes: Counter[str] = Counter()
     for labels, value in parse_counters(text, "normalizer_messages_total"):
         outcomes[labels["outcome"]] += int(value)
-    return NormalizerCounts(outcomes)
+    velocity: Counter[str] = Counter()
+    for labels, value in parse_counters(text, "normalizer_velocity_total"):
+        velocity[labels["outcome"]] += int(value)
+    return NormalizerCounts(outcomes, velocity)
+
+
+def _push_counts(platform: Platform) -> PushCounts:
+    """The push consumer's counts, from the JSON body of its `/healthz`."""
+    body = json.loads(http_text(f"{platform.url('push')}/healthz"))
+    return PushCounts(int(body["pushed"]), int(body["dead_lettered"]), int(body["batches"]))

@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition  # type: ignore[import-unt
 
 from contracts.reference.providers import Provider
 from contracts.schemas.normalized_event import event_id_for
-from contracts.topics import DECISIONS, DLQ, NORMALIZED, WEBHOOK_TOPICS
+from contracts.topics import DECISIONS, DLQ, NORMALIZED, VELOCITY, WEBHOOK_TOPICS
 
 WEBHOOK_TOPIC_NAMES = frozenset(topic.name for topic in WEBHOOK_TOPICS.values())
 DECIDING_EVENT_TYPES = frozenset({"payment.authorized", "payment.captured", "payment.succeeded", "payment.failed"})
@@ -75,6 +75,9 @@ class TopicTally:
     normalized_ids: Counter[str] = field(default_factory=Counter)
     normalizer_dead_ids: set[str] = field(default_factory=set)
     """Event ids of webhook records the normalizer dead-lettered (through the dead letter's source)."""
+    velocity_records: int = 0
+    """Records on `features.velocity.v1` (the normalizer's streaming features, for the push consumer)."""
+    velocity_by_entity: Counter[str] = field(default_factory=Counter)
 
     def add(self, topic: str, partition: int, offset: int, timestamp_ms: int, value: bytes) -> None:
         body: dict[str, Any] = json.loads(value)
@@ -110,6 +113,9 @@ class TopicTally:
                 self.normalizer_dead_ids.add(dead)
             for reason in body["reasons"][:1]:
                 self.dead_letters_by_reason[(body["stage"], reason["code"])] += 1
+        elif topic == VELOCITY.name:
+            self.velocity_records += 1
+            self.velocity_by_entity[body["entity"]] += 1
         elif topic == DECISIONS.name:
             seen = self.decision_bodies.setdefault(body["payment_id"], set())
             canonical = json.dumps(body, sort_keys=True)
@@ -145,7 +151,7 @@ class TopicTally:
 
 
 class TopicReader:
-    """Reads the webhook, normalized, dead-letter and decision topics from their beginning.
+    """Reads the webhook, normalized, dead-letter, decision and velocity topics from their beginning.
 
     One consumer with manually assigned partitions and no group: it commits nothing and changes
     nothing the services see. Topics are read in that order within each poll, so a decision's
@@ -162,7 +168,7 @@ class TopicReader:
 
     async def start(self) -> None:
         # The demo created these topics with the contracts' partition counts.
-        topics = [*WEBHOOK_TOPICS.values(), NORMALIZED, DLQ, DECISIONS]
+        topics = [*WEBHOOK_TOPICS.values(), NORMALIZED, DLQ, DECISIONS, VELOCITY]
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
         )
@@ -200,7 +206,7 @@ class TopicReader:
 def _topic_rank(topic: str) -> int:
     if topic in WEBHOOK_TOPIC_NAMES:
         return 0
-    return {NORMALIZED.name: 1, DLQ.name: 2, DECISIONS.name: 3}[topic]
+    return {NORMALIZED.name: 1, DLQ.name: 2, DECISIONS.name: 3, VELOCITY.name: 4}[topic]
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,12 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
-from demo.processes import stop_recorded
+from demo.processes import stop_all, stop_recorded
 from local_stack.config import StackConfig
-from local_stack.stack import LocalStack
+from local_stack.stack import SERVICE_NAMES, LocalStack
 from local_stack.watchdog import wait_for_exit
 
 PID_DIR = "pids"
@@ -42,7 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     wait_for_exit(owner_pid)
     stop_recorded(run_dir / PID_DIR)
     stack_dir = run_dir / STACK_DIR
-    LocalStack(StackConfig(state_dir=stack_dir, cache_dir=stack_dir), progress=_quiet).down()
+    stack = LocalStack(StackConfig(state_dir=stack_dir, cache_dir=stack_dir), progress=_quiet)
+    stop_all([partial(stack.down, [name]) for name in SERVICE_NAMES])
     return 0
 
 

@@ -1,7 +1,8 @@
 """The main job end to end on a small volume: the same code as `./pants run infra/local:demo`.
 
-Real Kafka and Temporal (local_stack), a real Feast server, every service from the pex Pants
-built (`runtime_package_dependencies`), fed by the simulator through the gateway over HTTP; between
+Real Kafka and Temporal (local_stack), a real Feast server and push consumer, every service from
+the pex Pants built (`runtime_package_dependencies`), fed by the simulator through the gateway
+over HTTP; between
 the waves the real pipelines (ingest, dbt, training, evaluation, promotion) from their pex, on a
 labelled history written into the store first.
 """
@@ -49,6 +50,14 @@ def _assert_wave_reconciles(wave: Report) -> None:
     assert len(topics.payments_to_decide) >= 40
     assert sorted(topics.decisions_by_payment.values()) == [1] * len(topics.payments_to_decide)
     assert wave.store.decided_payments == wave.store.decision_rows == len(topics.payments_to_decide)
+    # The normalizer streamed velocity features, at most one record per entity (customer, card)
+    # of each payment event, and the Feast push consumer pushed exactly those into the online
+    # store: its own counter against the records the demo read from the topic itself.
+    payment_events = sum(n for event_type, n in topics.normalized_by_type.items() if event_type.startswith("payment."))
+    assert 0 < topics.velocity_by_entity["customer"] <= payment_events
+    assert topics.velocity_records <= 2 * payment_events
+    assert wave.push.pushed == topics.velocity_records
+    assert wave.push.dead_lettered == 0
 
 
 def test_two_waves_reconcile_and_the_promoted_model_scores_the_second(tmp_path: Path) -> None:
