@@ -7,7 +7,6 @@ never collides with another stack on the machine and leaves nothing behind but f
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import shutil
@@ -19,21 +18,21 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]  # no py.typed
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError  # type: ignore[import-untyped]  # no py.typed
+from aiokafka.admin import AIOKafkaAdminClient  # type: ignore[import-untyped]  # no py.typed
+from aiokafka.errors import KafkaError  # type: ignore[import-untyped]  # no py.typed
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from contracts.topics import ALL_TOPICS, NORMALIZED, VELOCITY, WEBHOOK_TOPICS
+from contracts.topics import ALL_TOPICS
 from demo.processes import ServiceProcess, ServiceStartError, http_ok, http_text, stop_all
 from demo.watchdog import PID_DIR, STACK_DIR, spawn_watchdog
 from local_stack import supervisor
 from local_stack.config import Ports, StackConfig, default_cache_dir
 from local_stack.kafka import KafkaService
-from local_stack.kafka_admin import create_topics, metadata, parse_bootstrap, wait_for_leaders
+from local_stack.kafka_admin import create_topics, metadata, parse_bootstrap
 from local_stack.ports import PortUse, free_ports
 from local_stack.service import Progress, Service
 from local_stack.temporal import NAMESPACE, TemporalService
@@ -159,7 +158,6 @@ class Platform:
             if topic.name not in existing:
                 create_topics(self.bootstrap, [topic.name], partitions=topic.partitions)
         self.progress(f"created {len(ALL_TOPICS)} contracts topics")
-        asyncio.run(create_normalizer_internal_topics(self.bootstrap, NORMALIZER_APP_ID))
 
     def start_services(self, gateway_env: dict[str, str], timeout: float) -> None:
         """Feast (server and push consumer) and inference, the orchestrator's worker and bridge,
@@ -322,46 +320,6 @@ class Platform:
             ),
         ]
         return specs
-
-
-def normalizer_internal_topics(app_id: str) -> list[NewTopic]:
-    """The topics Faust declares for the normalizer at its start (its tables' changelogs, the
-    velocity agent's internal topic, the leader assignor's), with Faust's settings for them."""
-    (inputs,) = {topic.partitions for topic in WEBHOOK_TOPICS.values()}
-    compact = {"cleanup.policy": "compact"}
-    return [
-        NewTopic(f"{app_id}-dedupe-changelog", inputs, 1, topic_configs=compact),
-        NewTopic(f"{app_id}-velocity-changelog", NORMALIZED.partitions, 1, topic_configs=compact),
-        NewTopic(
-            f"{app_id}-velocity-entities",
-            NORMALIZED.partitions,
-            1,
-            topic_configs={"retention.ms": str(VELOCITY.retention_ms)},
-        ),
-        NewTopic(f"{app_id}-__assignor-__leader", 1, 1),
-    ]
-
-
-async def create_normalizer_internal_topics(bootstrap: str, app_id: str) -> None:
-    """Create the normalizer's internal topics before it starts.
-
-    Faust creates them itself at start, but under load the broker's metadata may not list a
-    just-created changelog when Faust subscribes ("Topic normalizer-velocity-changelog not found
-    in cluster metadata"); at the next metadata refresh (5 min later) the subscription changes,
-    the group rebalances, and faust-streaming 0.15.3 hangs in `on_partitions_revoked` waiting
-    for a commit that never finishes: the normalizer stops processing (seen in a main job run).
-    Created here, the topics exist before the normalizer subscribes."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        missing = [topic for topic in normalizer_internal_topics(app_id) if topic.name not in existing]
-        if missing:
-            with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(missing)
-    finally:
-        await admin.close()
-    wait_for_leaders(bootstrap, [f"{app_id}-velocity-changelog"], NORMALIZED.partitions, 30.0)
 
 
 def _openapi(base: str, page: str, spec: str) -> dict[str, str]:
