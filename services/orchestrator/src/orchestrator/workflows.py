@@ -256,9 +256,31 @@ class PaymentWorkflow:
         if state.decision is None:
             await self._decide(event, input)
         elif event.event_type is EventType.PAYMENT_FAILED and state.decision.decision is Decision.APPROVE:
-            # A later attempt of an approved payment failed too: plan its retry as well.
-            retry = await self._retry_strategy(event, state.failures, input.policy)
-            self._schedule_retry(event, retry, state.failures, input)
+            # A later attempt of an approved payment failed too: plan its retry as well, unless the
+            # payment went on after it (an event recorded during a review, acted on only now).
+            if self._went_on_after(event):
+                return
+            failures = self._failures_through(event)
+            retry = await self._retry_strategy(event, failures, input.policy)
+            self._schedule_retry(event, retry, failures, input)
+
+    def _recorded_after(self, event: NormalizedEvent) -> list[str]:
+        """Types of the events recorded after this one (during a review, before it is acted on)."""
+        history = self._current().history
+        ids = [h.event_id for h in history]
+        if str(event.event_id) not in ids:
+            return []
+        return [h.event_type for h in history[ids.index(str(event.event_id)) + 1 :]]
+
+    def _failures_through(self, event: NormalizedEvent) -> int:
+        """Failures up to this event (its attempt number), not counting those recorded after it."""
+        later = self._recorded_after(event)
+        return self._current().failures - sum(1 for t in later if t == EventType.PAYMENT_FAILED.value)
+
+    def _went_on_after(self, event: NormalizedEvent) -> bool:
+        """An event other than a failure was recorded after this one (the payment went on: a
+        success, a capture, a refund, a dispute), so a retry of this failure is not due."""
+        return any(t != EventType.PAYMENT_FAILED.value for t in self._recorded_after(event))
 
     async def _decide(self, event: NormalizedEvent, input: PaymentWorkflowInput) -> None:
         try:
@@ -327,10 +349,15 @@ class PaymentWorkflow:
                 outcome = Decision(verdict.verdict)
                 reviewed_by = verdict.analyst_id
         retry: RetryStrategyResponse | None = None
-        if event.event_type is EventType.PAYMENT_FAILED and outcome is Decision.APPROVE:
+        if (
+            event.event_type is EventType.PAYMENT_FAILED
+            and outcome is Decision.APPROVE
+            and not self._went_on_after(event)
+        ):
             # Only a payment we approve is worth retrying; a declined (or reviewed, then declined)
-            # one gets no retry plan.
-            retry = await self._retry_strategy(event, self._current().failures, policy)
+            # one gets no retry plan, nor one that went on while it was in review (a success
+            # recorded meanwhile: a retry would charge twice).
+            retry = await self._retry_strategy(event, self._failures_through(event), policy)
         churn: ChurnScoreResponse | None = None
         if event.customer_id is not None:
             churn = await workflow.execute_activity_method(
@@ -370,7 +397,7 @@ class PaymentWorkflow:
         )
         self._update(stage="decided", decision=stored)
         if retry is not None:
-            self._schedule_retry(event, retry, self._current().failures, input)
+            self._schedule_retry(event, retry, self._failures_through(event), input)
 
     async def _await_verdict(self, policy: DecisionPolicy) -> bool:
         """Wait for the analyst's verdict; True if the review timed out first. Events that arrive

@@ -612,3 +612,39 @@ async def test_events_arriving_during_a_review_are_stored_as_they_arrive(
     history = await handle.query(PaymentWorkflow.history)
     assert [h.event_type for h in history] == ["payment.authorized", "payment.captured", "dispute.opened"]
     await keep_history(handle, "payment_events_during_review")
+
+
+async def test_a_failed_payment_that_succeeds_during_its_review_gets_no_retry(
+    worker: Client, settings: OrchestratorSettings
+) -> None:
+    payment_id = new_payment_id()
+    card = card_of("cus_medium")  # scores in the review band
+    failed = make_event(
+        payment_id,
+        EventType.PAYMENT_FAILED,
+        customer_id="cus_medium",
+        card_fingerprint=card,
+        decline_code="insufficient_funds",
+    )
+    policy = decision_policy(settings).model_copy(update={"review_timeout_seconds": 600.0})
+    await signal_payment(worker, settings.task_queue, policy, failed)
+    handle = worker.get_workflow_handle_for(PaymentWorkflow.run, payment_workflow_id(payment_id))
+
+    async def awaiting_review() -> bool:
+        return (await handle.query(PaymentWorkflow.status)).stage == "awaiting_review"
+
+    await eventually(awaiting_review, what="awaiting_review")
+    # The customer paid on another attempt while the analyst looked at the failure.
+    succeeded = make_event(
+        payment_id, EventType.PAYMENT_SUCCEEDED, minutes=5, customer_id="cus_medium", card_fingerprint=card
+    )
+    await handle.signal(PaymentWorkflow.event, succeeded)
+    assert await _history_types(handle, "payment.succeeded") == ["payment.failed", "payment.succeeded"]
+    decision = await handle.execute_update(
+        PaymentWorkflow.submit_review, ReviewVerdict(analyst_id="analyst_5", verdict="approve")
+    )
+    # Approved, but the payment went on: a retry now would charge it twice.
+    assert (decision.event_id, decision.decision, decision.retry) == (failed.event_id, Decision.APPROVE, None)
+    status = await handle.query(PaymentWorkflow.status)
+    assert (status.retry_due_at, status.retries_published, status.payment_status) == (None, 0, "succeeded")
+    assert [r.retry_action for r in _store(settings).payment_decisions(payment_id)] == [None]
