@@ -29,9 +29,18 @@ class Stack:
     def resources(self) -> dict[str, Any]:
         return dict(self.defs.resources or {})
 
-    def materialize(self, *groups: str, **kwargs: Any) -> Any:
+    def materialize(self, *groups: str, selection: AssetSelection | None = None, **kwargs: Any) -> Any:
+        """The assets of `groups`, or of `selection`."""
         assets = [a for a in self.defs.assets or [] if isinstance(a, AssetsDefinition)]
-        return materialize(assets, selection=AssetSelection.groups(*groups), resources=self.resources(), **kwargs)
+        chosen = selection if selection is not None else AssetSelection.groups(*groups)
+        return materialize(assets, selection=chosen, resources=self.resources(), **kwargs)
+
+
+def model_chain(name: str) -> AssetSelection:
+    """One model's training chain (the `training` group holds the fraud and the churn chain)."""
+    return AssetSelection.assets(
+        f"{name}_training_set", f"{name}_model_candidate", f"{name}_model_evaluation", f"{name}_model_champion"
+    )
 
 
 _DBT_TARGET: dict[str, Path] = {}
@@ -84,3 +93,16 @@ def trained_stack(tmp_path: Path, built: Stack) -> Stack:
     shutil.copy(built.settings.warehouse_path, tmp_path / "warehouse.duckdb")
     settings = make_settings(tmp_path, store_dsn=built.settings.store_dsn)
     return Stack(settings, build_definitions(settings), built.rows)
+
+
+def checks_of(result: object) -> dict[str, bool]:
+    return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}  # type: ignore[attr-defined]
+
+
+def metadata_of(result: object, asset: str) -> dict[str, object]:
+    event = next(
+        e
+        for e in result.get_asset_materialization_events()  # type: ignore[attr-defined]
+        if e.asset_key.to_user_string() == asset
+    )
+    return {key: value.value for key, value in event.materialization.metadata.items()}

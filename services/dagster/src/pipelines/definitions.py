@@ -39,7 +39,10 @@ def build_resources(settings: PipelinesSettings, project: DbtProject, launcher: 
         "warehouse": Warehouse(path=str(settings.warehouse_path)),
         "registry": RegistryResource(root=str(settings.registry_root)),
         "policy": TrainingPolicy(
-            label_maturity_days=settings.label_maturity_days, seed=settings.seed, reports_dir=str(reports)
+            label_maturity_days=settings.label_maturity_days,
+            churn_horizon_days=settings.churn_horizon_days,
+            seed=settings.seed,
+            reports_dir=str(reports),
         ),
         "dbt": DbtCliResource(project_dir=project, dbt_executable=str(launcher)),
     }

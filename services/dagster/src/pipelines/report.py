@@ -3,8 +3,9 @@
 `./pants run services/dagster:report -- --payments 100000 --out /tmp/pipelines-report`
 
 Stages are materialized one after the other, in-process, on a fresh SQLite store, DuckDB warehouse
-and registry under `--out`: ingest, dbt, training set, training, evaluation (+ promotion). Prints
-the seconds of each, the holdout metrics, and where the PR-curve PNG is.
+and registry under `--out`: ingest, dbt, then per model (fraud, churn) training set, training,
+evaluation (+ promotion). Prints the seconds of each, each model's and the rules baseline's
+holdout metrics, and where the PR-curve PNGs are.
 """
 
 import argparse
@@ -19,7 +20,7 @@ from typing import Any
 from dagster import AssetsDefinition, AssetSelection, DagsterInstance, materialize
 
 from model_registry import ModelRegistry
-from pipelines.assets.training import FRAUD_MODEL_NAME, RULES_PREFIX
+from pipelines.assets.training import CHURN_MODEL_NAME, FRAUD_MODEL_NAME, RULES_PREFIX
 from pipelines.definitions import build_definitions
 from pipelines.settings import PipelinesSettings
 from pipelines.synthetic import SyntheticConfig, synthetic_rows, write_store
@@ -27,9 +28,12 @@ from pipelines.synthetic import SyntheticConfig, synthetic_rows, write_store
 STAGES = (
     ("ingest", AssetSelection.groups("ingest")),
     ("dbt", AssetSelection.groups("warehouse")),
-    ("training set", AssetSelection.assets("fraud_training_set")),
-    ("training", AssetSelection.assets("fraud_model_candidate")),
-    ("evaluation + promotion", AssetSelection.assets("fraud_model_evaluation", "fraud_model_champion")),
+    ("training set (fraud)", AssetSelection.assets("fraud_training_set")),
+    ("training (fraud)", AssetSelection.assets("fraud_model_candidate")),
+    ("evaluation + promotion (fraud)", AssetSelection.assets("fraud_model_evaluation", "fraud_model_champion")),
+    ("training set (churn)", AssetSelection.assets("churn_training_set")),
+    ("training (churn)", AssetSelection.assets("churn_model_candidate")),
+    ("evaluation + promotion (churn)", AssetSelection.assets("churn_model_evaluation", "churn_model_champion")),
 )
 
 
@@ -83,15 +87,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:40s} {seconds:8.1f} s")
     print(f"{'pipeline total':40s} {pipeline_seconds:8.1f} s")
     print(json.dumps(results, indent=2, default=str))
-    champion = ModelRegistry(settings.registry_root).champion_pointer(FRAUD_MODEL_NAME)
-    if champion is not None:
-        card = ModelRegistry(settings.registry_root).card(FRAUD_MODEL_NAME, champion.version)
-        print(f"champion {card.version}: " + json.dumps(card.metrics, indent=2))
-        for metric in ("pr_auc", "recall_at_1pct_fpr", "roc_auc"):
-            model, rules = card.metrics[f"holdout_{metric}"], card.metrics[f"{RULES_PREFIX}holdout_{metric}"]
-            print(
-                f"holdout {metric}: model {model:.4f}, rules-v1 {rules:.4f}, ratio {model / rules if rules else float('inf'):.2f}"
-            )
+    registry = ModelRegistry(settings.registry_root)
+    for name in (FRAUD_MODEL_NAME, CHURN_MODEL_NAME):
+        evaluation = results.get(f"{name}_model_evaluation", {})
+        if not evaluation:
+            continue
+        print(
+            f"{name}: holdout {int(evaluation['candidate.holdout_rows'])} rows, "
+            f"{int(evaluation['candidate.holdout_positives'])} positives; "
+            f"promoted: {results.get(f'{name}_model_champion', {}).get('promoted')}, "
+            f"champion: {registry.champion(name) or 'none'}"
+        )
+        for metric in ("pr_auc", "recall_at_1pct_fpr", "roc_auc", "brier", "expected_calibration_error"):
+            model, rules = evaluation[f"candidate.{metric}"], evaluation[f"{RULES_PREFIX}{metric}"]
+            ratio = f"{model / rules:.2f}" if rules else "inf"
+            print(f"  holdout {metric}: model {model:.4f}, rules-v1 {rules:.4f}, ratio {ratio}")
     print(f"PR-curve PNGs: {settings.warehouse_path.parent / 'reports'}")
     return 0
 

@@ -30,6 +30,8 @@ class PipelinesSettings(BaseSettings):
     """dbt's target folder (manifest, run results); default `<dbt_project_dir>/target`."""
     label_maturity_days: Annotated[int, Field(ge=0)] = 60
     """Payments younger than this have no final label yet and are left out of training."""
+    churn_horizon_days: Annotated[int, Field(ge=1)] = 45
+    """A customer with no payment for this long after one has churned (the churn model's label)."""
     seed: int = 7
     feature_repo_command: str | None = None
     """How to start the Feast feature repo CLI (`python3.11 dist/services.feast/feature-repo.pex`);

@@ -5,12 +5,15 @@ merchants. A share of attempts is fraud: a stolen card new to the account, usual
 at several times the usual spend, often at night and in bursts of attempts on one card. Honest
 customers travel and replace cards too, so no single signal decides. Most successful fraud is
 disputed and lost weeks later (the label arrives late, as in production); a few honest payments are
-disputed too, and mostly won. Everything is a function of the seed.
+disputed too, and mostly won. A share of customers churns: during the weeks before they leave they
+pay less often and more of their payments are declined (a failing card, an empty account), then
+they never pay again. Everything is a function of the seed.
 
 Rows are validated through `contracts.schemas.records` (`PaymentRow`, `PaymentEventRow`,
 `DecisionRow`), the models of the store DDL.
 """
 
+import itertools
 import random
 import uuid
 from collections.abc import Iterator, Mapping
@@ -39,6 +42,8 @@ class SyntheticConfig:
     fraud_rate: float = 0.05
     fraud_dispute_rate: float = 0.8
     legit_dispute_rate: float = 0.003
+    churn_rate: float = 0.3
+    """Share of customers who leave, each at a uniform instant after the first 30 days."""
     seed: int = 7
     end: datetime | None = None
     """Exclusive end of the history: nothing happens (occurs or is recorded) at or after it. An
@@ -68,6 +73,23 @@ class _Customer:
     usual_amount: float
     cards: list[tuple[str, str]]  # (fingerprint, bin)
     device: str
+    activity: float = 1.0
+    """How often this customer pays, relative to the others."""
+    churn_at: datetime | None = None
+    """The customer pays nothing at or after this instant."""
+
+    def fading(self, at: datetime) -> bool:
+        """In the weeks before leaving: fewer payments, more declines."""
+        return self.churn_at is not None and self.churn_at - FADING <= at < self.churn_at
+
+
+FADING = timedelta(days=60)
+"""How long before leaving a churning customer already pays less and is declined more often."""
+FADING_SKIP = 0.3
+"""Share of a fading customer's would-be payments that do not happen."""
+FADING_DECLINE_RATE = 0.4
+HONEST_DECLINE_RATE = 0.05
+FRAUD_DECLINE_RATE = 0.35
 
 
 def _naive(moment: datetime) -> datetime:
@@ -82,6 +104,8 @@ class _World:
         self._card_serial = 0
         n_customers = max(20, config.payments // 8)
         self.customers = [self._customer(i) for i in range(n_customers)]
+        self.staying = [c for c in self.customers if c.churn_at is None] or self.customers
+        self._activity = list(itertools.accumulate(c.activity for c in self.customers))
         self.merchants = [
             (f"m_{i:04d}", self.rng.choice(PROVIDERS), self.rng.choice(CATEGORIES))
             for i in range(max(10, n_customers // 20))
@@ -97,18 +121,36 @@ class _World:
 
     def _customer(self, index: int) -> _Customer:
         cards = [self._card() for _ in range(self.rng.choice((1, 1, 2)))]
+        churn_at = None
+        if self.rng.random() < self.config.churn_rate:
+            settled = timedelta(days=min(30, self.config.days))
+            churn_at = self.config.start + settled + self.rng.random() * (timedelta(days=self.config.days) - settled)
         return _Customer(
             customer_id=f"c_{index:06d}",
             country=self.rng.choice(COUNTRIES[:7]),
             usual_amount=self.rng.lognormvariate(3.5, 0.6),
             cards=cards,
             device=f"d_{index:06d}",
+            activity=self.rng.lognormvariate(0, 0.7),
+            churn_at=churn_at,
         )
+
+    def _paying_customer(self, at: datetime) -> _Customer:
+        """A customer who still pays at `at` (a fading one only now and then)."""
+        rng = self.rng
+        for _ in range(20):
+            customer = rng.choices(self.customers, cum_weights=self._activity)[0]
+            if customer.churn_at is not None and at >= customer.churn_at:
+                continue
+            if customer.fading(at) and rng.random() < FADING_SKIP:
+                continue
+            return customer
+        return rng.choice(self.staying)
 
     def payment(self, at: datetime, fraud: bool) -> list[datetime]:
         """One attempt (a fraudulent one may come in a burst); returns the attempt times."""
         rng = self.rng
-        customer = rng.choice(self.customers)
+        customer = self._paying_customer(at)
         merchant_id, provider, category = rng.choice(self.merchants)
         if not customer.cards:
             customer.cards.append(self._card())
@@ -155,7 +197,9 @@ class _World:
         currency = CURRENCY_OF.get(customer.country, "USD")
         amount_minor = max(50, int(amount * 100))
         payment_id = payment_id_for(provider, f"pay_{self._uuid()[:18]}")
-        declined = rng.random() < (0.35 if fraud else 0.05)
+        declined = rng.random() < (
+            FRAUD_DECLINE_RATE if fraud else FADING_DECLINE_RATE if customer.fading(at) else HONEST_DECLINE_RATE
+        )
         common = {
             "payment_id": payment_id,
             "provider": provider.value,

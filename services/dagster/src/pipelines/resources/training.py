@@ -5,6 +5,9 @@ from dagster import ConfigurableResource
 
 class TrainingPolicy(ConfigurableResource):  # type: ignore[type-arg]
     label_maturity_days: int = 60
+    churn_horizon_days: int = 45
+    """A customer who pays nothing for this long after a payment has churned (the churn label); a
+    row's label is final only once the horizon has passed."""
     seed: int = 7
     min_label_coverage: float = 0.99
     """Share of matured payments that must have a features row (and so a usable label)."""

@@ -18,26 +18,28 @@ class LabelCoverage:
         return self.with_features / self.matured if self.matured else 0.0
 
 
-def label_coverage(connection: duckdb.DuckDBPyConnection) -> LabelCoverage:
+def label_coverage(connection: duckdb.DuckDBPyConnection, table: str = TRAINING_SET_TABLE) -> LabelCoverage:
     row = connection.execute(
         f"select count(*), count(feature_time), coalesce(sum(label) filter (where feature_time is not null), 0) "  # noqa: S608
-        f"from {TRAINING_SET_TABLE}"
+        f"from {table}"
     ).fetchone()
     assert row is not None
     return LabelCoverage(int(row[0]), int(row[1]), int(row[2]))
 
 
-def feature_null_rates(connection: duckdb.DuckDBPyConnection) -> dict[str, float]:
+def feature_null_rates(
+    connection: duckdb.DuckDBPyConnection, table: str = TRAINING_SET_TABLE, features: tuple[str, ...] = FEATURES
+) -> dict[str, float]:
     """Per feature: NULL share among the rows that have a features row."""
-    selects = ", ".join(f"avg(cast({name} is null as double))" for name in FEATURES)
-    row = connection.execute(
-        f"select {selects} from {TRAINING_SET_TABLE} where feature_time is not null"  # noqa: S608
-    ).fetchone()
+    selects = ", ".join(f"avg(cast({name} is null as double))" for name in features)
+    row = connection.execute(f"select {selects} from {table} where feature_time is not null").fetchone()  # noqa: S608
     assert row is not None
-    return {name: float(value or 0.0) for name, value in zip(FEATURES, row, strict=True)}
+    return {name: float(value or 0.0) for name, value in zip(features, row, strict=True)}
 
 
-def leaking_rows(connection: duckdb.DuckDBPyConnection, label_maturity_days: int) -> dict[str, int]:
+def leaking_rows(
+    connection: duckdb.DuckDBPyConnection, label_maturity_days: int, table: str = TRAINING_SET_TABLE
+) -> dict[str, int]:
     """Rows that could leak the future into training.
 
     `features_at_or_after_payment`: a features row holding data from the payment's own instant or
@@ -50,7 +52,7 @@ def leaking_rows(connection: duckdb.DuckDBPyConnection, label_maturity_days: int
         f"""select
             count(*) filter (where feature_time >= payment_time),
             count(*) filter (where payment_time >= as_of - to_days(cast(? as integer)))
-        from {TRAINING_SET_TABLE}""",
+        from {table}""",  # (table names are constants)
         [label_maturity_days],
     ).fetchone()
     assert row is not None

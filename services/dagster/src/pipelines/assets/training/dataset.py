@@ -3,7 +3,10 @@
 A payment's label is 1 when a dispute on it was lost (a chargeback). Disputes arrive weeks after
 the payment, so only payments older than the label-maturity window (counted back from the newest
 payment in the warehouse) are labelled at all: a younger payment without a dispute is not yet
-known to be honest. Rows are split by time: train, then validation (early stopping), then holdout.
+known to be honest. Only payments that succeeded are labelled: a declined payment moved no money
+and can never be charged back, so "no lost dispute" says nothing about it (a declined fraud attempt
+would count as honest, and in the simulated world a third of fraud attempts are declined). Rows are
+split by time: train, then validation (early stopping), then holdout.
 """
 
 from dataclasses import dataclass
@@ -21,8 +24,9 @@ FEATURES: Final = FRAUD_FEATURE_NAMES
 
 
 def build_training_set(connection: duckdb.DuckDBPyConnection, label_maturity_days: int) -> None:
-    """(Re)create `ml.fraud_training_set`: every matured payment, its features row (NULLs when dbt
-    has none: the coverage check counts them) and its label."""
+    """(Re)create `ml.fraud_training_set`: every matured payment that succeeded (one that could be
+    disputed), its features row (NULLs when dbt has none: the coverage check counts them) and its
+    label."""
     features = ", ".join(f"f.{name}" for name in FEATURES)
     connection.execute("create schema if not exists ml")
     connection.execute(
@@ -33,6 +37,8 @@ def build_training_set(connection: duckdb.DuckDBPyConnection, label_maturity_day
             select p.payment_id, p.attempted_at, as_of.as_of
             from fct_payments p, as_of
             where p.attempted_at < as_of.as_of - to_days(cast(? as integer))
+                -- Declined: no money moved, no dispute possible, so no label (module docstring).
+                and coalesce(p.succeeded, false)
         ),
         labels as (
             select payment_id, bool_or(outcome = 'lost') as lost
@@ -77,7 +83,12 @@ class TrainingData:
 
 
 def load_training_data(
-    connection: duckdb.DuckDBPyConnection, *, validation_share: float = 0.15, holdout_share: float = 0.15
+    connection: duckdb.DuckDBPyConnection,
+    *,
+    table: str = TRAINING_SET_TABLE,
+    features: tuple[str, ...] = FEATURES,
+    validation_share: float = 0.15,
+    holdout_share: float = 0.15,
 ) -> TrainingData:
     """The rows with features, split by payment time: [train | validation | holdout], oldest first.
 
@@ -85,8 +96,8 @@ def load_training_data(
     holdout row later than both (ties at a boundary go to the later part).
     """
     rows = connection.execute(
-        f"select payment_time, {', '.join(FEATURES)}, label from {TRAINING_SET_TABLE} "  # noqa: S608
-        "where feature_time is not null order by payment_time, payment_id"
+        f"select payment_time, {', '.join(features)}, label from {table} "  # noqa: S608
+        "where feature_time is not null order by all"
     ).fetchall()
     if len(rows) < 10:
         raise ValueError(f"{len(rows)} labelled rows with features: too few to train")
