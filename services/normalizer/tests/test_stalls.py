@@ -29,6 +29,14 @@ def test_a_commit_that_moved_or_caught_up_is_not_stalled() -> None:
     assert stalled(before, after) == []
 
 
+def test_records_handled_only_since_the_last_look_are_not_a_stall_yet() -> None:
+    # At the previous look nothing past 40 was handled; 40..59 were acknowledged a moment ago and
+    # the commit (every second) has not caught up yet.
+    before = Look(10.0, {A: _state(40, 40, 40, received_at=5.0)})
+    after = Look(40.0, {A: _state(40, 60, 60, received_at=39.5)})
+    assert stalled(before, after) == []
+
+
 def test_a_busy_agent_is_left_alone() -> None:
     # A batch still awaits the broker's acknowledgements (an outage, a slow broker): not a stall.
     before = Look(10.0, {A: _state(40, 60, 80)})

@@ -23,6 +23,7 @@ def test_internal_topics_are_the_changelogs_and_the_velocity_marks_with_faust_se
     assert dict(specs["n1-dedupe-changelog"].configs) == {
         "cleanup.policy": "compact,delete",
         "retention.ms": str((7 * 24 + 1) * 3600 * 1000),
+        "segment.ms": str(24 * 3600 * 1000),
     }
     # The marks are a plain topic with the velocity topic's retention (2 days in contracts).
     assert specs["n1-velocity-entities"].partitions == 6

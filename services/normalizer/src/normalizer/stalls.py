@@ -10,9 +10,10 @@ Nothing is lost, yet nothing is committed either.
 
 Every `NORMALIZER_STALL_SECONDS` the watchdog reads the group's committed offsets from the broker
 and compares them with what this worker's agents handled. A partition of this worker is stalled
-when its committed offset has not moved since the previous look although records behind that
-offset's successor were handled (or are waiting on the broker and none arrived since), and its
-agent has no batch waiting for acknowledgements. It is then sought back to its committed
+when its committed offset has not moved since the previous look although records past it had
+already been handled at that previous look (or are waiting on the broker and none arrived
+since), and its agent has no batch filling or waiting for acknowledgements. A look the broker
+does not answer is skipped. It is then sought back to its committed
 offset: the lost record comes again; the ones after it come again too, and the dedupe table drops
 those that were normalized (dead letters may be written twice, with the same `dlq_id`).
 """
@@ -25,6 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from aiokafka.admin import AIOKafkaAdminClient  # type: ignore[import-untyped]  # no py.typed
+from aiokafka.errors import KafkaError  # type: ignore[import-untyped]  # no py.typed
 from faust.types import TP
 
 log = logging.getLogger(__name__)
@@ -59,7 +61,9 @@ def stalled(previous: Look, current: Look) -> list[TP]:
         before = previous.partitions.get(tp)
         if before is None or now.busy or now.committed != before.committed:
             continue
-        handled_past = now.handled_end > max(now.committed, 0)
+        # Handled past the commit already at the previous look: a commit that merely lags the
+        # last second of acknowledgements is not a stall.
+        handled_past = before.handled_end > max(now.committed, 0)
         waiting_undelivered = 0 <= now.committed < now.highwater and now.received_at <= previous.at
         if handled_past or waiting_undelivered:
             found.append(tp)
@@ -126,8 +130,13 @@ class Watchdog:
         )
 
     async def check(self, assigned: set[TP], highwater: Callable[[TP], int]) -> list[tuple[TP, int]]:
-        """One look; returns the stalled partitions with the offset to seek them back to."""
-        current = await self.look(assigned, highwater)
+        """One look; returns the stalled partitions with the offset to seek them back to. A look
+        the broker does not answer is skipped (logged): a timer's exception would stop the worker."""
+        try:
+            current = await self.look(assigned, highwater)
+        except (KafkaError, OSError, TimeoutError) as exc:
+            log.warning("stall watchdog skipped a look: the group's offsets are unavailable (%s)", exc)
+            return []
         previous, self._previous = self._previous, current
         if previous is None:
             return []

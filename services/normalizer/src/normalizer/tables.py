@@ -22,6 +22,8 @@ import faust
 from contracts.reference.providers import Provider
 
 TABLE_NAME = "dedupe"
+SEGMENT_MS = 24 * 3600 * 1000
+"""The changelog's segment length: an expired mark outlives its retention by a day at most."""
 EXPIRY_MARGIN_SECONDS = 3600.0
 """How long past the window a mark is kept: room for clock skew between the gateway and us."""
 
@@ -41,9 +43,12 @@ def create_dedupe_table(app: faust.App, partitions: int, window_seconds: float) 
     )
     # Faust's own changelog (its encoding, name and partitions), compacted and also deleted past
     # the marks' lifetime: Faust passes these only for windowed tables.
-    table.changelog_topic = table._new_changelog_topic(
+    changelog = table._new_changelog_topic(
         retention=window_seconds + EXPIRY_MARGIN_SECONDS, compacting=True, deleting=True
     )
+    # Retention deletes closed segments only (Kafka closes one after 7 days by default).
+    changelog.config = {**(changelog.config or {}), "segment.ms": str(SEGMENT_MS)}
+    table.changelog_topic = changelog
     return table
 
 

@@ -48,6 +48,7 @@ def faust_topic(topic: TopicT) -> TopicSpec:
     configs = {"cleanup.policy": ",".join(policies)} if policies else {}
     if topic.retention:
         configs["retention.ms"] = str(int(want_seconds(topic.retention) * 1000))
+    configs.update({key: str(value) for key, value in (topic.config or {}).items()})
     (name,) = topic.topics
     if not topic.partitions:
         raise ValueError(f"internal topic {name} has no partition count")

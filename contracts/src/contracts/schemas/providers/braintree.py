@@ -114,10 +114,12 @@ class BraintreeNotification(ProviderModel):
         return f"{self.kind}:{subject_id}:{self.timestamp.isoformat()}:{self.content_digest()}"
 
     def content_digest(self) -> str:
-        """128 bits of SHA-256 over the notification as the provider sent it (`raw()`: only the
-        fields it carried), as canonical JSON (sorted keys). Not over every declared field: a
-        contracts release that declares one more optional field would then change the id of
-        every notification (its default joins the dump), and a redelivery across the upgrade
-        would no longer be recognized as one."""
+        """128 bits of SHA-256 over the fields the notification carried, as parsed (`raw()`), in
+        canonical JSON (sorted keys). Not over every declared field: a contracts release that
+        declares one more optional field would then change the id of every notification (its
+        default joins the dump), and a redelivery across the upgrade would no longer be
+        recognized as one. Since 1.4.0; the ids of 1.3.0 differ once (a redelivery that spans
+        the upgrade is normalized again, with a new `event_id`). A field whose parsed form
+        changes in a later release still changes the ids of notifications that carry it."""
         canonical = json.dumps(self.raw(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:32]
