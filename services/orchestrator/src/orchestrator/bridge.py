@@ -306,11 +306,6 @@ class Bridge:
         for partition in offsets:
             del self._accepted[partition]
         if partitions is None:
-            # A batch that finished after a rebalance took its partitions away is not ours to
-            # commit; committing it would fail the commit of every partition we do hold.
-            assigned = self.consumer.assignment()
-            offsets = {p: o for p, o in offsets.items() if p in assigned}
-        if partitions is None:
             self._last_commit = time.monotonic()
         if offsets:
             await self._commit(offsets)
