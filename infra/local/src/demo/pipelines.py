@@ -37,13 +37,15 @@ _WORKSPACE_QUERY = "{ workspaceOrError { ... on Workspace { locationEntries { na
 class History:
     """The synthetic labelled history written into the payments store before the first wave."""
 
-    payments: int = 4000
-    days: int = 150
+    payments: int = 20_000
+    """Enough for the fraud model to beat rules-v1 whatever the seed: at 4,000 payments the
+    holdout has ~15 positives and the comparison is a coin toss (seed 1 lost, 0.857 vs 0.863
+    PR-AUC, once training labelled only succeeded payments); at 20,000 the model was promoted on
+    each of the five seeds tried (services/dagster README)."""
+    days: int = 180
     end: str = "2025-01-06T00:00:00Z"
     """Where the history ends: the simulator's first day by default, so the waves come after it."""
     seed: int = 1
-    """Seed 1: on 4,000 payments the trained fraud model beats rules-v1 and is promoted (seed 7 too
-    since training labels only succeeded payments; seed 3 not: 17 holdout positives)."""
 
     def arguments(self, store_dsn: str) -> list[str]:
         return [

@@ -20,8 +20,8 @@ from demo.run import Traffic, run
 # 60 customers over 3 days with seed 42: ~75 requests for ~60 payments, 8 % of them faulty (4 % bad
 # signatures + 4 % malformed: the simulator's fault counts are exact), then the first 10 again.
 TRAFFIC = Traffic(customers=60, days=3, seed=42, invalid_signature_share=0.04, malformed_share=0.04, redeliver=10)
-# Enough matured, labelled payments for a training set with both classes (5 % fraud).
-HISTORY = History(payments=4000, days=150, end="2025-01-06T00:00:00Z", seed=1)
+# The main job's default history: enough matured, labelled payments for the model to beat the rules.
+HISTORY = History()
 
 
 def _assert_wave_reconciles(wave: Report) -> None:

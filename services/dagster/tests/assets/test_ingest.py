@@ -145,3 +145,32 @@ def test_store_rows_per_table_match_the_generator(small_rows: StoreRows) -> None
     assert all(row.payment_id in payments for row in small_rows.payment_events)
     kinds = Counter(row.event_type for row in small_rows.payment_events)
     assert kinds["dispute.lost"] > 0 and kinds["payment.failed"] > 0
+
+
+def test_text_with_commas_quotes_and_newlines_far_into_a_table_is_loaded_as_written(tmp_path: Path) -> None:
+    """DuckDB guesses a CSV dialect from the first ~20,000 lines: a quoted value only past them
+    (a decision's `rules_triggered`, "foreign_card,review_timed_out", in a 20,000-payment history)
+    failed the load when the dialect was left to that guess."""
+    rows = synthetic_rows(SyntheticConfig(payments=50, days=3, seed=3))
+    stack = make_stack(tmp_path, rows)
+    engine = sa.create_engine(stack.settings.store_dsn)
+    template = rows.decisions[0]
+    plain = [
+        {**template.model_dump(), "event_id": f"plain-{n}", "rules_triggered": "foreign_card"} for n in range(21_000)
+    ]
+    tricky_text = 'foreign_card,review_timed_out "late"\nsecond line'
+    tricky = {**template.model_dump(), "event_id": "tricky", "rules_triggered": tricky_text}
+    tricky["recorded_at"] = max(row.recorded_at for row in rows.decisions) + timedelta(seconds=1)
+    columns = list(tricky)
+    names, values = ", ".join(columns), ", ".join(":" + c for c in columns)
+    insert = sa.text(f"insert into decisions ({names}) values ({values})")  # noqa: S608 (the model's fields)
+    with engine.begin() as connection:
+        connection.execute(insert, [*plain, tricky])
+    engine.dispose()
+
+    assert stack.materialize("ingest").success
+    with duckdb.connect(str(stack.settings.warehouse_path), read_only=True) as connection:
+        loaded = connection.execute("select rules_triggered from bronze_decisions where event_id = 'tricky'").fetchall()
+        count = connection.execute("select count(*) from bronze_decisions").fetchone()
+    assert loaded == [(tricky_text,)]
+    assert count == (len(rows.decisions) + len(plain) + 1,)

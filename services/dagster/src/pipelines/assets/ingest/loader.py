@@ -111,7 +111,8 @@ def _insert(
             connection.execute(
                 f"""create temp table incoming as
                 select distinct on ({', '.join(source.key)}) *
-                from read_csv('{path}', header = true, nullstr = '{NULL}', columns = {{{column_types}}})"""  # noqa: S608
+                from read_csv('{path}', header = true, nullstr = '{NULL}', delim = ',', quote = '"',
+                              escape = '"', columns = {{{column_types}}})"""  # noqa: S608
             )
             params: list[Any] = [] if read_from is None else [read_from]
             inserted = connection.execute(
