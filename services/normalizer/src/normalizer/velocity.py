@@ -307,6 +307,9 @@ class VelocityAgents:
         self.worker = f"{settings.app_id}-velocity"
         self.watermarks: dict[int, int] = {}
         """Partition of the internal topic -> newest event time (epoch microseconds) handled there."""
+        self._state = asyncio.Lock()
+        """Held by a feature update (read, change, write, changelog send) and by a whole sweep, so
+        that a sweep never deletes, nor tombstones, a state updated after it judged it expired."""
 
     async def _send(
         self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None
@@ -360,16 +363,19 @@ class VelocityAgents:
         message = event.message
         mark = Mark.loads(message.value or b"")
         table = self.normalizer.velocity
-        state = remember(table.data.get(mark.key), mark, self.keep[mark.entity])
-        table.data[mark.key] = state
-        record = record_for(state, mark)
-        self.watermarks[message.partition] = max(mark.at_us, self.watermarks.get(message.partition, mark.at_us))
-        changelog = table.changelog_topic.get_topic_name()
-        self.normalizer.metrics.count("velocity", "published")
-        return [
-            await self._send(changelog, json.dumps(mark.key).encode(), json.dumps(state).encode(), message.partition),
-            await self._send(VELOCITY.name, record.key().encode(), record.model_dump_json().encode()),
-        ]
+        async with self._state:
+            state = remember(table.data.get(mark.key), mark, self.keep[mark.entity])
+            table.data[mark.key] = state
+            record = record_for(state, mark)
+            self.watermarks[message.partition] = max(mark.at_us, self.watermarks.get(message.partition, mark.at_us))
+            changelog = table.changelog_topic.get_topic_name()
+            self.normalizer.metrics.count("velocity", "published")
+            return [
+                await self._send(
+                    changelog, json.dumps(mark.key).encode(), json.dumps(state).encode(), message.partition
+                ),
+                await self._send(VELOCITY.name, record.key().encode(), record.model_dump_json().encode()),
+            ]
 
     async def sweep(self) -> int:
         """Drop the entities of this worker's partitions that `expired`: out of memory, and out of
@@ -380,13 +386,14 @@ class VelocityAgents:
         owned = {tp.partition for tp in self.normalizer.app.assignor.assigned_actives() if tp.topic == internal}
         watermarks = {partition: at for partition, at in self.watermarks.items() if partition in owned}
         table = self.normalizer.velocity
-        gone = expired(list(table.data.items()), watermarks, self.keep, VELOCITY_PARTITIONS)
         changelog = table.changelog_topic.get_topic_name()
         tombstones = []
-        for key in gone:
-            del table.data[key]
-            partition = entity_partition(key, VELOCITY_PARTITIONS)
-            tombstones.append(await self._send(changelog, json.dumps(key).encode(), None, partition))
+        async with self._state:  # no update runs between judging an entity expired and its tombstone
+            gone = expired(list(table.data.items()), watermarks, self.keep, VELOCITY_PARTITIONS)
+            for key in gone:
+                del table.data[key]
+                partition = entity_partition(key, VELOCITY_PARTITIONS)
+                tombstones.append(await self._send(changelog, json.dumps(key).encode(), None, partition))
         await asyncio.gather(*tombstones)
         if gone:
             self.normalizer.metrics.count("velocity", "expired", len(gone))
