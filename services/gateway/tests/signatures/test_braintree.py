@@ -4,6 +4,7 @@ its `WebhookNotification.parse`, and its sample XML decodes to the same data thr
 
 from __future__ import annotations
 
+import base64
 import hmac
 from datetime import UTC, datetime
 from typing import Any
@@ -200,3 +201,55 @@ def test_refuses_hostile_or_broken_xml(xml: bytes) -> None:
 def test_typed_values_that_do_not_parse_are_schema_errors(xml: bytes) -> None:
     with pytest.raises(SchemaMismatchError):
         braintree_xml.parse_notification(xml)
+
+
+def _settlement_declined_xml(code: str) -> bytes:
+    """A settlement decline as Braintree writes the transaction: the authorization approved
+    (`processor-response-code` 1000), the settlement refused (`processor-settlement-response-*`)."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<notification>
+  <timestamp type="datetime">2024-05-03T06:00:00Z</timestamp>
+  <kind>transaction_settlement_declined</kind>
+  <subject>
+    <transaction>
+      <id>sd000001</id>
+      <status>settlement_declined</status>
+      <type>sale</type>
+      <currency-iso-code>USD</currency-iso-code>
+      <amount>100.00</amount>
+      <merchant-account-id>platform_usd</merchant-account-id>
+      <processor-response-code>1000</processor-response-code>
+      <processor-response-text>Approved</processor-response-text>
+      <processor-settlement-response-code>{code}</processor-settlement-response-code>
+      <processor-settlement-response-text>{"Settlement Declined" if code else ""}</processor-settlement-response-text>
+    </transaction>
+  </subject>
+</notification>
+""".encode()
+
+
+@pytest.mark.parametrize("code", ["4001", ""])
+def test_settlement_decline_code_reads_like_the_sdk(code: str) -> None:
+    """The contract's `processor_settlement_response_code` is the field the SDK's `Transaction`
+    reads from `<processor-settlement-response-code>`: the code of a settlement decline."""
+    xml = _settlement_declined_xml(code)
+    payload = base64.encodebytes(xml)  # as Braintree encodes `bt_payload`
+    signature = f"{PUBLIC}|{braintree.compute_signature(payload, PRIVATE.encode())}"
+    sdk_transaction = sdk_gateway().webhook_notification.parse(signature, payload).transaction
+    ours = BraintreeNotification.model_validate(
+        braintree_xml.parse_notification(braintree_xml.decode_payload(payload))
+    ).subject.transaction
+    assert ours is not None
+    assert "processor_settlement_response_code" in type(ours).model_fields  # a declared field, not an extra
+    assert (ours.processor_settlement_response_code, ours.processor_response_code) == (code, "1000")
+    assert ours.processor_settlement_response_code == sdk_transaction.processor_settlement_response_code
+    assert ours.processor_settlement_response_text == sdk_transaction.processor_settlement_response_text
+
+
+def test_sdk_settlement_declined_sample_fits_the_contract_model() -> None:
+    """The SDK's own `transaction_settlement_declined` sample (a US bank account, no settlement code)."""
+    _, payload = sample(Kind.TransactionSettlementDeclined)
+    data = braintree_xml.parse_notification(braintree_xml.decode_payload(payload))
+    transaction = BraintreeNotification.model_validate(data).subject.transaction
+    assert transaction is not None
+    assert (transaction.status, transaction.processor_settlement_response_code) == ("settlement_declined", None)

@@ -695,11 +695,50 @@ DERIVED: dict[str, tuple[str, Any, dict[str, Any]]] = {
         _set("payload", "kind", "transaction_voided"),
         dict(event_type=E.PAYMENT_CANCELED, status=S.CANCELED, **BT_SALE_BASE),
     ),
+    # A settlement decline: the authorization was approved (the golden sale's processor response
+    # stays "1000" Approved), the processor declined to settle it: Braintree says why in the
+    # settlement response ("4001" Settlement Declined, a code the contracts taxonomy does not list).
     "braintree transaction_settlement_declined sale": (
         BT_SALE,
         _chain(
             _set("payload", "kind", "transaction_settlement_declined"),
+            _set("payload", "subject", "transaction", "status", "settlement_declined"),
+            _set("payload", "subject", "transaction", "processor_settlement_response_code", "4001"),
+            _set("payload", "subject", "transaction", "processor_settlement_response_text", "Settlement Declined"),
+        ),
+        dict(
+            event_type=E.PAYMENT_FAILED,
+            status=S.FAILED,
+            decline_code="4001",
+            decline_category=D.UNKNOWN,
+            **BT_SALE_BASE,
+        ),
+    ),
+    # The settlement response element present but empty (as Braintree writes it when it has no
+    # answer): a decline without a code, not the approved authorization's "1000".
+    "braintree transaction_settlement_declined sale without a settlement code": (
+        BT_SALE,
+        _chain(
+            _set("payload", "kind", "transaction_settlement_declined"),
+            _set("payload", "subject", "transaction", "status", "settlement_declined"),
+            _set("payload", "subject", "transaction", "processor_settlement_response_code", ""),
+        ),
+        dict(
+            event_type=E.PAYMENT_FAILED,
+            status=S.FAILED,
+            decline_code=None,
+            decline_category=D.UNKNOWN,
+            **BT_SALE_BASE,
+        ),
+    ),
+    # A processor decline still reads the authorization's code, whatever the settlement element says.
+    "braintree transaction_processor_declined with an empty settlement code": (
+        BT_SALE,
+        _chain(
+            _set("payload", "kind", "transaction_processor_declined"),
+            _set("payload", "subject", "transaction", "status", "processor_declined"),
             _set("payload", "subject", "transaction", "processor_response_code", "2046"),
+            _set("payload", "subject", "transaction", "processor_settlement_response_code", ""),
         ),
         dict(
             event_type=E.PAYMENT_FAILED,

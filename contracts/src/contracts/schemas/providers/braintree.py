@@ -52,6 +52,12 @@ class BraintreeTransaction(ProviderModel):
     order_id: str | None = None
     processor_response_code: str | None = None
     processor_response_text: str | None = None
+    processor_settlement_response_code: str | None = None
+    """The processor's answer to the settlement (4000-class: "4001" Settlement Declined), the code
+    of a `transaction_settlement_declined`; `processor_response_code` is the authorization's, which
+    was approved. Real transactions carry the element, empty when there was no settlement answer.
+    Since 1.5.0 (an unmodelled extra before; the content digest of `provider_event_id` is the same)."""
+    processor_settlement_response_text: str | None = None
     gateway_rejection_reason: str | None = None
     refunded_transaction_id: str | None = None
     credit_card: BraintreeCreditCard | None = None

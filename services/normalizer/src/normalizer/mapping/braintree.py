@@ -3,7 +3,8 @@
 Amounts are decimal major units ("10.00"), converted exactly with the currency's ISO exponent.
 The sale transaction is the payment; a refund is a `credit` transaction naming the sale in
 `refunded_transaction_id`, a dispute names it in `transaction.id`. Card countries arrive as ISO
-alpha-3 ("USA") and leave as alpha-2.
+alpha-3 ("USA") and leave as alpha-2. A settlement decline's code is the processor's settlement
+response (`processor_settlement_response_code`), not the approved authorization's.
 """
 
 from __future__ import annotations
@@ -88,8 +89,18 @@ def _transaction(kind: str, txn: BraintreeTransaction) -> dict[str, Any]:
     if txn.credit_card is not None and txn.credit_card.unique_number_identifier:
         fields["card"] = _card(txn.credit_card)
     if event_type is EventType.PAYMENT_FAILED:
-        fields.update(decline(PROVIDER, txn.processor_response_code))
+        fields.update(decline(PROVIDER, _decline_code(kind, txn)))
     return fields
+
+
+def _decline_code(kind: str, txn: BraintreeTransaction) -> str | None:
+    """A processor decline's code is the authorization's `processor_response_code`. A settlement
+    decline's is `processor_settlement_response_code` (4000-class, "4001" Settlement Declined): the
+    authorization of that sale was approved ("1000"), so its code says nothing about the decline.
+    An empty settlement code (the element is there, without text) is a decline without a code."""
+    if kind == "transaction_settlement_declined":
+        return txn.processor_settlement_response_code or None
+    return txn.processor_response_code
 
 
 def _card(card: BraintreeCreditCard) -> dict[str, Any]:
