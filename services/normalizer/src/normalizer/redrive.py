@@ -13,6 +13,14 @@ version dead-lettered) is counted `ignored` and left alone. The group's offsets 
 only after every output was acknowledged, so a dead letter is redriven once (at least once if a
 run is killed), and one already redriven in this run (a copy with the same `dlq_id`) is skipped.
 
+A dead letter that cannot be redriven at all, because its source message is gone (the provider
+topic's retention removed it: `source_gone`) or its source topic is no provider topic
+(`unknown_source_topic`), is committed past like the others (no later run could do better), but
+the report names each one (`not_redriven`: outcome, `dlq_id`, worker, key and source position) and
+the command exits with `EXIT_NOT_REDRIVEN` (3) instead of 0, so that an operator knows what was
+lost to retention and where to look (the dead letter itself, with its reasons and excerpt, stays
+on `payments.dlq.v1`). A configuration error exits with 2.
+
     NORMALIZER_KAFKA_BOOTSTRAP_SERVERS=... ./pants run services/normalizer:redrive -- [--group G]
 """
 
@@ -24,6 +32,7 @@ import json
 import sys
 from collections import Counter
 from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,6 +48,46 @@ from normalizer.settings import ConfigurationError, NormalizerSettings, load_set
 
 PROVIDER_OF_TOPIC: dict[str, Provider] = {topic.name: provider for provider, topic in WEBHOOK_TOPICS.items()}
 FETCH_TIMEOUT_MS = 10_000
+NOT_REDRIVEN = frozenset({"source_gone", "unknown_source_topic"})
+"""Outcomes of dead letters that no run can redrive: committed past, and listed one by one."""
+EXIT_NOT_REDRIVEN = 3
+"""The exit status of a run that committed past at least one dead letter it could not redrive."""
+
+
+@dataclass
+class RedriveReport:
+    """What a run did: counts by outcome, and every dead letter it could not redrive."""
+
+    dry_run: bool = False
+    outcomes: Counter[str] = field(default_factory=Counter)
+    not_redriven: list[dict[str, Any]] = field(default_factory=list)
+    """One entry per dead letter (not per copy) whose outcome is in `NOT_REDRIVEN`: `outcome`,
+    `dlq_id`, `worker`, `key`, and the source `topic`, `partition` and `offset`."""
+
+    def note(self, letter: DeadLetter, outcome: str) -> None:
+        self.outcomes[outcome] += 1
+        if outcome in NOT_REDRIVEN:
+            self.not_redriven.append(
+                {
+                    "outcome": outcome,
+                    "dlq_id": str(letter.dlq_id),
+                    "worker": letter.worker,
+                    "key": letter.key,
+                    "topic": letter.source.topic,
+                    "partition": letter.source.partition,
+                    "offset": letter.source.offset,
+                }
+            )
+
+    def as_json(self) -> str:
+        return json.dumps(
+            {
+                "dry_run": self.dry_run,
+                "outcomes": dict(sorted(self.outcomes.items())),
+                "not_redriven": self.not_redriven,
+            },
+            indent=2,
+        )
 
 
 class SourceReader:
@@ -93,9 +142,9 @@ async def _dead_letters(consumer: AIOKafkaConsumer, app_id: str) -> list[DeadLet
     return letters
 
 
-async def redrive(settings: NormalizerSettings, group: str, dry_run: bool = False) -> Counter[str]:
-    """Redrive the app's dead letters the group has not handled yet; returns counts by outcome."""
-    outcomes: Counter[str] = Counter()
+async def redrive(settings: NormalizerSettings, group: str, dry_run: bool = False) -> RedriveReport:
+    """Redrive the app's dead letters the group has not handled yet; returns what it did."""
+    report = RedriveReport(dry_run=dry_run)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         group_id=group,
@@ -114,11 +163,11 @@ async def redrive(settings: NormalizerSettings, group: str, dry_run: bool = Fals
         sends: list[Awaitable[Any]] = []
         for letter in await _dead_letters(consumer, settings.app_id):
             if str(letter.dlq_id) in seen:
-                outcomes["skipped_copy"] += 1
+                report.outcomes["skipped_copy"] += 1
                 continue
             seen.add(str(letter.dlq_id))
             outcome, send = await _redrive_one(letter, reader, producer, dry_run)
-            outcomes[outcome] += 1
+            report.note(letter, outcome)
             if send is not None:
                 sends.append(send)
         await asyncio.gather(*sends)
@@ -128,7 +177,7 @@ async def redrive(settings: NormalizerSettings, group: str, dry_run: bool = Fals
         await reader.stop()
         await producer.stop()
         await consumer.stop()
-    return outcomes
+    return report
 
 
 async def _redrive_one(
@@ -170,9 +219,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as exc:
         print(exc, file=sys.stderr)
         return 2
-    outcomes = asyncio.run(redrive(settings, args.group or f"{settings.app_id}-redrive", args.dry_run))
-    print(json.dumps(dict(sorted(outcomes.items()))))
-    return 0
+    report = asyncio.run(redrive(settings, args.group or f"{settings.app_id}-redrive", args.dry_run))
+    print(report.as_json())
+    for entry in report.not_redriven:
+        print(
+            f"not redriven ({entry['outcome']}): dead letter {entry['dlq_id']} of {entry['worker']}, "
+            f"source {entry['topic']}[{entry['partition']}] offset {entry['offset']}",
+            file=sys.stderr,
+        )
+    return EXIT_NOT_REDRIVEN if report.not_redriven else 0
 
 
 if __name__ == "__main__":

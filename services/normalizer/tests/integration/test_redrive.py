@@ -5,11 +5,14 @@ letters of other apps and stages on the shared topic are left alone."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections import Counter
 from datetime import UTC, datetime
 
-from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]
+import pytest
+from aiokafka import AIOKafkaProducer, TopicPartition  # type: ignore[import-untyped]
+from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete  # type: ignore[import-untyped]
 
 from contracts.reference.providers import Provider
 from contracts.schemas.dlq import DeadLetter, RejectReason
@@ -17,7 +20,7 @@ from contracts.schemas.normalized_event import SourcePosition
 from contracts.topics import DLQ
 from integration.streams import dead_letters, event_id_of, normalized_events, pending, unmappable, variant
 from normalizer.dlq import dead_letter, worker_name
-from normalizer.redrive import redrive
+from normalizer.redrive import EXIT_NOT_REDRIVEN, main, redrive
 from normalizer.settings import load_settings
 from testing.kafka import KafkaServer
 
@@ -73,9 +76,10 @@ def test_redrive_recovers_a_dead_letter_once_after_a_fix(broker: KafkaServer) ->
     again = asyncio.run(redrive(settings, group))
 
     # Exactly this test's three letters, whatever else the shared dead-letter topic holds.
-    assert first == Counter(recovered=1, skipped_copy=1, still_failing=1, ignored=1)
+    assert first.outcomes == Counter(recovered=1, skipped_copy=1, still_failing=1, ignored=1)
+    assert first.not_redriven == []
     # Every dead letter is redriven once: the second run sees only what the first one dead-lettered again.
-    assert again == Counter(still_failing=1)
+    assert again.outcomes == Counter(still_failing=1)
     mine = [event for _, event in normalized_events(bootstrap) if event.provider_event_id.startswith(tag)]
     assert [event.event_id for event in mine] == [event_id_of(fixed)]  # nothing for the pending step
     stepped = [
@@ -114,6 +118,71 @@ def test_redrive_leaves_other_apps_dead_letters_alone_on_a_new_group(broker: Kaf
 
     outcomes = asyncio.run(redrive(load_settings(kafka_bootstrap_servers=bootstrap, app_id=app), f"{app}-redrive"))
 
-    assert outcomes == Counter(recovered=1)
+    assert outcomes.outcomes == Counter(recovered=1)
     published = [event for _, event in normalized_events(bootstrap) if event.provider_event_id.startswith(tag)]
     assert [(event.event_id, event.source) for event in published] == [(event_id_of(mine), mine_at)]
+
+
+async def _expire(bootstrap: str, position: SourcePosition) -> None:
+    """What retention does to a message: the partition's log start moves past it."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        tp = TopicPartition(position.topic, position.partition)
+        await admin.delete_records({tp: RecordsToDelete(before_offset=position.offset + 1)})
+    finally:
+        await admin.close()
+
+
+def test_redrive_names_every_dead_letter_whose_source_is_gone(
+    broker: KafkaServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A dead letter whose source message retention removed cannot be redriven: the run commits past
+    it (no later run could do better) but names it, with its source position, in the JSON report and
+    on stderr, and exits 3; a second run has nothing left to report and exits 0."""
+    bootstrap = broker.bootstrap_servers
+    tag = uuid.uuid4().hex[:10]
+    gone, kept = variant("stripe.charge.succeeded.payment.succeeded", tag, 0), variant(
+        "braintree.transaction_settled.payment.succeeded", tag, 1
+    )
+    (gone_at,) = asyncio.run(_produce_and_locate(bootstrap, [(gone.topic, gone.key, gone.value)]))
+    asyncio.run(_expire(bootstrap, gone_at))
+    (kept_at,) = asyncio.run(_produce_and_locate(bootstrap, [(kept.topic, kept.key, kept.value)]))
+    app = f"redrive-gone-{tag}"
+    stripe = worker_name(app, Provider.STRIPE)
+    lost = dead_letter(gone_at, gone.key, gone.value, OLD_REASON, worker=stripe)
+    _publish(
+        bootstrap,
+        [
+            lost,
+            dead_letter(gone_at, gone.key, gone.value, OLD_REASON, worker=stripe),  # a copy: listed once
+            dead_letter(kept_at, kept.key, kept.value, OLD_REASON, worker=worker_name(app, Provider.BRAINTREE)),
+        ],
+    )
+    monkeypatch.setenv("NORMALIZER_KAFKA_BOOTSTRAP_SERVERS", bootstrap)
+    monkeypatch.setenv("NORMALIZER_APP_ID", app)
+    capsys.readouterr()
+
+    status = main([])
+    out, err = capsys.readouterr()
+
+    assert status == EXIT_NOT_REDRIVEN == 3
+    assert json.loads(out) == {
+        "dry_run": False,
+        "outcomes": {"recovered": 1, "skipped_copy": 1, "source_gone": 1},
+        "not_redriven": [
+            {
+                "outcome": "source_gone",
+                "dlq_id": str(lost.dlq_id),
+                "worker": f"{app}-stripe",
+                "key": gone.key.decode(),
+                "topic": "webhooks.stripe.v1",
+                "partition": gone_at.partition,
+                "offset": gone_at.offset,
+            }
+        ],
+    }
+    assert str(lost.dlq_id) in err and f"webhooks.stripe.v1[{gone_at.partition}] offset {gone_at.offset}" in err
+    # Committed past: the next run of the group has nothing to redrive and nothing to report.
+    assert main([]) == 0
+    assert json.loads(capsys.readouterr().out) == {"dry_run": False, "outcomes": {}, "not_redriven": []}
