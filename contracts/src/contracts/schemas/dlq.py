@@ -1,7 +1,8 @@
 """Dead letters: events a stage could not process, with field-level reasons, for triage.
 
 A dead letter never carries raw signature headers or secrets, and the payload excerpt is
-truncated and redacted by the producer (`redact_excerpt`).
+truncated and redacted by the producer (`redact_excerpt`): e-mail addresses and card numbers
+wherever they stand, and the value under every key of `contracts.reference.personal_data`.
 """
 
 import re
@@ -10,6 +11,7 @@ from uuid import UUID
 
 from pydantic import Field
 
+from contracts.reference.personal_data import is_personal_data_key
 from contracts.schemas.base import ContractModel, Identifier, UtcDatetime
 from contracts.schemas.normalized_event import SourcePosition
 
@@ -20,6 +22,15 @@ _PAN = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])")
 """13 to 19 digits, grouped by single spaces or dashes or not, whatever stands around them
 (`pan_4242...` has no word boundary). Longer digit runs that merely contain one are masked too:
 an excerpt loses nothing it needs by that."""
+REDACTED = "<redacted>"
+_MASKS = frozenset({'"<email>"', '"<pan>"', f'"{REDACTED}"'})
+_JSON_MEMBER = re.compile(
+    r'"(?P<key>(?:[^"\\\n]|\\.){1,100})"(?P<sep>\s*:\s*)' r'(?P<value>"(?:[^"\\]|\\.)*(?:"|$)|-?[0-9][0-9.eE+-]*)'
+)
+"""`"key": value` with a string (unterminated too: a payload cut short) or number value; an
+object or array value is left to its members' keys."""
+_XML_ELEMENT = re.compile(r"<(?P<tag>[A-Za-z_][\w.:-]{0,99})(?P<attrs>\s[^<>]*)?>(?P<value>[^<]+)</(?P=tag)\s*>")
+"""`<key attr="...">text</key>`: an element with text only (Braintree's XML)."""
 
 
 class RejectReason(ContractModel):
@@ -44,9 +55,27 @@ class DeadLetter(ContractModel):
     worker: Identifier | None = None
 
 
+def _redact_json_member(match: re.Match[str]) -> str:
+    if not is_personal_data_key(match["key"]) or match["value"] in _MASKS:
+        return match[0]
+    return f'"{match["key"]}"{match["sep"]}"{REDACTED}"'
+
+
+def _redact_xml_element(match: re.Match[str]) -> str:
+    if not is_personal_data_key(match["tag"]):
+        return match[0]
+    return f"<{match['tag']}{match['attrs'] or ''}>{REDACTED}</{match['tag']}>"
+
+
 def redact_excerpt(payload: bytes | str) -> str:
-    """A bounded, PII-free excerpt of a rejected payload: e-mails and card-number-like digits masked."""
+    """A bounded, PII-free excerpt of a rejected payload: e-mails and card-number-like digits
+    masked wherever they stand, then the values under personal-data keys (names, addresses,
+    postal codes, phones, IP addresses, dates of birth, bank accounts, tokens and secrets: the
+    list is `contracts.reference.personal_data`) replaced by `"<redacted>"`, in JSON and in XML.
+    Redacted before it is cut to `MAX_EXCERPT_CHARS`, so that a value cut short is masked too."""
     text = payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else payload
     text = _EMAIL.sub("<email>", text)
     text = _PAN.sub("<pan>", text)
+    text = _JSON_MEMBER.sub(_redact_json_member, text)
+    text = _XML_ELEMENT.sub(_redact_xml_element, text)
     return text[:MAX_EXCERPT_CHARS]
