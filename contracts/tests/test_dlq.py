@@ -170,6 +170,13 @@ def test_personal_data_under_provider_keys_is_masked(payload: str, expected: str
     assert redact_excerpt(payload) == expected
 
 
+def test_an_address_string_is_masked_and_an_address_object_by_its_members() -> None:
+    text = '{"address":"12 Rue de Rivoli, Paris","billing":{"address":{"line1":"1 Main St","country":"FR"}}}'
+    assert redact_excerpt(text) == (
+        '{"address":"<redacted>","billing":{"address":{"line1":"<redacted>","country":"FR"}}}'
+    )
+
+
 def test_pretty_printed_numbers_and_cut_values_are_masked() -> None:
     """Whitespace around the colon (Stripe pretty-prints), a number value, and a value the payload
     was cut inside (a truncated message) are masked as well."""

@@ -46,8 +46,10 @@ ADDRESSES: Final = frozenset(
         "extendedaddress",
         "street",  # Adyen billingAddress.street
         "housenumberorname",
+        "address",  # a container in Stripe and Square (its members are listed); a string elsewhere
         "billingaddress",  # Stripe dispute evidence: the address as one string
         "shippingaddress",
+        "deliveryaddress",
         "city",
         "locality",  # Braintree and Square: the city
         "postalcode",  # Stripe, Braintree, Square; Adyen postalCode
@@ -123,7 +125,7 @@ def normalize_key(key: str) -> str:
 
 def is_personal_data_key(key: str) -> bool:
     """True for a key whose value is personal data or a secret: the key itself, or its last
-    dotted segment, is listed once normalized (`billing_details`, `address` are containers:
-    their members are listed, not they)."""
+    dotted segment, is listed once normalized. A listed key whose value is an object (Stripe's
+    `address`) masks nothing itself: its members' keys are listed."""
     normalized = normalize_key(key)
     return normalized in PERSONAL_DATA_KEYS or normalize_key(key.rsplit(".", 1)[-1]) in PERSONAL_DATA_KEYS
