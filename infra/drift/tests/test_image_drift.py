@@ -72,3 +72,29 @@ def test_orchestrator_processes_exist_in_its_image(
     assert {command for _, _, command in commands} == {("worker",), ("bridge",)}, commands
     for where, name, (process,) in commands:
         assert f"COPY --from=build /opt/{process} /opt/{process}" in text, f"{where}/{name}: no /opt/{process} venv"
+
+
+def test_feature_server_image_runs_every_process_it_is_given(
+    compose: dict[str, Any], overlays: dict[str, list[dict[str, Any]]]
+) -> None:
+    """The image's entrypoint (`feature-repo`) runs `serve` (default) or `push-consumer`: every command
+    given to the image is one of them, each has its case in the entrypoint, and both are deployed."""
+    server = next(s for s in SERVICES if s.image == "payments-mlops/feature-server" and s.process is None)
+    text = (ROOT / server.pex.partition(":")[0] / "Dockerfile").read_text()
+    commands = {
+        ("compose", name, tuple(spec.get("command", ())))
+        for name, spec in compose["services"].items()
+        if _repository(spec["image"]) == server.image
+    }
+    for overlay, objects in overlays.items():
+        commands |= {
+            (overlay, deployment["metadata"]["name"], tuple(container.get("args", ())))
+            for deployment, container in pod_containers(objects)
+            if _repository(container["image"]) == server.image
+        }
+    for where in ("compose", "dev", "prod"):
+        given = {command for w, _, command in commands if w == where}
+        assert given == {(), ("push-consumer",)}, f"{where}: the feature-server image is run with {sorted(given)}"
+    assert 'ENTRYPOINT ["feature-repo"]' in text and 'CMD ["serve"]' in text
+    for process in ("serve", "push-consumer"):
+        assert f"'  {process}) exec " in text, f"the image's entrypoint has no case for {process}"
