@@ -75,10 +75,11 @@ def test_orchestrator_processes_exist_in_its_image(
 
 
 def test_feature_server_image_runs_every_process_it_is_given(
-    compose: dict[str, Any], overlays: dict[str, list[dict[str, Any]]]
+    compose: dict[str, Any], overlays: dict[str, list[dict[str, Any]]], probes: dict[str, dict[str, Any]]
 ) -> None:
-    """The image's entrypoint (`feature-repo`) runs `serve` (default) or `push-consumer`: every command
-    given to the image is one of them, each has its case in the entrypoint, and both are deployed."""
+    """The image's entrypoint (`feature-repo`) runs `serve` (default), `push-consumer`, or else a
+    command of the feature repo CLI (`python -m feature_repo`): each has its case in the entrypoint,
+    every other command given is one the image's CLI has, and both processes are deployed."""
     server = next(s for s in SERVICES if s.image == "payments-mlops/feature-server" and s.process is None)
     text = (ROOT / server.pex.partition(":")[0] / "Dockerfile").read_text()
     commands = {
@@ -92,9 +93,19 @@ def test_feature_server_image_runs_every_process_it_is_given(
             for deployment, container in pod_containers(objects)
             if _repository(container["image"]) == server.image
         }
+    processes = {(), ("push-consumer",)}
+    cli = {
+        route.removeprefix("cli:feature-repo ") for route in probes[server.key]["routes"] if route.startswith("cli:")
+    }
     for where in ("compose", "dev", "prod"):
         given = {command for w, _, command in commands if w == where}
-        assert given == {(), ("push-consumer",)}, f"{where}: the feature-server image is run with {sorted(given)}"
+        assert processes <= given, f"{where}: the feature-server image runs only {sorted(given)}"
+        for command in given - processes:
+            assert command[0] in cli, f"{where}: {command} is neither a process nor a CLI command ({sorted(cli)})"
     assert 'ENTRYPOINT ["feature-repo"]' in text and 'CMD ["serve"]' in text
-    for process in ("serve", "push-consumer"):
-        assert f"'  {process}) exec " in text, f"the image's entrypoint has no case for {process}"
+    for case in (
+        "serve) exec /opt/feature-server/pex ",
+        "push-consumer) exec ",
+        '*) exec /opt/feature-server/bin/python -m feature_repo "$@"',
+    ):
+        assert f"'  {case}" in text, f"the image's entrypoint has no case {case!r}"

@@ -88,7 +88,20 @@ def _feast_routes(settings: Any, scratch: pathlib.Path) -> list[str]:
     local = type(settings)(root=scratch / "feature-repo", online_store="sqlite", registry_type="file")
     store = importlib.import_module("feature_repo.store").open_store(local)
     app = importlib.import_module("feast.feature_server").get_app(store)
-    return sorted({route.path for route in app.routes if "GET" in getattr(route, "methods", set())})
+    paths = sorted({route.path for route in app.routes if "GET" in getattr(route, "methods", set())})
+    return paths + _feature_repo_commands()
+
+
+def _feature_repo_commands() -> list[str]:
+    """The CLI commands the image's entrypoint passes to `python -m feature_repo` (`apply`, ...):
+    listed only when the pex carries `feature_repo.__main__`, as `cli:feature-repo <command>`."""
+    import importlib.util
+    import re
+
+    if importlib.util.find_spec("feature_repo.__main__") is None:
+        return []
+    source = inspect.getsource(importlib.import_module("feature_repo.cli"))
+    return [f"cli:feature-repo {name}" for name in re.findall(r'add_parser\(\s*"([a-z-]+)"', source)]
 
 
 _CANDIDATES = ("/healthz", "/readyz", "/metrics", "/not-a-route")
