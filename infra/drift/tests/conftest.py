@@ -30,7 +30,7 @@ from deploy_drift.deployment import (
     pod_containers,
 )
 from deploy_drift.kustomize import render
-from deploy_drift.services import SERVICES, by_image
+from deploy_drift.services import SERVICES, service_of
 
 
 @pytest.fixture(scope="session")
@@ -55,11 +55,11 @@ def deployed(compose_services: list[Container], overlays: dict[str, list[dict[st
     found = [
         Deployed("compose", container.name, service, container.env)
         for container in compose_services
-        if (service := by_image(container.image)) is not None
+        if (service := service_of(container.image, container.command)) is not None
     ]
     for overlay, objects in overlays.items():
         for deployment, container in pod_containers(objects):
-            service = by_image(container["image"])
+            service = service_of(container["image"], container.get("args", ()))
             assert service is not None, f"{overlay}: {container['image']} is not one of our images"
             found.append(Deployed(overlay, deployment["metadata"]["name"], service, kubernetes_env(objects, container)))
     return found
@@ -76,12 +76,12 @@ def images() -> list[DockerImage]:
 
 @pytest.fixture(scope="session")
 def probes(deployed: list[Deployed], tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    """service name -> the answer of probe.py run inside that service's pex, with every
+    """service key -> the answer of probe.py run inside that service's pex, with every
     deployment's environment of it to validate (and its routes)."""
     pex_root = tmp_path_factory.mktemp("pex-root")
     answers = {}
     for service in SERVICES:
-        output = pex_root / f"{service.name}.json"
+        output = pex_root / f"{service.key}.json"
         request = {
             "settings": service.settings,
             "service": service.name,
@@ -99,5 +99,5 @@ def probes(deployed: list[Deployed], tmp_path_factory: pytest.TempPathFactory) -
             check=False,
         )
         assert completed.returncode == 0, f"probe in {service.pex_path} failed:\n{completed.stderr[-4000:]}"
-        answers[service.name] = json.loads(output.read_text())
+        answers[service.key] = json.loads(output.read_text())
     return answers

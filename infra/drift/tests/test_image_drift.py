@@ -72,3 +72,40 @@ def test_orchestrator_processes_exist_in_its_image(
     assert {command for _, _, command in commands} == {("worker",), ("bridge",)}, commands
     for where, name, (process,) in commands:
         assert f"COPY --from=build /opt/{process} /opt/{process}" in text, f"{where}/{name}: no /opt/{process} venv"
+
+
+def test_feature_server_image_runs_every_process_it_is_given(
+    compose: dict[str, Any], overlays: dict[str, list[dict[str, Any]]], probes: dict[str, dict[str, Any]]
+) -> None:
+    """The image's entrypoint (`feature-repo`) runs `serve` (default), `push-consumer`, or else a
+    command of the feature repo CLI (`python -m feature_repo`): each has its case in the entrypoint,
+    every other command given is one the image's CLI has, and both processes are deployed."""
+    server = next(s for s in SERVICES if s.image == "payments-mlops/feature-server" and s.process is None)
+    text = (ROOT / server.pex.partition(":")[0] / "Dockerfile").read_text()
+    commands = {
+        ("compose", name, tuple(spec.get("command", ())))
+        for name, spec in compose["services"].items()
+        if _repository(spec["image"]) == server.image
+    }
+    for overlay, objects in overlays.items():
+        commands |= {
+            (overlay, deployment["metadata"]["name"], tuple(container.get("args", ())))
+            for deployment, container in pod_containers(objects)
+            if _repository(container["image"]) == server.image
+        }
+    processes = {(), ("push-consumer",)}
+    cli = {
+        route.removeprefix("cli:feature-repo ") for route in probes[server.key]["routes"] if route.startswith("cli:")
+    }
+    for where in ("compose", "dev", "prod"):
+        given = {command for w, _, command in commands if w == where}
+        assert processes <= given, f"{where}: the feature-server image runs only {sorted(given)}"
+        for command in given - processes:
+            assert command[0] in cli, f"{where}: {command} is neither a process nor a CLI command ({sorted(cli)})"
+    assert 'ENTRYPOINT ["feature-repo"]' in text and 'CMD ["serve"]' in text
+    for case in (
+        "serve) exec /opt/feature-server/pex ",
+        "push-consumer) exec ",
+        '*) exec /opt/feature-server/bin/python -m feature_repo "$@"',
+    ):
+        assert f"'  {case}" in text, f"the image's entrypoint has no case {case!r}"

@@ -6,12 +6,12 @@ from typing import Any
 
 from deploy_drift.compose import Container, health_urls
 from deploy_drift.deployment import Deployed, dockerfile_of, pod_containers
-from deploy_drift.services import SERVICES, by_image
+from deploy_drift.services import SERVICES, service_of
 
 
 def _port(probes: dict[str, dict[str, Any]], container: Deployed) -> int | None:
     field = container.service.port_field
-    values = probes[container.service.name]["results"][container.label]["values"]
+    values = probes[container.service.key]["results"][container.label]["values"]
     if field is None:
         return None
     assert values, f"{container.label}: its environment does not validate (test_every_environment_validates)"
@@ -26,6 +26,7 @@ def test_every_service_has_its_health_routes(probes: dict[str, dict[str, Any]]) 
         "orchestrator": {"/healthz", "/readyz", "/metrics"},
         "inference": {"/healthz", "/readyz", "/metrics"},
         "feature_repo": {"/health"},
+        "feature_repo:push-consumer": {"/healthz", "/readyz"},
         "pipelines": {"grpc:health"},
     }
     for service, routes in expected.items():
@@ -34,29 +35,39 @@ def test_every_service_has_its_health_routes(probes: dict[str, dict[str, Any]]) 
 
 
 def test_dockerfile_healthchecks_ask_routes(probes: dict[str, dict[str, Any]]) -> None:
-    for service in SERVICES:
-        healthcheck = dockerfile_of(service).healthcheck
-        assert healthcheck, f"{service.name}'s Dockerfile has no HEALTHCHECK"
-        routes = set(probes[service.name]["routes"])
-        if service.routes == "dagster":
+    """One HEALTHCHECK per image: each path it asks is a route of a process of the image, and it
+    asks a route of every process the image runs (the feature-server image: `/health` or `/healthz`)."""
+    for image in sorted({service.image for service in SERVICES}):
+        processes = [service for service in SERVICES if service.image == image]
+        healthcheck = dockerfile_of(processes[0]).healthcheck
+        assert healthcheck, f"{image}'s Dockerfile has no HEALTHCHECK"
+        if processes[0].routes == "dagster":
+            routes = set(probes[processes[0].key]["routes"])
             assert "grpc-health-check" in healthcheck and "cli:dagster api grpc-health-check" in routes
             continue
-        paths = [url.path for url in health_urls(healthcheck.replace("%s", "0"))]
-        assert paths, f"{service.name}'s HEALTHCHECK requests no local URL: {healthcheck}"
-        assert set(paths) <= routes, f"{service.name}'s HEALTHCHECK asks {paths}; routes are {sorted(routes)}"
+        paths = {url.path for url in health_urls(healthcheck.replace("%s", "0"))}
+        assert paths, f"{image}'s HEALTHCHECK requests no local URL: {healthcheck}"
+        every = set().union(*(probes[service.key]["routes"] for service in processes))
+        assert paths <= every, f"{image}'s HEALTHCHECK asks {sorted(paths)}; routes are {sorted(every)}"
+        for service in processes:
+            asked = paths & set(probes[service.key]["routes"])
+            assert asked, f"{image}'s HEALTHCHECK asks none of {service.key}'s routes {probes[service.key]['routes']}"
 
 
 def test_compose_healthchecks_ask_routes_on_the_configured_port(
-    compose_services: list[Container], deployed: list[Deployed], probes: dict[str, dict[str, Any]]
+    compose: dict[str, Any],
+    compose_services: list[Container],
+    deployed: list[Deployed],
+    probes: dict[str, dict[str, Any]],
 ) -> None:
     problems: list[str] = []
     checked = 0
     for container in compose_services:
-        service = by_image(container.image)
-        if service is None:
-            continue
+        service = service_of(container.image, container.command)
+        if service is None or compose["services"][container.name].get("restart") == "no":
+            continue  # third-party, or a one-shot (waited for with service_completed_successfully)
         assert container.health, f"compose service {container.name} has no healthcheck"
-        routes = set(probes[service.name]["routes"])
+        routes = set(probes[service.key]["routes"])
         urls = health_urls(container.health)
         if not urls:  # a command, not a URL: the Dagster code server and daemon
             program, *arguments = container.health
@@ -72,7 +83,7 @@ def test_compose_healthchecks_ask_routes_on_the_configured_port(
         for url in urls:
             checked += 1
             if url.path not in routes:
-                problems.append(f"compose/{container.name}: {url.path} is not a route of {service.name}")
+                problems.append(f"compose/{container.name}: {url.path} is not a route of {service.key}")
             port = _port(probes, me)
             if port is not None and url.port != port:
                 problems.append(f"compose/{container.name}: health port {url.port}, settings say {port}")
@@ -88,7 +99,7 @@ def test_kubernetes_probes_ask_routes_on_the_configured_port(
         for deployment, container in pod_containers(objects):
             name = deployment["metadata"]["name"]
             me = next(d for d in deployed if d.deployment == overlay and d.name == name)
-            routes = set(probes[me.service.name]["routes"])
+            routes = set(probes[me.service.key]["routes"])
             ports = {port.get("name"): port["containerPort"] for port in container.get("ports", [])}
             for kind in ("livenessProbe", "readinessProbe"):
                 probe = container.get(kind)
@@ -98,7 +109,7 @@ def test_kubernetes_probes_ask_routes_on_the_configured_port(
                     path, port = probe["httpGet"]["path"], probe["httpGet"]["port"]
                     port = ports.get(port, port)
                     if path not in routes:
-                        problems.append(f"{overlay}/{name}: {kind} {path} is not a route of {me.service.name}")
+                        problems.append(f"{overlay}/{name}: {kind} {path} is not a route of {me.service.key}")
                     expected = _port(probes, me)
                     if expected is not None and port != expected:
                         problems.append(f"{overlay}/{name}: {kind} port {port}, settings say {expected}")

@@ -88,42 +88,86 @@ def _feast_routes(settings: Any, scratch: pathlib.Path) -> list[str]:
     local = type(settings)(root=scratch / "feature-repo", online_store="sqlite", registry_type="file")
     store = importlib.import_module("feature_repo.store").open_store(local)
     app = importlib.import_module("feast.feature_server").get_app(store)
-    return sorted({route.path for route in app.routes if "GET" in getattr(route, "methods", set())})
+    paths = sorted({route.path for route in app.routes if "GET" in getattr(route, "methods", set())})
+    return paths + _feature_repo_commands()
 
 
-def _orchestrator_routes() -> list[str]:
-    """Starts the real health server on a free port and asks it; a route is a path that is not 404."""
+def _feature_repo_commands() -> list[str]:
+    """The CLI commands the image's entrypoint passes to `python -m feature_repo` (`apply`, ...):
+    listed only when the pex carries `feature_repo.__main__`, as `cli:feature-repo <command>`."""
+    import importlib.util
+    import re
+
+    if importlib.util.find_spec("feature_repo.__main__") is None:
+        return []
+    source = inspect.getsource(importlib.import_module("feature_repo.cli"))
+    return [f"cli:feature-repo {name}" for name in re.findall(r'add_parser\(\s*"([a-z-]+)"', source)]
+
+
+_CANDIDATES = ("/healthz", "/readyz", "/metrics", "/not-a-route")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe_socket:  # a free port (the servers report the port they were given)
+        probe_socket.bind(("127.0.0.1", 0))
+        return int(probe_socket.getsockname()[1])
+
+
+async def _ask_paths(port: int) -> list[str]:
+    """The candidate paths a server on `port` serves: a route is a path that is not 404."""
     import asyncio
     import urllib.error
     import urllib.request
 
-    health = importlib.import_module("orchestrator.health")
-    candidates = ("/healthz", "/readyz", "/metrics", "/not-a-route")
-
-    with socket.socket() as probe_socket:  # a free port (the server reports the port it was given)
-        probe_socket.bind(("127.0.0.1", 0))
-        port = int(probe_socket.getsockname()[1])
-
-    async def ask() -> list[str]:
-        async with health.HealthServer("127.0.0.1", port, health.Metrics()):
-            found = []
-            for path in candidates:
-                try:
-                    status = await asyncio.to_thread(_status, f"http://127.0.0.1:{port}{path}")
-                except urllib.error.HTTPError as error:
-                    status = error.code
-                if status != 404:
-                    found.append(path)
-            return found
-
-    def _status(url: str) -> int:
+    def status(url: str) -> int:
         with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (http://127.0.0.1 only)
             return int(response.status)
 
-    found = asyncio.run(ask())
+    found = []
+    for path in _CANDIDATES:
+        try:
+            code = await asyncio.to_thread(status, f"http://127.0.0.1:{port}{path}")
+        except urllib.error.HTTPError as error:
+            code = error.code
+        if code != 404:
+            found.append(path)
     if "/not-a-route" in found:
         raise RuntimeError("the health server answers any path: its routes cannot be told apart")
     return found
+
+
+def _orchestrator_routes() -> list[str]:
+    """Starts the real health server on a free port and asks it."""
+    import asyncio
+
+    health = importlib.import_module("orchestrator.health")
+    port = _free_port()
+
+    async def ask() -> list[str]:
+        async with health.HealthServer("127.0.0.1", port, health.Metrics()):
+            return await _ask_paths(port)
+
+    return asyncio.run(ask())
+
+
+def _feast_push_routes(settings: Any) -> list[str]:
+    """Starts the push consumer's own health server (the one `run` starts) on a free port, around a
+    consumer that has not started (so not ready), and asks it."""
+    import asyncio
+
+    push = importlib.import_module("feature_repo.push_consumer")
+    port = _free_port()
+
+    async def ask() -> list[str]:
+        consumer = push.PushConsumer(settings, store=None, bootstrap_servers="")
+        server = await push._serve_health(consumer, "127.0.0.1", port)  # the route table is there
+        try:
+            return await _ask_paths(port)
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    return asyncio.run(ask())
 
 
 def _dagster_routes() -> list[str]:
@@ -149,6 +193,8 @@ def routes(kind: str, settings: Any, scratch: pathlib.Path) -> list[str]:
         return _feast_routes(settings, scratch)
     if kind == "orchestrator":
         return _orchestrator_routes()
+    if kind == "feast-push":
+        return _feast_push_routes(settings)
     if kind == "dagster":
         return _dagster_routes()
     raise ValueError(f"unknown route kind {kind!r}")
