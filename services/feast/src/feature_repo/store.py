@@ -1,6 +1,7 @@
 """`feature_store.yaml` written from the settings, and the Feast store opened on it."""
 
 import json
+import os
 from pathlib import Path
 
 from feast import FeatureStore
@@ -33,8 +34,12 @@ def store_config(settings: FeatureRepoSettings) -> dict[str, object]:
 def write_config(settings: FeatureRepoSettings) -> Path:
     settings.root.mkdir(parents=True, exist_ok=True)
     path = settings.root / "feature_store.yaml"
-    # JSON is YAML: Feast reads it with its YAML loader.
-    path.write_text(json.dumps(store_config(settings), indent=2) + "\n", encoding="utf-8")
+    # JSON is YAML: Feast reads it with its YAML loader. Written beside and renamed over, because
+    # the server and the push consumer share this folder and rewrite it at every start: a reader
+    # sees the old file or the new one, never half of one.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(store_config(settings), indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
     return path
 
 
