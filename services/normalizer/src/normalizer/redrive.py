@@ -13,10 +13,12 @@ version dead-lettered) is counted `ignored` and left alone. The group's offsets 
 only after every output was acknowledged, so a dead letter is redriven once (at least once if a
 run is killed), and one already redriven in this run (a copy with the same `dlq_id`) is skipped.
 
-A dead letter that cannot be redriven at all, because its source message is gone (the provider
-topic's retention removed it: `source_gone`) or its source topic is no provider topic
-(`unknown_source_topic`), is committed past like the others (no later run could do better), but
-the report names each one (`not_redriven`: outcome, `dlq_id`, worker, key and source position) and
+A dead letter that this run cannot redrive, because its source message is gone (the provider
+topic's retention removed it: `source_gone`), its source topic is no provider topic this binary
+knows (`unknown_source_topic`: a binary of the writer's version could), or the record looks like
+one of this app's dead letters but does not validate (`unreadable`: written by a newer contracts
+version, say; named with its own `dlq_partition` and `dlq_offset`), is committed past like the
+others, but the report names each one (`not_redriven`: outcome, `dlq_id`, worker, key and source position) and
 the command exits with `EXIT_NOT_REDRIVEN` (3) instead of 0, so that an operator knows what was
 lost to retention and where to look (the dead letter itself, with its reasons and excerpt, stays
 on `payments.dlq.v1`). A configuration error exits with 2.
@@ -39,17 +41,17 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # type: ignore[import-untyped]
 from pydantic import ValidationError
 
-from contracts.reference.providers import Provider
-from contracts.schemas.dlq import DeadLetter
+from contracts.reference.providers import PROVIDERS, Provider
+from contracts.schemas.dlq import DeadLetter, redact_excerpt
 from contracts.topics import DLQ, NORMALIZED, WEBHOOK_TOPICS
-from normalizer.dlq import written_by
+from normalizer.dlq import STAGE, worker_name, written_by
 from normalizer.mapping import Ignored, MappingError, normalize
 from normalizer.settings import ConfigurationError, NormalizerSettings, load_settings
 
 PROVIDER_OF_TOPIC: dict[str, Provider] = {topic.name: provider for provider, topic in WEBHOOK_TOPICS.items()}
 FETCH_TIMEOUT_MS = 10_000
-NOT_REDRIVEN = frozenset({"source_gone", "unknown_source_topic"})
-"""Outcomes of dead letters that no run can redrive: committed past, and listed one by one."""
+NOT_REDRIVEN = frozenset({"source_gone", "unknown_source_topic", "unreadable"})
+"""Outcomes of dead letters this run cannot redrive: committed past, and listed one by one."""
 EXIT_NOT_REDRIVEN = 3
 """The exit status of a run that committed past at least one dead letter it could not redrive."""
 
@@ -120,11 +122,13 @@ class SourceReader:
                 raise TimeoutError(f"no message from {topic}[{partition}] at {offset} within {FETCH_TIMEOUT_MS} ms")
 
 
-async def _dead_letters(consumer: AIOKafkaConsumer, app_id: str) -> list[DeadLetter]:
-    """This app's dead letters from the group's position to the current end."""
+async def _dead_letters(consumer: AIOKafkaConsumer, app_id: str) -> tuple[list[DeadLetter], list[dict[str, Any]]]:
+    """This app's dead letters from the group's position to the current end, and the records that
+    look like this app's but do not validate (`_unreadable_entry`)."""
     partitions = [TopicPartition(DLQ.name, p) for p in range(DLQ.partitions)]
     ends = await consumer.end_offsets(partitions)
     letters: list[DeadLetter] = []
+    unreadable: list[dict[str, Any]] = []
     while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
         batch = await consumer.getmany(*partitions, timeout_ms=1000)
         for tp, records in batch.items():
@@ -134,12 +138,42 @@ async def _dead_letters(consumer: AIOKafkaConsumer, app_id: str) -> list[DeadLet
                 try:
                     letter = DeadLetter.model_validate_json(record.value or b"")
                 except ValidationError:
-                    continue  # not ours to judge: another stage's or a foreign record
+                    entry = _unreadable_entry(record, app_id)
+                    if entry is not None:
+                        unreadable.append(entry)
+                    continue  # otherwise not ours to judge: another stage's or a foreign record
                 if written_by(letter, app_id):
                     letters.append(letter)
     for tp in partitions:  # never read past the snapshot's end
         consumer.seek(tp, ends[tp])
-    return letters
+    return letters, unreadable
+
+
+def _unreadable_entry(record: Any, app_id: str) -> dict[str, Any] | None:
+    """A `not_redriven` entry for a record that looks like one of this app's dead letters but does
+    not validate (written by a newer contracts version, say): committed past with the others, so
+    it must be named, with its own position on the dead-letter topic. None for anything else."""
+    try:
+        raw = json.loads(record.value or b"")
+    except ValueError:
+        return None
+    if not isinstance(raw, dict) or raw.get("stage") != STAGE:
+        return None
+    if raw.get("worker") not in {worker_name(app_id, provider) for provider in PROVIDERS}:
+        return None
+    position = raw.get("source")
+    source: dict[str, Any] = position if isinstance(position, dict) else {}
+    return {
+        "outcome": "unreadable",
+        "dlq_id": raw.get("dlq_id"),
+        "worker": raw.get("worker"),
+        "key": raw.get("key"),
+        "topic": source.get("topic"),
+        "partition": source.get("partition"),
+        "offset": source.get("offset"),
+        "dlq_partition": record.partition,
+        "dlq_offset": record.offset,
+    }
 
 
 async def redrive(settings: NormalizerSettings, group: str, dry_run: bool = False) -> RedriveReport:
@@ -161,7 +195,11 @@ async def redrive(settings: NormalizerSettings, group: str, dry_run: bool = Fals
         consumer.assign(partitions)
         seen: set[str] = set()
         sends: list[Awaitable[Any]] = []
-        for letter in await _dead_letters(consumer, settings.app_id):
+        letters, unreadable = await _dead_letters(consumer, settings.app_id)
+        for entry in unreadable:
+            report.outcomes["unreadable"] += 1
+            report.not_redriven.append(entry)
+        for letter in letters:
             if str(letter.dlq_id) in seen:
                 report.outcomes["skipped_copy"] += 1
                 continue
@@ -197,7 +235,14 @@ async def _redrive_one(
         if dry_run:
             return "still_failing", None
         again = letter.model_copy(
-            update={"reasons": exc.reasons, "attempts": letter.attempts + 1, "failed_at": datetime.now(UTC)}
+            update={
+                "reasons": exc.reasons,
+                "attempts": letter.attempts + 1,
+                "failed_at": datetime.now(UTC),
+                # Redacted again by the current rules: a letter an older version wrote may carry
+                # what those rules missed, and this copy restarts the topic's retention.
+                "payload_excerpt": redact_excerpt(value or b""),
+            }
         )
         send = await producer.send(DLQ.name, again.model_dump_json().encode(), key=key)
         return "still_failing", send
