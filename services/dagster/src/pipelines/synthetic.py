@@ -83,6 +83,9 @@ class _Customer:
         return self.churn_at is not None and self.churn_at - FADING <= at < self.churn_at
 
 
+FRAUD_DEVICE_PREFIX = "d_x"
+"""Every fraudulent attempt comes from a device of this prefix, one the customer never used (the
+report reads it to rank the simulator's own fraud flag: the most any scorer reaches on these labels)."""
 FADING = timedelta(days=60)
 """How long before leaving a churning customer already pays less and is declined more often."""
 FADING_SKIP = 0.3
@@ -162,7 +165,7 @@ class _World:
             amount = customer.usual_amount * rng.uniform(3, 12)
             if rng.random() < 0.6:
                 at = at.replace(hour=rng.randint(0, 5))
-            device = f"d_x{rng.getrandbits(32):08x}"
+            device = f"{FRAUD_DEVICE_PREFIX}{rng.getrandbits(32):08x}"
             burst = rng.randint(2, 5) if rng.random() < 0.5 else 1
         else:
             if rng.random() < 0.03:  # a replaced card

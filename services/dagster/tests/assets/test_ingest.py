@@ -1,14 +1,19 @@
 """Store -> bronze on a real SQLite store and a real DuckDB file."""
 
+import csv
+import io
 from collections import Counter
 from datetime import UTC, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import sqlalchemy as sa
 from conftest import Stack, make_stack
 from dagster import AssetKey
 
+from pipelines.assets.ingest.loader import NULL, SOURCE_TABLES, store_columns
+from pipelines.resources.store import PaymentsStore, SqlPaymentsStore
 from pipelines.synthetic import StoreRows, SyntheticConfig, synthetic_rows, write_store
 
 
@@ -174,3 +179,34 @@ def test_text_with_commas_quotes_and_newlines_far_into_a_table_is_loaded_as_writ
         count = connection.execute("select count(*) from bronze_decisions").fetchone()
     assert loaded == [(tricky_text,)]
     assert count == (len(rows.decisions) + len(plain) + 1,)
+
+
+def test_the_sqlite_cursor_path_writes_the_same_csv_as_the_generic_path(stack: Stack) -> None:
+    """The SQLite override of `write_csv_since` (driver cursor, NULLs replaced in SQL) against the
+    store's generic path (SQLAlchemy rows, NULLs replaced in Python) on the same store: the same
+    bytes, all rows and only the rows at or after `since`; NULLs written as the marker, empty text
+    kept empty."""
+    store = SqlPaymentsStore(dsn=stack.settings.store_dsn)
+    generated: dict[str, list[Any]] = {
+        "payments": stack.rows.payments,
+        "payment_events": stack.rows.payment_events,
+        "decisions": stack.rows.decisions,
+    }
+    for source in SOURCE_TABLES:
+        columns = store_columns(source)
+        stamps = sorted(getattr(row, source.watermark_column) for row in generated[source.store_table])
+        middle = stamps[len(stamps) // 2]
+        for since, expected in ((None, len(stamps)), (middle, sum(stamp >= middle for stamp in stamps))):
+            fast, generic = io.StringIO(), io.StringIO()
+            arguments = (source.store_table, columns, source.watermark_column, since)
+            written = store.write_csv_since(*arguments, fast, null=NULL, chunk=500)
+            generic_written = PaymentsStore.write_csv_since(store, *arguments, generic, null=NULL, chunk=500)
+            assert written == generic_written == expected, (source.store_table, since)
+            assert fast.getvalue() == generic.getvalue(), (source.store_table, since)
+    decisions = io.StringIO()
+    columns = store_columns(SOURCE_TABLES[2])
+    store.write_csv_since("decisions", columns, "recorded_at", None, decisions, null=NULL, chunk=500)
+    first = next(csv.reader(io.StringIO(decisions.getvalue())))
+    record = dict(zip(columns, first, strict=True))
+    assert record["reviewed_by"] == NULL  # None in the generator
+    assert record["rules_triggered"] == ""  # "" in the generator

@@ -61,10 +61,6 @@ def watermark(connection: duckdb.DuckDBPyConnection, source: SourceTable) -> dat
     return None if row is None else row[0]
 
 
-def _cell(value: Any) -> Any:
-    return NULL if value is None else value
-
-
 def load_table(
     store: PaymentsStore, warehouse: Warehouse, source: SourceTable, *, overlap: timedelta, chunk: int = 50_000
 ) -> LoadResult:
@@ -80,13 +76,11 @@ def load_table(
     read_from = None if since is None else since - overlap
     with tempfile.TemporaryDirectory(prefix="ingest-") as scratch:
         path = Path(scratch) / f"{source.store_table}.csv"
-        rows_read = 0
         with path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(columns)
-            for rows in store.rows_since(source.store_table, columns, source.watermark_column, read_from, chunk):
-                writer.writerows([_cell(value) for value in row] for row in rows)
-                rows_read += len(rows)
+            csv.writer(handle).writerow(columns)
+            rows_read = store.write_csv_since(
+                source.store_table, columns, source.watermark_column, read_from, handle, null=NULL, chunk=chunk
+            )
         if rows_read == 0:
             return LoadResult(source, 0, 0, since)
         return _insert(warehouse, source, columns, types, path, rows_read, read_from)

@@ -238,6 +238,7 @@ def model_assets(spec: ModelSpec) -> list[Any]:
                 "validation_rows": len(data.validation.y),
                 "train_window": f"{data.train.start} .. {data.train.end}",
                 "seed": policy.seed,
+                "nthread": hyper.nthread,
             },
         )
 
