@@ -199,6 +199,8 @@ def worker_run(bootstrap: str, group: str, total: int, ends: Offsets, velocity: 
                 if processed and not started:
                     started = time.perf_counter()
                 inputs_done = processed >= total and asyncio.run(_behind(bootstrap, group, ends)) == 0
+                if inputs_done and velocity:
+                    print(f"  (every input committed after {time.perf_counter() - started:.2f} s)", flush=True)
             if inputs_done and (not velocity or _velocity_done(bootstrap, group)):
                 return total, time.perf_counter() - started
             time.sleep(POLL_SECONDS)  # polling interval of the worker's metrics and commits
