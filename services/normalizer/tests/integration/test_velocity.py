@@ -10,6 +10,8 @@ import json
 import signal
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -127,15 +129,22 @@ def _last_changelog_values(bootstrap: str, topic: str, timeout_seconds: float, g
         time.sleep(0.5)  # polling interval of the changelog
 
 
+@contextmanager
+def _worker_logs_on_failure(tmp_path: Path) -> Iterator[None]:
+    """Print the end of every worker's log when an assertion fails: their own words, for the report."""
+    try:
+        yield
+    except AssertionError:
+        for log in sorted(tmp_path.glob("worker-*.log")):
+            print(f"--- {log.name}", *log.read_text(errors="replace").splitlines()[-60:], sep="\n")
+        raise
+
+
 def test_velocity_features_match_the_hand_worked_windows_across_a_restart(
     broker: KafkaServer, group: str, start_worker: StartWorker, tmp_path: Path
 ) -> None:
-    try:
+    with _worker_logs_on_failure(tmp_path):
         _hand_worked_windows_across_a_restart(broker, group, start_worker)
-    except AssertionError:
-        for log in sorted(tmp_path.glob("worker-*.log")):  # the workers' own words, for the failure report
-            print(f"--- {log.name}", *log.read_text(errors="replace").splitlines()[-60:], sep="\n")
-        raise
 
 
 def _hand_worked_windows_across_a_restart(broker: KafkaServer, group: str, start_worker: StartWorker) -> None:
@@ -249,12 +258,8 @@ def _hand_worked_windows_across_a_restart(broker: KafkaServer, group: str, start
 def test_an_event_dated_far_ahead_does_not_expire_the_live_entities_of_its_partition(
     broker: KafkaServer, group: str, start_worker: StartWorker, tmp_path: Path
 ) -> None:
-    try:
+    with _worker_logs_on_failure(tmp_path):
         _far_future_event(broker, group, start_worker)
-    except AssertionError:
-        for log in sorted(tmp_path.glob("worker-*.log")):
-            print(f"--- {log.name}", *log.read_text(errors="replace").splitlines()[-60:], sep="\n")
-        raise
 
 
 def _far_future_event(broker: KafkaServer, group: str, start_worker: StartWorker) -> None:
