@@ -26,6 +26,8 @@ from normalizer.velocity import (
     marks_for,
     record_for,
     remember,
+    remember_in_place,
+    watermark_after,
 )
 
 T0 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
@@ -333,3 +335,54 @@ def test_features_equal_a_brute_force_recount_in_any_arrival_order(
         },
     }[entity]
     assert features_as_of(state, entity, as_of * 10**6) == expected
+
+
+@given(events=st.lists(_EVENT, max_size=25), entity=st.sampled_from(["customer", "card"]))
+def test_the_agents_in_place_update_keeps_what_remember_keeps(
+    events: list[tuple[str, int, Decimal, str, str | None, bool]], entity: VelocityEntity
+) -> None:
+    # The agent changes one state in place; `remember` leaves its input alone. Step by step, both
+    # hold the same attempts and declines (and so the same features: the recount test above).
+    keep = timedelta(hours=25)
+    pure: dict[str, object] | None = None
+    live: dict[str, object] | None = None
+    for payment, seconds, usd, merchant, card, failed in events:
+        mark = Mark(entity, "e", uuid.uuid4(), payment, seconds * 10**6, usd, merchant, card, failed)
+        before = json.dumps(pure, sort_keys=True)
+        following = remember(pure, mark, keep)
+        assert json.dumps(pure, sort_keys=True) == before
+        pure = following
+        live = remember_in_place(live, mark, keep // timedelta(microseconds=1))
+        assert live == pure
+
+
+def test_a_legacy_state_is_converted_not_changed_in_place() -> None:
+    legacy = {"p1": [epoch_us(T0), "10"]}
+    state = remember_in_place(legacy, _mark("p2", T0 + timedelta(minutes=2), "1", entity="card"), 3600 * 10**6)
+    assert legacy == {"p1": [epoch_us(T0), "10"]}
+    assert state == {
+        "attempts": {
+            "p1": [epoch_us(T0), "10", None, None],
+            "p2": [epoch_us(T0 + timedelta(minutes=2)), "1", "mer_1", "fp_1"],
+        },
+        "declines": {},
+    }
+
+
+def test_one_event_moves_the_watermark_at_most_to_the_ceiling() -> None:
+    now = epoch_us(T0)
+    ceiling = now + 300 * 10**6  # the wall clock plus a 5-minute tolerance
+    year_2100 = epoch_us(datetime(2100, 1, 1, tzinfo=UTC))
+    assert watermark_after(None, now - 10, ceiling) == now - 10  # the first event of a partition
+    assert watermark_after(now - 10, now - 20, ceiling) == now - 10  # a late event: it stays
+    assert watermark_after(now - 10, now + 60 * 10**6, ceiling) == now + 60 * 10**6  # within the tolerance
+    assert watermark_after(now - 10, year_2100, ceiling) == ceiling
+    assert watermark_after(None, year_2100, ceiling) == ceiling
+    assert watermark_after(ceiling + 5, year_2100, ceiling) == ceiling + 5  # never backwards
+    # What it protects: a customer active an hour ago survives a sweep after the far-future event.
+    keep: dict[VelocityEntity, timedelta] = {"customer": keep_for("customer", timedelta(hours=1))}
+    state = remember(None, _mark("p1", T0 - timedelta(hours=1), "1"), keep["customer"])
+    partition = entity_partition("customer:cus_1", 6)
+    watermark = watermark_after(now - 3600 * 10**6, year_2100, ceiling)
+    assert expired([("customer:cus_1", state)], {partition: watermark}, keep, 6) == []
+    assert expired([("customer:cus_1", state)], {partition: year_2100}, keep, 6) == ["customer:cus_1"]

@@ -23,7 +23,9 @@ and Faust's window ranges include their start and their end; nor can a windowed 
 "distinct merchants". The table holds, per entity, `payment_id -> (attempt time, amount_usd,
 merchant, card)` and `decline event id -> decline time` for the entity's longest window (customer
 7 days, card 24 hours) plus the allowed lateness, behind its newest attempt or decline; older
-entries are dropped as new ones arrive, so an entity's state never outgrows its windows. A
+entries are dropped as new ones arrive, so an entity's state never outgrows its windows. The
+sweep's watermark (the newest event time per partition) is capped at the wall clock plus a
+tolerance, so that one event dated far ahead cannot expire its partition's live entities. A
 window is then a filter on the event time, exact at both edges, in any arrival order.
 
 Semantics (those of the warehouse's `fraud_features`, see `contracts.schemas.velocity`): an
@@ -34,8 +36,8 @@ at its own time; the window as of `t` excludes `t` itself.
 
 Delivery: like the provider agents, a batch's events are acknowledged only after the broker
 acknowledged every output of the batch (marks, features, table changelog records, dead letters);
-the table's changelog is written explicitly with the outputs, so a restart restores exactly
-what was acknowledged. Outputs are idempotent: a replay recomputes the same records.
+the table's changelog is written explicitly with the outputs (each entity a batch changed once,
+with its state after the batch), so a restart restores exactly what was acknowledged. Outputs are idempotent: a replay recomputes the same records.
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Iterable, Mapping, Sequence
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -51,6 +54,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import faust
+import pydantic_core
 from aiokafka.partitioner import murmur2  # type: ignore[import-untyped]  # no py.typed
 from faust.types import EventT, StreamT
 from pydantic import ValidationError
@@ -136,12 +140,12 @@ class Mark:
             "card": self.card,
             "declined": self.declined,
         }
-        return json.dumps(document).encode()
+        return pydantic_core.to_json(document)
 
     @classmethod
     def loads(cls, data: bytes) -> Mark:
         """A mark; one written before contracts 1.4.0 (no merchant, card, decline) reads too."""
-        document = json.loads(data)
+        document = pydantic_core.from_json(data)
         return cls(
             entity=document["entity"],
             entity_id=document["entity_id"],
@@ -201,46 +205,83 @@ def _parts(state: Mapping[str, Any] | None) -> tuple[dict[str, list[Any]], dict[
     return {payment: [*entry[:2], None, None] for payment, entry in state.items()}, {}
 
 
+def _current(state: State | None) -> State:
+    """`state` itself when it has the current shape (it is then changed in place), else a new
+    state in that shape (empty, or converted from a pre-1.4 value)."""
+    if state and isinstance(state.get("attempts"), dict):
+        state.setdefault("declines", {})
+        return state
+    attempts, declines = _parts(state)
+    return {"attempts": attempts, "declines": declines}
+
+
 def remember(state: Mapping[str, Any] | None, mark: Mark, keep: timedelta) -> State:
     """The entity's state with `mark` in it, trimmed to `keep` before its newest attempt or decline.
 
     The payment's attempt is its earliest event (its time, amount, merchant and card); a decline
     is kept by event id (a `payment.failed` event redelivered counts once). Remembering a mark
-    again changes nothing."""
+    again changes nothing. `state` itself is left as it was (`remember_in_place` changes it)."""
     attempts, declines = _parts(state)
+    return remember_in_place({"attempts": attempts, "declines": declines}, mark, keep // MICROSECOND)
+
+
+def remember_in_place(state: State | None, mark: Mark, keep_us: int) -> State:
+    """`remember`, changing `state` itself (a state in the current shape): the agent's path. The cost
+    is one pass over the entity's entries (its newest time, what falls behind the horizon), with
+    no copy and no rebuild unless something is trimmed."""
+    state = _current(state)
+    attempts: dict[str, list[Any]] = state["attempts"]
+    declines: dict[str, int] = state["declines"]
     known = attempts.get(mark.payment_id)
     if known is None or mark.at_us < int(known[0]):
         attempts[mark.payment_id] = [mark.at_us, str(mark.amount_usd), mark.merchant_id, mark.card]
     if mark.declined and mark.entity in DECLINE_ENTITIES:
         declines.setdefault(str(mark.event_id), mark.at_us)
-    newest = max([int(entry[0]) for entry in attempts.values()] + list(declines.values()))
-    horizon = newest - keep // MICROSECOND
-    return {
-        "attempts": {payment: entry for payment, entry in attempts.items() if int(entry[0]) >= horizon},
-        "declines": {event: at for event, at in declines.items() if at >= horizon},
-    }
+    times = [int(entry[0]) for entry in attempts.values()]
+    newest = max(max(times), max(declines.values(), default=times[0]))
+    horizon = newest - keep_us
+    if min(times) < horizon:
+        state["attempts"] = {payment: entry for payment, entry in attempts.items() if int(entry[0]) >= horizon}
+    if declines and min(declines.values()) < horizon:
+        state["declines"] = {event: at for event, at in declines.items() if at >= horizon}
+    return state
+
+
+_ENTITY_FEATURES: Mapping[VelocityEntity, tuple[tuple[str, str, int], ...]] = {
+    entity: tuple((f.name, f.measure, f.window // MICROSECOND) for f in VELOCITY_FEATURES if f.entity == entity)
+    for entity in VELOCITY_ENTITIES
+}
+"""(name, measure, window in microseconds) of each entity's features, in `VELOCITY_FEATURES` order."""
 
 
 def features_as_of(state: Mapping[str, Any] | None, entity: VelocityEntity, as_of_us: int) -> dict[str, float]:
     """Every feature of `entity` over what happened in `[as_of - window, as_of)`."""
-    attempts, declines = _parts(state)
+    if state and isinstance(state.get("attempts"), dict):  # read as it is, no copy
+        attempts: Iterable[list[Any]] = state["attempts"].values()
+        declines: Iterable[int] = state.get("declines", {}).values()
+    else:
+        legacy_attempts, legacy_declines = _parts(state)
+        attempts, declines = legacy_attempts.values(), legacy_declines.values()
+    features = _ENTITY_FEATURES[entity]
+    longest = max(window for _, _, window in features)
+    # (age, entry) of the attempts in [as_of - longest, as_of): an attempt is in a window w when
+    # 0 < age <= w, i.e. as_of - w <= time < as_of.
+    recent = [(as_of_us - int(entry[0]), entry) for entry in attempts]
+    recent = [(age, entry) for age, entry in recent if 0 < age <= longest]
     values: dict[str, float] = {}
-    for feature in VELOCITY_FEATURES:
-        if feature.entity != entity:
-            continue
-        start = as_of_us - feature.window // MICROSECOND
-        inside = [entry for entry in attempts.values() if start <= int(entry[0]) < as_of_us]
-        if feature.measure == "txn_count":
+    for name, measure, window in features:
+        inside = [entry for age, entry in recent if age <= window]
+        if measure == "txn_count":
             value = float(len(inside))
-        elif feature.measure == "amount_usd":
+        elif measure == "amount_usd":
             value = float(sum((Decimal(entry[1]) for entry in inside), Decimal(0)))
-        elif feature.measure == "distinct_merchants":
+        elif measure == "distinct_merchants":
             value = float(len({entry[2] for entry in inside if entry[2] is not None}))
-        elif feature.measure == "distinct_cards":
+        elif measure == "distinct_cards":
             value = float(len({entry[3] for entry in inside if entry[3] is not None}))
         else:  # decline_count
-            value = float(sum(1 for at in declines.values() if start <= at < as_of_us))
-        values[feature.name] = value
+            value = float(sum(1 for at in declines if 0 < as_of_us - at <= window))
+        values[name] = value
     return values
 
 
@@ -256,6 +297,16 @@ def entity_partition(key: str, partitions: int) -> int:
     partitioner (murmur2 of the key), stated here so that the fan-out and the sweep agree."""
     partition: int = (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
     return partition
+
+
+def watermark_after(watermark: int | None, at_us: int, ceiling_us: int) -> int:
+    """A partition's sweep watermark once an event at `at_us` was handled there: the newest event
+    time, except that one event moves it no further than `ceiling_us` (the wall clock plus the
+    future tolerance). An event dated far ahead (a provider's clock, a bad year) would otherwise
+    take the watermark with it, and the next sweep would drop every entity of the partition. The
+    event itself is used as it is (its features, its attempt): only the watermark is capped."""
+    moved = min(at_us, ceiling_us)
+    return moved if watermark is None else max(watermark, moved)
 
 
 def expired(
@@ -302,14 +353,18 @@ class VelocityAgents:
         settings = normalizer.settings
         lateness = timedelta(seconds=settings.velocity_lateness_seconds)
         self.keep = {entity: keep_for(entity, lateness) for entity in VELOCITY_ENTITIES}
+        self.keep_us = {entity: keep // MICROSECOND for entity, keep in self.keep.items()}
+        self.future_us = settings.velocity_future_tolerance_seconds * 10**6
         self.batch_size = settings.batch_size
         self.batch_seconds = settings.batch_seconds
         self.worker = f"{settings.app_id}-velocity"
         self.watermarks: dict[int, int] = {}
-        """Partition of the internal topic -> newest event time (epoch microseconds) handled there."""
+        """Partition of the internal topic -> newest event time (epoch microseconds) handled there,
+        each event's capped at the wall clock plus `velocity_future_tolerance_seconds`."""
         self._state = asyncio.Lock()
-        """Held by a feature update (read, change, write, changelog send) and by a whole sweep, so
-        that a sweep never deletes, nor tombstones, a state updated after it judged it expired."""
+        """Held by a batch of feature updates (read, change, write, changelog sends) and by a whole
+        sweep, so that a sweep never deletes, nor tombstones, a state updated after it judged it
+        expired."""
 
     async def _send(
         self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None
@@ -317,16 +372,18 @@ class VelocityAgents:
         """Hand a record to the producer; the future resolves on the broker's acknowledgement."""
         return await self.normalizer.app.producer.send(topic, key, value, partition, None, None)
 
-    async def _batches(self, stream: StreamT[bytes], handle: Any, name: str) -> None:
+    async def _batches(
+        self,
+        stream: StreamT[bytes],
+        handle: Callable[[list[EventT[bytes]]], Awaitable[list[Awaitable[Any]]]],
+        name: str,
+    ) -> None:
         """Handle the stream in batches; acknowledge a batch's events once all its outputs are."""
         try:
             async for events in stream.noack().take_events(  # type: ignore[attr-defined]  # Stream has it
                 self.batch_size, within=self.batch_seconds
             ):
-                outputs: list[Awaitable[Any]] = []
-                for event in events:
-                    outputs.extend(await handle(event))
-                await asyncio.gather(*outputs)
+                await asyncio.gather(*await handle(events))
                 for event in events:
                     await stream.ack(event)
         except Exception as exc:
@@ -338,7 +395,13 @@ class VelocityAgents:
 
     async def fanout(self, stream: StreamT[bytes]) -> None:
         await self.normalizer.velocity_entities.maybe_declare()
-        await self._batches(stream, self._fan, "velocity_fanout")
+        await self._batches(stream, self._fan_all, "velocity_fanout")
+
+    async def _fan_all(self, events: list[EventT[bytes]]) -> list[Awaitable[Any]]:
+        outputs: list[Awaitable[Any]] = []
+        for event in events:
+            outputs.extend(await self._fan(event))
+        return outputs
 
     async def _fan(self, event: EventT[bytes]) -> list[Awaitable[Any]]:
         message = event.message
@@ -359,23 +422,37 @@ class VelocityAgents:
     async def features(self, stream: StreamT[bytes]) -> None:
         await self._batches(stream, self._features, "velocity")
 
-    async def _features(self, event: EventT[bytes]) -> list[Awaitable[Any]]:
-        message = event.message
-        mark = Mark.loads(message.value or b"")
+    async def _features(self, events: list[EventT[bytes]]) -> list[Awaitable[Any]]:
+        """Update each mark's entity and publish its features as of the mark, in arrival order; then
+        write each entity the batch changed to the changelog once, with its state after the batch
+        (the changelog keeps only an entity's last value: the states in between are never read)."""
         table = self.normalizer.velocity
+        changelog = table.changelog_topic.get_topic_name()
+        outputs: list[Awaitable[Any]] = []
+        changed: dict[str, int] = {}
+        """entity key -> its partition (of the internal topic, and so of the changelog)."""
         async with self._state:
-            state = remember(table.data.get(mark.key), mark, self.keep[mark.entity])
-            table.data[mark.key] = state
-            record = record_for(state, mark)
-            self.watermarks[message.partition] = max(mark.at_us, self.watermarks.get(message.partition, mark.at_us))
-            changelog = table.changelog_topic.get_topic_name()
-            self.normalizer.metrics.count("velocity", "published")
-            return [
-                await self._send(
-                    changelog, json.dumps(mark.key).encode(), json.dumps(state).encode(), message.partition
-                ),
-                await self._send(VELOCITY.name, record.key().encode(), record.model_dump_json().encode()),
-            ]
+            ceiling = int(time.time() * 10**6) + self.future_us
+            for event in events:
+                message = event.message
+                mark = Mark.loads(message.value or b"")
+                state = remember_in_place(table.data.get(mark.key), mark, self.keep_us[mark.entity])
+                table.data[mark.key] = state
+                changed[mark.key] = message.partition
+                record = record_for(state, mark)
+                self.watermarks[message.partition] = watermark_after(
+                    self.watermarks.get(message.partition), mark.at_us, ceiling
+                )
+                outputs.append(
+                    await self._send(VELOCITY.name, record.key().encode(), record.model_dump_json().encode())
+                )
+            for key, partition in changed.items():
+                # The key as Faust's json codec (and the sweep's tombstone) writes it: compaction
+                # matches keys by their bytes. The value in Rust: its bytes are never compared.
+                value = pydantic_core.to_json(table.data[key])
+                outputs.append(await self._send(changelog, json.dumps(key).encode(), value, partition))
+        self.normalizer.metrics.count("velocity", "published", len(events))
+        return outputs
 
     async def sweep(self) -> int:
         """Drop the entities of this worker's partitions that `expired`: out of memory, and out of

@@ -10,6 +10,8 @@ import json
 import signal
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,7 +27,11 @@ from normalizer.app import VELOCITY_PARTITIONS
 from normalizer.velocity import entity_partition
 from testing.kafka import KafkaServer
 
-T0 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+T0 = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0) - timedelta(days=3)
+"""Day 0, 10:00, three days back: every event of the hand-worked sequence (day -7 to day 1) lies in
+the past, as a stream's events do. (A fixed date would be in the future on a host whose clock is
+behind it, and an event dated ahead of the clock moves the sweep watermark only to the clock plus
+`NORMALIZER_VELOCITY_FUTURE_TOLERANCE_SECONDS`.)"""
 
 
 def minutes(n: int) -> timedelta:
@@ -123,15 +129,22 @@ def _last_changelog_values(bootstrap: str, topic: str, timeout_seconds: float, g
         time.sleep(0.5)  # polling interval of the changelog
 
 
+@contextmanager
+def _worker_logs_on_failure(tmp_path: Path) -> Iterator[None]:
+    """Print the end of every worker's log when an assertion fails: their own words, for the report."""
+    try:
+        yield
+    except AssertionError:
+        for log in sorted(tmp_path.glob("worker-*.log")):
+            print(f"--- {log.name}", *log.read_text(errors="replace").splitlines()[-60:], sep="\n")
+        raise
+
+
 def test_velocity_features_match_the_hand_worked_windows_across_a_restart(
     broker: KafkaServer, group: str, start_worker: StartWorker, tmp_path: Path
 ) -> None:
-    try:
+    with _worker_logs_on_failure(tmp_path):
         _hand_worked_windows_across_a_restart(broker, group, start_worker)
-    except AssertionError:
-        for log in sorted(tmp_path.glob("worker-*.log")):  # the workers' own words, for the failure report
-            print(f"--- {log.name}", *log.read_text(errors="replace").splitlines()[-60:], sep="\n")
-        raise
 
 
 def _hand_worked_windows_across_a_restart(broker: KafkaServer, group: str, start_worker: StartWorker) -> None:
@@ -240,3 +253,63 @@ def _hand_worked_windows_across_a_restart(broker: KafkaServer, group: str, start
     last = _last_changelog_values(bootstrap, f"{group}-velocity-changelog", timeout_seconds=60, gone=f"card:fp3-{tag}")
     assert last[f"card:fp3-{tag}"] is None
     assert last[f"card:fp-{tag}"] is not None and last[f"customer:cus-{tag}"] is not None
+
+
+def test_an_event_dated_far_ahead_does_not_expire_the_live_entities_of_its_partition(
+    broker: KafkaServer, group: str, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    with _worker_logs_on_failure(tmp_path):
+        _far_future_event(broker, group, start_worker)
+
+
+def _far_future_event(broker: KafkaServer, group: str, start_worker: StartWorker) -> None:
+    tag = uuid.uuid4().hex[:10]
+    bootstrap = broker.bootstrap_servers
+    now = datetime.now(UTC).replace(microsecond=0)
+    s = EventType.PAYMENT_SUCCEEDED
+    # The customer, one of its cards, and another customer whose payment is dated in 2100 (a bad
+    # year from a provider), all three in one partition of the internal topic: one watermark.
+    partition = entity_partition(f"customer:cus-{tag}", VELOCITY_PARTITIONS)
+
+    def same_partition(entity: str, prefix: str) -> str:
+        return next(
+            f"{prefix}{n}"
+            for n in range(1000)
+            if entity_partition(f"{entity}:{prefix}{n}-{tag}", VELOCITY_PARTITIONS) == partition
+        )
+
+    card_a, far_customer = same_partition("card", "fpa"), same_partition("customer", "cusf")
+    a1 = _event(tag, "a1", "pa1", s, now - timedelta(hours=26) - T0, 100, "USD", card=card_a)
+    far = _event(
+        tag, "f", "pf", s, datetime(2100, 1, 1, tzinfo=UTC) - T0, 100, "USD", card="fpf", customer=far_customer
+    )
+    b1 = _event(tag, "b1", "pb1", s, now - timedelta(hours=25) - T0, 100, "USD", card="fpb")
+
+    start_worker(NORMALIZER_VELOCITY_SWEEP_SECONDS="0.5")
+    asyncio.run(_produce(bootstrap, [a1, far]))
+    # Before the far event the partition's watermark is a1's time (26 h ago): nothing expires. The
+    # far event moves it to the wall clock plus 5 minutes (the default tolerance), past card_a's
+    # 24 h + 1 h: a sweep drops card_a (a tombstone) and keeps the customer (7 d + 1 h). Without
+    # the cap the watermark is in 2100 and the same sweep drops the customer too.
+    changelog = f"{group}-velocity-changelog"
+    last = _last_changelog_values(bootstrap, changelog, timeout_seconds=120, gone=f"card:{card_a}-{tag}")
+    assert last[f"card:{card_a}-{tag}"] is None
+    assert last[f"customer:cus-{tag}"] is not None
+
+    asyncio.run(_produce(bootstrap, [b1]))
+    records = _records(bootstrap, tag, wanted=6)
+    # b1, 25 h ago: a1 (26 h ago, on card_a) at the edge of its 1 h window and inside 24 h and 7 d.
+    assert records[(str(b1.event_id), "customer")].values() == {
+        "customer_txn_count_1h": 1.0,
+        "customer_txn_count_24h": 1.0,
+        "customer_amount_usd_24h": 1.0,
+        "customer_distinct_cards_7d": 1.0,
+    }
+    # The far event itself is used as it is: its features as of 2100 (nothing before it).
+    assert records[(str(far.event_id), "customer")].as_of == datetime(2100, 1, 1, tzinfo=UTC)
+    assert records[(str(far.event_id), "customer")].values() == {
+        "customer_txn_count_1h": 0.0,
+        "customer_txn_count_24h": 0.0,
+        "customer_amount_usd_24h": 0.0,
+        "customer_distinct_cards_7d": 0.0,
+    }
