@@ -4,6 +4,7 @@ commands (here: churn scored before fraud) must fail the replay: that is what th
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,7 +17,12 @@ from temporalio.workflow import NondeterminismError
 
 from orchestrator.activities import PaymentActivities
 from orchestrator.messages import PaymentState, PaymentWorkflowInput, ScoreChurnInput
-from orchestrator.workflows import INFERENCE_RETRY, DeadLetterTriageWorkflow, PaymentWorkflow
+from orchestrator.workflows import (
+    INFERENCE_RETRY,
+    LOCAL_ACTIVITIES_PATCH,
+    DeadLetterTriageWorkflow,
+    PaymentWorkflow,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -41,6 +47,7 @@ def test_every_scenario_is_recorded() -> None:
     assert {path.stem for path in RECORDED} == {
         "dead_letter_redriven",
         "payment_approved",
+        "payment_approved_local_activities",
         "payment_dispute_lost",
         "payment_events_during_review",
         "payment_failed_retry_due",
@@ -76,3 +83,32 @@ async def test_a_non_deterministic_change_fails_the_replay() -> None:
     replayer = Replayer(workflows=[ChurnFirstPaymentWorkflow], data_converter=pydantic_data_converter)
     with pytest.raises(NondeterminismError):
         await replayer.replay_workflow(_history(HISTORIES / "payment_approved.json"))
+
+
+@workflow.defn(name="PaymentWorkflow", sandboxed=False)
+class RegularActivitiesOnlyPaymentWorkflow(PaymentWorkflow):
+    """The code as it was before local activities: every activity through the task queue."""
+
+    @workflow.run
+    async def run(self, input: PaymentWorkflowInput) -> PaymentState:
+        return await super().run(
+            input.model_copy(update={"policy": input.policy.model_copy(update={"local_activities": None})})
+        )
+
+
+async def test_the_local_activities_history_needs_its_branch() -> None:
+    """The history recorded with local activities carries the patch marker, replays with the
+    current code (above) and fails with the code before it: the patch is what keeps the two
+    kinds of runs apart."""
+    history = _history(HISTORIES / "payment_approved_local_activities.json")
+    markers = [
+        e.marker_recorded_event_attributes for e in history.events if e.HasField("marker_recorded_event_attributes")
+    ]
+    patches = [
+        json.loads(m.details["patch-data"].payloads[0].data)["id"] for m in markers if m.marker_name == "core_patch"
+    ]
+    assert patches == [LOCAL_ACTIVITIES_PATCH]
+    assert sum(1 for m in markers if m.marker_name == "core_local_activity") == 5
+    replayer = Replayer(workflows=[RegularActivitiesOnlyPaymentWorkflow], data_converter=pydantic_data_converter)
+    with pytest.raises(NondeterminismError):
+        await replayer.replay_workflow(history)

@@ -1,6 +1,7 @@
 """Temporal's floor on this host: a workflow registered as `PaymentWorkflow` (so the same bridge
-drives it) that runs as many activities as an approved payment does, empty, and publishes a
-decision the same way. `python -m orchestrator_bench.floor` with the worker's ORCHESTRATOR_* env.
+drives it) that runs as many activities as an approved payment does, empty, of the same kind
+(local activities when `ORCHESTRATOR_LOCAL_ACTIVITIES` is on, as in the real workflow), and
+publishes a decision the same way; the worker has the same tuning (`worker_tuning`). `python -m orchestrator_bench.floor` with the worker's ORCHESTRATOR_* env.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.messages import PaymentWorkflowInput, PublishDecisionInput, RecordEventInput
     from orchestrator.settings import load_settings
     from orchestrator.temporal_client import connect
+    from orchestrator.worker import worker_tuning
     from orchestrator.workflows import IO_RETRY, IO_TIMEOUT
 
 EMPTY_ACTIVITIES = 4
@@ -56,10 +58,20 @@ class FloorPaymentWorkflow:
     async def run(self, input: PaymentWorkflowInput) -> None:
         await workflow.wait_condition(lambda: bool(self._events))
         event = self._events[0]
+        # Local activities when the real workflow has them (the same policy, from the same bridge).
+        local = bool(input.policy.local_activities)
         for _ in range(EMPTY_ACTIVITIES):
-            await workflow.execute_activity(
-                noop, RecordEventInput(event=event), start_to_close_timeout=IO_TIMEOUT, retry_policy=IO_RETRY
-            )
+            if local:
+                await workflow.execute_local_activity(
+                    noop,
+                    RecordEventInput(event=event),
+                    start_to_close_timeout=IO_TIMEOUT,
+                    retry_policy=IO_RETRY,
+                )
+            else:
+                await workflow.execute_activity(
+                    noop, RecordEventInput(event=event), start_to_close_timeout=IO_TIMEOUT, retry_policy=IO_RETRY
+                )
         decision = PaymentDecision(
             event_id=event.event_id,
             payment_id=event.payment_id,
@@ -71,17 +83,27 @@ class FloorPaymentWorkflow:
             fraud_model_version="floor",
             decided_at=workflow.now(),
         )
-        await workflow.execute_activity(
-            "publish_decision",
-            PublishDecisionInput(decision=decision),
-            start_to_close_timeout=IO_TIMEOUT,
-            retry_policy=IO_RETRY,
-        )
+        if local:
+            await workflow.execute_local_activity(
+                "publish_decision",
+                PublishDecisionInput(decision=decision),
+                start_to_close_timeout=IO_TIMEOUT,
+                retry_policy=IO_RETRY,
+            )
+        else:
+            await workflow.execute_activity(
+                "publish_decision",
+                PublishDecisionInput(decision=decision),
+                start_to_close_timeout=IO_TIMEOUT,
+                retry_policy=IO_RETRY,
+            )
 
 
 async def serve() -> None:
     settings = load_settings()
-    client = await connect(settings)
+    client = await connect(settings)  # retries until Temporal answers: None only with a stop event
+    if client is None:
+        raise RuntimeError("not connected to Temporal")
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True)
     await producer.start()
     stop = asyncio.Event()
@@ -94,8 +116,7 @@ async def serve() -> None:
             task_queue=settings.task_queue,
             workflows=[FloorPaymentWorkflow],
             activities=[noop, publisher.publish_decision],
-            max_concurrent_activities=settings.max_concurrent_activities,
-            max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
+            **worker_tuning(settings),
         ):
             await stop.wait()
     finally:

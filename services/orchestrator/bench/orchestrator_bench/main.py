@@ -15,7 +15,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import hashlib
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -26,6 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # type: ignore[import-untyped]  # no py.typed
 from events import make_event, new_payment_id
 from integration.support import card_of, start_feature_store, start_inference
@@ -55,6 +58,50 @@ class Result:
             f"throughput={self.decided / self.seconds:7.1f}/s p50={p50:7.1f} ms p99={p99:7.1f} ms "
             f"load1={os.getloadavg()[0]:.1f}"
         )
+
+
+def calibration() -> str:
+    """A fixed CPU-bound job timed on this host (sha256 of 1 MiB, 200 times, in this process):
+    how much CPU the bench had, to set beside its numbers (printed at start and end)."""
+    block = b"x" * (1 << 20)
+    started = time.perf_counter()
+    for _ in range(200):
+        hashlib.sha256(block).digest()
+    return f"calibration: sha256 of 200 MiB in {(time.perf_counter() - started) * 1000:.0f} ms, load1={os.getloadavg()[0]:.1f}"
+
+
+_METRIC = re.compile(r'^(orchestrator_activity_\w+)\{activity="(\w+)"(?:,outcome="(\w+)")?\} ([0-9.e+-]+)$')
+
+
+async def activity_profile(worker_port: int) -> list[str]:
+    """Where a payment's time went in the worker: attempts and mean time per activity type, from
+    the worker's own `/metrics` (the floor's worker serves none)."""
+    try:
+        async with httpx.AsyncClient(timeout=5) as http:
+            text = (await http.get(f"http://127.0.0.1:{worker_port}/metrics")).text
+    except httpx.HTTPError as error:
+        return [f"  (no /metrics: {error!r})"]
+    attempts: dict[str, float] = {}
+    failed: dict[str, float] = {}
+    seconds: dict[str, float] = {}
+    for line in text.splitlines():
+        match = _METRIC.match(line)
+        if match is None:
+            continue
+        name, activity, outcome, value = match.groups()
+        if name == "orchestrator_activity_seconds_total":
+            seconds[activity] = float(value)
+        elif outcome == "failed":
+            failed[activity] = failed.get(activity, 0) + float(value)
+            attempts[activity] = attempts.get(activity, 0) + float(value)
+        else:
+            attempts[activity] = attempts.get(activity, 0) + float(value)
+    return [
+        f"  {activity:<20} attempts={attempts[activity]:6.0f} failed={failed.get(activity, 0):4.0f} "
+        f"mean={1000 * seconds.get(activity, 0) / attempts[activity]:7.1f} ms"
+        for activity in sorted(attempts)
+        if attempts[activity]
+    ]
 
 
 @contextmanager
@@ -143,6 +190,10 @@ async def run_mode(
             print(results[-1].line(), flush=True)
         results.append(await measure(f"{label} burst", bootstrap, topics, None, args.burst))
         print(results[-1].line(), flush=True)
+        if module == "orchestrator.worker":
+            print(f"{label} activities (whole run, from the worker's /metrics):", flush=True)
+            for line in await activity_profile(worker_port):
+                print(line, flush=True)
     return results
 
 
@@ -153,6 +204,7 @@ async def main_async(args: argparse.Namespace) -> None:
         StackConfig.from_env(), state_dir=root / "stack", ports=Ports(*free_ports(len(dataclasses.fields(Ports))))
     )
     stack = LocalStack(config)
+    print(calibration(), flush=True)
     try:
         stack.up(["temporal", "kafka"])
         bootstrap = stack.service("kafka").address()
@@ -185,8 +237,11 @@ async def main_async(args: argparse.Namespace) -> None:
                 }
                 if args.store_dsn:
                     env["ORCHESTRATOR_STORE_DSN"] = args.store_dsn
+                if args.regular_activities:
+                    env["ORCHESTRATOR_LOCAL_ACTIVITIES"] = "false"
                 env = {**{k: v for k, v in os.environ.items() if not k.startswith("ORCHESTRATOR_")}, **env}
                 all_results += await run_mode(label, module, env, (normalized, decisions), bootstrap, args, logs)
+            print(calibration(), flush=True)
             print(f"host: {os.cpu_count()} cores; logs in {logs}", flush=True)
     finally:
         stack.down()
@@ -201,6 +256,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each paced run")
     parser.add_argument("--burst", type=int, default=1000, help="payments sent at once for the max-throughput run")
     parser.add_argument("--store-dsn", default="", help="store of the real worker (default: a SQLite file)")
+    parser.add_argument(
+        "--regular-activities",
+        action="store_true",
+        help="ORCHESTRATOR_LOCAL_ACTIVITIES=false for both workers (the release before local activities)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the state folder and logs")
     asyncio.run(main_async(parser.parse_args()))
 

@@ -147,6 +147,8 @@ class Bridge:
         self._accepted: dict[TopicPartition, int] = {}
         """Offsets (next to read) up to which Temporal accepted every message, not committed yet."""
         self._last_commit = time.monotonic()
+        self._in_flight = asyncio.Semaphore(settings.bridge_concurrency)
+        """Bounds the messages handed to Temporal at once (`ORCHESTRATOR_BRIDGE_CONCURRENCY`)."""
 
     async def ready(self) -> tuple[bool, str]:
         if self.state != "consuming":
@@ -270,11 +272,13 @@ class Bridge:
 
     async def _handle_in_key_order(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
         for record in records:
-            await self._handle(record)
+            async with self._in_flight:
+                await self._handle(record)
 
     async def process(self, batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
         """Hand every message to Temporal, then commit. Messages of one key (one payment) go in
-        order; different keys go concurrently. Raises `StopRequestedError` (nothing committed) on stop."""
+        order; different keys go concurrently, at most `bridge_concurrency` at once. Raises `StopRequestedError` (nothing committed) on stop.
+        """
         by_key: dict[tuple[str, int, bytes | None], list[ConsumerRecord[bytes, bytes]]] = defaultdict(list)
         for partition, records in batch.items():
             for record in records:
@@ -307,6 +311,11 @@ class Bridge:
             del self._accepted[partition]
         if partitions is None:
             self._last_commit = time.monotonic()
+            # Offsets of partitions a rebalance took away meanwhile are not ours to commit (the
+            # new owner starts from the committed offset: a harmless redelivery); sent along,
+            # they would fail the commit of every partition still held.
+            assigned = self.consumer.assignment()
+            offsets = {p: o for p, o in offsets.items() if p in assigned}
         if offsets:
             await self._commit(offsets)
 
@@ -448,7 +457,9 @@ async def run(settings: OrchestratorSettings, client: Client | None = None, stop
     metrics = BridgeMetrics()
     probe = BridgeProbe()
     async with HealthServer(settings.health_host, settings.health_port, metrics.registry, probe.ready):
-        client = client or await connect(settings)
+        client = client or await connect(settings, stop)
+        if client is None:  # stopped before Temporal could be reached
+            return
         listener = CommitOnRevoke()
         consumer = make_consumer(settings, listener)
         producer = AIOKafkaProducer(

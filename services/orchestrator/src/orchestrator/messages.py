@@ -35,6 +35,9 @@ class DecisionPolicy(Message):
     """Deadline of one inference call (`ORCHESTRATOR_INFERENCE_TIMEOUT_SECONDS`); the inference
     activities' start-to-close timeout follows it. None in workflows started before it existed
     (their activities keep the 10 s they had)."""
+    local_activities: bool | None = None
+    """Run the activities as local activities (`ORCHESTRATOR_LOCAL_ACTIVITIES`). None in
+    workflows started before it existed: they keep regular activities."""
 
 
 class EventSummary(Message):

@@ -63,11 +63,16 @@ class KafkaPublisher:
             )
             try:
                 await producer.start()
-            except KafkaError as error:
+            except Exception as error:  # noqa: BLE001  # logged, kept for /readyz, retried
+                # Not only KafkaError: an OSError or anything else aiokafka lets through would
+                # otherwise end this task silently and leave the worker unready for good.
                 with contextlib.suppress(Exception):  # the failed start's leftovers; the error is kept
                     await producer.stop()
-                # aiokafka's text starts with the error's class name already.
-                self._error = str(error) or type(error).__name__
+                # aiokafka's text starts with the error's class name already; others get theirs.
+                if isinstance(error, KafkaError):
+                    self._error = str(error) or type(error).__name__
+                else:
+                    self._error = f"{type(error).__name__}: {error}"
                 log.warning(
                     "Kafka at %s unreachable (%s): decisions wait to be published; retrying in %.1f s",
                     self.bootstrap_servers,

@@ -95,6 +95,18 @@ class OrchestratorSettings(BaseSettings):
     max_concurrent_workflow_tasks: Annotated[int, Field(ge=2, le=1_000)] = 16
     """Workflow tasks one worker runs at once. Kept low: on a starved CPU, a hundred new workflows
     at once each outlive Temporal's 10 s workflow-task timeout and are retried, over and over."""
+    max_concurrent_local_activities: Annotated[int, Field(ge=1, le=10_000)] = 200
+    """Local activities (see `ORCHESTRATOR_LOCAL_ACTIVITIES`) one worker runs at once."""
+    workflow_task_pollers: Annotated[int, Field(ge=2, le=100)] = 5
+    """Concurrent long polls of the task queue for workflow tasks (split between the sticky and the shared queue)."""
+    activity_task_pollers: Annotated[int, Field(ge=1, le=100)] = 5
+    """Concurrent long polls of the task queue for activity tasks."""
+    max_cached_workflows: Annotated[int, Field(ge=0, le=100_000)] = 1_000
+    """Workflows a worker keeps in memory (sticky): a task of one that was evicted replays its whole history first."""
+    local_activities: bool = True
+    """New payment workflows run their activities as local activities (in the worker that runs the workflow task: no round trip through Temporal's task queue per activity); one still failing after 5 attempts goes on as a regular activity, retried durably. Carried in the workflow's policy: workflows keep what they started with."""
+    bridge_concurrency: Annotated[int, Field(ge=1, le=1_000)] = 64
+    """Signal-with-starts the bridge has in flight at once (one payment's events always go in order)."""
     health_host: str = "127.0.0.1"
     """Interface of `/healthz`, `/readyz` and `/metrics` (the container image sets 0.0.0.0)."""
     health_port: Annotated[int, Field(ge=1, le=65535)] = 9100
@@ -131,6 +143,7 @@ def decision_policy(settings: OrchestratorSettings) -> DecisionPolicy:
         retry_delay_scale=settings.retry_delay_scale,
         history_event_limit=settings.history_event_limit,
         inference_timeout_seconds=settings.inference_timeout_seconds,
+        local_activities=settings.local_activities,
     )
 
 

@@ -22,7 +22,13 @@ from typing import Any
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.service import RPCError
-from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor, Worker
+from temporalio.worker import (
+    ActivityInboundInterceptor,
+    ExecuteActivityInput,
+    Interceptor,
+    PollerBehaviorSimpleMaximum,
+    Worker,
+)
 
 from contracts.topics import DECISIONS, RETRIES
 from orchestrator.activities import InferenceClient, PaymentActivities, TopicNames
@@ -103,6 +109,19 @@ class MetricsInterceptor(Interceptor):
         return _CountingActivities(next, self.metrics)
 
 
+def worker_tuning(settings: OrchestratorSettings) -> dict[str, Any]:
+    """The `Worker` arguments the settings tune: slots, pollers, cache (the bench's floor worker
+    takes the same)."""
+    return {
+        "max_concurrent_activities": settings.max_concurrent_activities,
+        "max_concurrent_workflow_tasks": settings.max_concurrent_workflow_tasks,
+        "max_concurrent_local_activities": settings.max_concurrent_local_activities,
+        "max_cached_workflows": settings.max_cached_workflows,
+        "workflow_task_poller_behavior": PollerBehaviorSimpleMaximum(maximum=settings.workflow_task_pollers),
+        "activity_task_poller_behavior": PollerBehaviorSimpleMaximum(maximum=settings.activity_task_pollers),
+    }
+
+
 def build_worker(
     client: Client,
     settings: OrchestratorSettings,
@@ -114,8 +133,7 @@ def build_worker(
         task_queue=settings.task_queue,
         workflows=[PaymentWorkflow, DeadLetterTriageWorkflow],
         activities=activities.all(),
-        max_concurrent_activities=settings.max_concurrent_activities,
-        max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
+        **worker_tuning(settings),
         interceptors=[MetricsInterceptor(metrics)] if metrics is not None else [],
     )
 
@@ -156,7 +174,9 @@ async def run(settings: OrchestratorSettings, client: Client | None = None, stop
     metrics = WorkerMetrics()
     probe = WorkerProbe()
     async with HealthServer(settings.health_host, settings.health_port, metrics.registry, probe.ready):
-        probe.client = client or await connect(settings)
+        probe.client = client or await connect(settings, stop)
+        if probe.client is None:  # stopped before Temporal could be reached
+            return
         async with payment_activities(settings) as activities:
             probe.publisher = activities.producer
             probe.worker = build_worker(probe.client, settings, activities, metrics)

@@ -8,11 +8,15 @@ first event and a redelivered one take the same path and a duplicate event id is
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+from temporalio.exceptions import CancelledError as TemporalCancelledError
 
 with workflow.unsafe.imports_passed_through():
     from contracts.reference.decline_codes import RetryAction
@@ -56,6 +60,17 @@ DECIDING_EVENTS: frozenset[EventType] = frozenset(
 
 RETRYABLE_ACTIONS = frozenset({RetryAction.RETRY_NOW, RetryAction.RETRY_LATER})
 
+ParamT = TypeVar("ParamT")
+ReturnT = TypeVar("ReturnT")
+
+LOCAL_ACTIVITIES_PATCH = "local-activities"
+"""Marks the runs that run their activities as local activities (policy `local_activities`)."""
+LOCAL_ATTEMPTS = 5
+"""Attempts of a local activity in the worker (each with the activity's timeout, backoff as its
+policy says: 3 s in all for the store and Kafka, 7.5 s for inference) before the workflow goes on
+with a regular activity, retried by Temporal for as long as it takes: a service down for long
+grows no history while it is waited for."""
+
 # Store and Kafka: short calls, retried with backoff for as long as it takes (the store or broker
 # coming back is the only way forward; Temporal keeps the workflow meanwhile).
 IO_TIMEOUT = timedelta(seconds=30)
@@ -95,6 +110,8 @@ class PaymentWorkflow:
         self._verdict: ReviewVerdict | None = None
         self._deferred: list[NormalizedEvent] = []
         """Deciding events recorded while a review was pending: acted on once it is over."""
+        self._local = False
+        """Activities run as local activities (`run` sets it from the policy and the patch)."""
 
     # -- signals and queries ------------------------------------------------------------------
 
@@ -176,6 +193,9 @@ class PaymentWorkflow:
     @workflow.run
     async def run(self, input: PaymentWorkflowInput) -> PaymentState:
         policy = input.policy
+        # Decided once per run, in its first task: a run started by a release without local
+        # activities (no marker in its history) keeps regular ones all along when replayed.
+        self._local = bool(policy.local_activities) and workflow.patched(LOCAL_ACTIVITIES_PATCH)
         while True:
             with contextlib.suppress(TimeoutError):  # the pending retry is due
                 await workflow.wait_condition(lambda: bool(self._inbox), timeout=self._until_retry_due())
@@ -203,6 +223,42 @@ class PaymentWorkflow:
             return LEGACY_INFERENCE_TIMEOUT
         return timedelta(seconds=policy.inference_timeout_seconds) + INFERENCE_TIMEOUT_MARGIN
 
+    async def _execute(
+        self,
+        activity: Callable[[PaymentActivities, ParamT], Awaitable[ReturnT]],
+        arg: ParamT,
+        timeout: timedelta,
+        retry: RetryPolicy,
+    ) -> ReturnT:
+        """Run an activity: as a local activity first (`self._local`), `LOCAL_ATTEMPTS` attempts
+        in the worker; then as a regular activity that Temporal retries for as long as it takes.
+        A refusal (`NON_RETRYABLE_ERRORS`) is raised as it comes, either way.
+
+        Local is as durable here: the result is recorded in the history with the workflow
+        task, and a worker lost before that runs the activity again, which every activity
+        allows (idempotent store writes; a publish is at least once, deduplicated by id)."""
+        if self._local:
+            try:
+                return await workflow.execute_local_activity_method(
+                    activity,
+                    arg,
+                    start_to_close_timeout=timeout,
+                    retry_policy=dataclasses.replace(retry, maximum_attempts=LOCAL_ATTEMPTS),
+                )
+            except FailureError as error:
+                # A local activity's failure comes as the activity's own error (an
+                # ApplicationError, a TimeoutError), not wrapped in an ActivityError.
+                if isinstance(error, TemporalCancelledError) or _refusal(error) is not None:
+                    raise
+                workflow.logger.warning(
+                    "%s failed %d times as a local activity: retried as a regular one (%s: %s)",
+                    getattr(activity, "__name__", activity),
+                    LOCAL_ATTEMPTS,
+                    type(error).__name__,
+                    error,
+                )
+        return await workflow.execute_activity_method(activity, arg, start_to_close_timeout=timeout, retry_policy=retry)
+
     def _current(self) -> PaymentState:
         if self._state is None:  # a query before the first task: nothing known yet
             return PaymentState(payment_id=workflow.info().workflow_id)
@@ -225,11 +281,11 @@ class PaymentWorkflow:
     async def _record(self, event: NormalizedEvent) -> bool:
         """Store the event and take it into the state; True if it is a deciding event, which
         `_act` then decides (or plans a retry for)."""
-        await workflow.execute_activity_method(
+        await self._execute(
             PaymentActivities.record_event,
             RecordEventInput(event=event),
-            start_to_close_timeout=IO_TIMEOUT,
-            retry_policy=IO_RETRY,
+            IO_TIMEOUT,
+            IO_RETRY,
         )
         state = self._current()
         summary = EventSummary(
@@ -285,7 +341,7 @@ class PaymentWorkflow:
     async def _decide(self, event: NormalizedEvent, input: PaymentWorkflowInput) -> None:
         try:
             await self._score_and_decide(event, input)
-        except ActivityError as error:
+        except FailureError as error:  # ActivityError; a local activity's own ApplicationError
             refusal = _refusal(error)
             if refusal is None:
                 raise
@@ -299,7 +355,7 @@ class PaymentWorkflow:
             self._update(stage="undecided", undecided_reason=reason)
             # Workflows that passed here before this release did not store the reason.
             if workflow.patched("store-undecided-reason"):
-                await workflow.execute_activity_method(
+                await self._execute(
                     PaymentActivities.record_undecided,
                     RecordUndecidedInput(
                         event_id=str(event.event_id),
@@ -308,19 +364,19 @@ class PaymentWorkflow:
                         reason=message,
                         undecided_at=workflow.now(),
                     ),
-                    start_to_close_timeout=IO_TIMEOUT,
-                    retry_policy=IO_RETRY,
+                    IO_TIMEOUT,
+                    IO_RETRY,
                 )
 
     async def _score_and_decide(self, event: NormalizedEvent, input: PaymentWorkflowInput) -> None:
         policy = input.policy
         self._update(stage="deciding")
         rules = evaluate_rules(event)
-        fraud = await workflow.execute_activity_method(
+        fraud = await self._execute(
             PaymentActivities.score_fraud,
             ScoreFraudInput(event=event),
-            start_to_close_timeout=self._inference_timeout(policy),
-            retry_policy=INFERENCE_RETRY,
+            self._inference_timeout(policy),
+            INFERENCE_RETRY,
         )
         self._update(scores=Scores(fraud=fraud), undecided_reason=None)
         outcome = decide(fraud.score, rules, policy.review_threshold, policy.decline_threshold)
@@ -360,11 +416,11 @@ class PaymentWorkflow:
             retry = await self._retry_strategy(event, self._failures_through(event), policy)
         churn: ChurnScoreResponse | None = None
         if event.customer_id is not None:
-            churn = await workflow.execute_activity_method(
+            churn = await self._execute(
                 PaymentActivities.score_churn,
                 ScoreChurnInput(customer_id=event.customer_id),
-                start_to_close_timeout=self._inference_timeout(policy),
-                retry_policy=INFERENCE_RETRY,
+                self._inference_timeout(policy),
+                INFERENCE_RETRY,
             )
         self._update(scores=Scores(fraud=fraud, churn=churn))
         decision = PaymentDecision(
@@ -383,17 +439,17 @@ class PaymentWorkflow:
             retry=retry,
             decided_at=workflow.now(),
         )
-        stored = await workflow.execute_activity_method(
+        stored = await self._execute(
             PaymentActivities.store_decision,
             StoreDecisionInput(decision=decision),
-            start_to_close_timeout=IO_TIMEOUT,
-            retry_policy=IO_RETRY,
+            IO_TIMEOUT,
+            IO_RETRY,
         )
-        await workflow.execute_activity_method(
+        await self._execute(
             PaymentActivities.publish_decision,
             PublishDecisionInput(decision=stored),
-            start_to_close_timeout=IO_TIMEOUT,
-            retry_policy=IO_RETRY,
+            IO_TIMEOUT,
+            IO_RETRY,
         )
         self._update(stage="decided", decision=stored)
         if retry is not None:
@@ -421,11 +477,11 @@ class PaymentWorkflow:
     async def _retry_strategy(
         self, event: NormalizedEvent, attempt: int, policy: DecisionPolicy
     ) -> RetryStrategyResponse:
-        return await workflow.execute_activity_method(
+        return await self._execute(
             PaymentActivities.get_retry_strategy,
             RetryStrategyInput(event=event, attempt=min(max(attempt, 1), 100)),
-            start_to_close_timeout=self._inference_timeout(policy),
-            retry_policy=INFERENCE_RETRY,
+            self._inference_timeout(policy),
+            INFERENCE_RETRY,
         )
 
     def _schedule_retry(
@@ -452,20 +508,21 @@ class PaymentWorkflow:
         pending = self._current().pending_retry
         if pending is None or pending.due_at > workflow.now():
             return
-        await workflow.execute_activity_method(
+        await self._execute(
             PaymentActivities.publish_retry_due,
             PublishRetryDueInput(retry=pending),
-            start_to_close_timeout=IO_TIMEOUT,
-            retry_policy=IO_RETRY,
+            IO_TIMEOUT,
+            IO_RETRY,
         )
         self._update(pending_retry=None, retries_published=self._current().retries_published + 1)
 
 
-def _refusal(error: ActivityError) -> tuple[str, str] | None:
+def _refusal(error: FailureError) -> tuple[str, str] | None:
     """The type and text of a non-retryable refusal (`MissingLookupKeys`, `InferenceRejected`,
-    `ValidationError`, `IntegrityError`); None for any other failure, which the workflow does not
+    `ValidationError`, `IntegrityError`), the cause of an `ActivityError` or, from a local
+    activity, the error itself; None for any other failure, which the workflow does not
     handle."""
-    cause = error.cause
+    cause = error.cause if isinstance(error, ActivityError) else error
     if isinstance(cause, ApplicationError) and cause.type is not None and cause.type in NON_RETRYABLE_ERRORS:
         return cause.type, cause.message
     return None

@@ -24,7 +24,8 @@ from aiokafka import (  # type: ignore[import-untyped]  # no py.typed
     TopicPartition,
 )
 from pydantic import BaseModel
-from temporalio.client import WorkflowHandle
+from temporalio.api.enums.v1 import EventType as HistoryEventType
+from temporalio.client import WorkflowHandle, WorkflowHistory
 
 from contracts.schemas.normalized_event import NormalizedEvent
 from local_stack.executables import find_temporal
@@ -236,6 +237,36 @@ async def eventually(check: Callable[[], Any], timeout: float = 60.0, what: str 
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} not reached after {timeout} s")
         await asyncio.sleep(0.1)
+
+
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
+"""The marker a local activity's result is recorded as (Temporal's SDK core)."""
+
+
+def activities_run(history: WorkflowHistory) -> list[str]:
+    """The activity types a history recorded, in order: scheduled regular activities and the
+    markers of completed local activities (whose `data` detail is JSON naming the type)."""
+    names: list[str] = []
+    for e in history.events:
+        if e.event_type == HistoryEventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            names.append(e.activity_task_scheduled_event_attributes.activity_type.name)
+        elif (
+            e.event_type == HistoryEventType.EVENT_TYPE_MARKER_RECORDED
+            and e.marker_recorded_event_attributes.marker_name == LOCAL_ACTIVITY_MARKER
+        ):
+            data = json.loads(e.marker_recorded_event_attributes.details["data"].payloads[0].data)
+            names.append(data.get("activity_type") or data["activityType"])
+    return names
+
+
+def patch_markers(history: WorkflowHistory) -> list[str]:
+    """The `workflow.patched` ids a history recorded."""
+    return [
+        json.loads(e.marker_recorded_event_attributes.details["patch-data"].payloads[0].data)["id"]
+        for e in history.events
+        if e.event_type == HistoryEventType.EVENT_TYPE_MARKER_RECORDED
+        and e.marker_recorded_event_attributes.marker_name == "core_patch"
+    ]
 
 
 RECORD_ENV_VAR = "RECORD_HISTORIES_TO"

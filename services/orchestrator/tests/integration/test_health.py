@@ -119,6 +119,15 @@ async def test_the_worker_starts_without_kafka_and_is_ready_once_it_answers(
         await bridge.signal_payment(client, settings.task_queue, decision_policy(settings), event)
         store = PaymentsStore.from_dsn(settings.store_dsn)
         await eventually(lambda: store.payment_decisions(event.payment_id), what="decision stored")
+        # The publish failed its local attempts and waits as a regular activity, which Temporal
+        # retries (and which shows as pending in the UI) until the broker answers.
+        handle = client.get_workflow_handle(bridge.payment_workflow_id(event.payment_id))
+
+        async def publish_pending() -> bool:
+            described = await handle.describe()
+            return any(a.activity_type.name == "publish_decision" for a in described.raw_description.pending_activities)
+
+        await eventually(publish_pending, what="the publish pending as a regular activity")
         # The broker becomes reachable at that address (a TCP relay to the real one: the broker
         # then advertises its own address, which the producer uses from there on).
         host, broker_port = settings.kafka_bootstrap_servers.split(",")[0].rsplit(":", 1)
@@ -131,6 +140,42 @@ async def test_the_worker_starts_without_kafka_and_is_ready_once_it_answers(
             lambda got: any(d.payment_id == event.payment_id for d in got),
         )
         assert [d.decision for d in published if d.payment_id == event.payment_id] == [Decision.APPROVE]
+    finally:
+        stop.set()
+        await task
+        if relay is not None:
+            relay.close()
+
+
+async def test_the_worker_starts_without_temporal_and_is_ready_once_it_answers(
+    client: Client, settings: OrchestratorSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Nothing listens at the worker's Temporal address yet; no client is handed in.
+    port = free_port()
+    unreachable = settings.model_copy(update={"temporal_address": f"127.0.0.1:{port}"})
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker_process.run(unreachable, None, stop))
+    relay: asyncio.Server | None = None
+    try:
+
+        def retried() -> bool:
+            return any(
+                r.name == "orchestrator.temporal" and f"Temporal at 127.0.0.1:{port} unreachable" in r.getMessage()
+                for r in caplog.records
+            )
+
+        await eventually(retried, what="a warning naming Temporal's address")
+        answer = await get(unreachable, "/readyz")
+        assert answer is not None and answer.status_code == 503
+        assert answer.json()["reason"] == "connecting to Temporal"
+        assert not task.done()
+        # Temporal becomes reachable at that address (a TCP relay to the real frontend).
+        host, temporal_port = settings.temporal_address.rsplit(":", 1)
+        relay = await asyncio.start_server(lambda r, w: _forward(host, int(temporal_port), r, w), "127.0.0.1", port)
+        polling: httpx.Response = await eventually(
+            lambda: ready(unreachable), what="worker ready once Temporal answers"
+        )
+        assert polling.json() == {"status": "ready", "detail": f"polling {settings.task_queue}"}
     finally:
         stop.set()
         await task

@@ -22,9 +22,11 @@ from contracts.schemas.retry_due import RetryDue
 from integration.support import (
     EXPECTED_CHURN,
     EXPECTED_FRAUD,
+    activities_run,
     card_of,
     eventually,
     keep_history,
+    patch_markers,
     read_records,
     read_topic,
 )
@@ -40,15 +42,16 @@ from orchestrator.messages import (
 )
 from orchestrator.settings import OrchestratorSettings, decision_policy
 from orchestrator.store import PaymentsStore
-from orchestrator.workflows import DeadLetterTriageWorkflow, PaymentWorkflow
+from orchestrator.workflows import LOCAL_ACTIVITIES_PATCH, DeadLetterTriageWorkflow, PaymentWorkflow
 
 pytestmark = pytest.mark.anyio
 
 
 async def _send(
-    client: Client, settings: OrchestratorSettings, event: NormalizedEvent
+    client: Client, settings: OrchestratorSettings, event: NormalizedEvent, *, local_activities: bool = True
 ) -> WorkflowHandle[PaymentWorkflow, PaymentState]:
-    await signal_payment(client, settings.task_queue, decision_policy(settings), event)
+    policy = decision_policy(settings).model_copy(update={"local_activities": local_activities})
+    await signal_payment(client, settings.task_queue, policy, event)
     return client.get_workflow_handle_for(PaymentWorkflow.run, payment_workflow_id(event.payment_id))
 
 
@@ -94,7 +97,38 @@ async def test_a_safe_customer_is_approved_scored_stored_and_published(
     payment = store.payment(event.payment_id)
     assert payment is not None and (payment.status, payment.decision) == ("succeeded", "approve")
     assert [e.event_id for e in store.payment_events(event.payment_id)] == [str(event.event_id)]
-    await keep_history(handle, "payment_approved")
+    # By default (ORCHESTRATOR_LOCAL_ACTIVITIES) the five activities ran as local activities, in
+    # this order, none through the task queue; the run is marked for replay.
+    history = await handle.fetch_history()
+    assert decision_policy(settings).local_activities is True
+    assert activities_run(history) == [
+        "record_event",
+        "score_fraud",
+        "score_churn",
+        "store_decision",
+        "publish_decision",
+    ]
+    assert not [e for e in history.events if e.event_type == HistoryEventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED]
+    assert patch_markers(history) == [LOCAL_ACTIVITIES_PATCH]
+    # (payment_approved.json is the same scenario recorded before local activities.)
+    await keep_history(handle, "payment_approved_local_activities")
+
+
+async def test_with_local_activities_off_every_activity_goes_through_the_task_queue(
+    worker: Client, settings: OrchestratorSettings
+) -> None:
+    event = make_event(new_payment_id(), customer_id="cus_safe", card_fingerprint=card_of("cus_safe"))
+    handle = await _send(worker, settings, event, local_activities=False)
+    decision = await _decided(handle)
+    assert decision.decision is Decision.APPROVE
+    history = await handle.fetch_history()
+    scheduled = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.event_type == HistoryEventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]
+    assert scheduled == ["record_event", "score_fraud", "score_churn", "store_decision", "publish_decision"]
+    assert patch_markers(history) == []
 
 
 async def test_a_risky_customer_is_declined(worker: Client, settings: OrchestratorSettings) -> None:
@@ -310,16 +344,17 @@ async def test_a_long_history_continues_as_new_with_its_state(worker: Client, se
     handle = worker.get_workflow_handle_for(PaymentWorkflow.run, payment_workflow_id(payment_id))
     first = await _decided(handle)
     first_run = (await handle.describe()).run_id
-    # Each event costs a signal, an activity (3 history events) and workflow tasks: 20 pass 100.
+    # Each event costs a signal and a local activity's marker (2 history events), with workflow
+    # tasks (3 each) for one or several of them: 40 pass 100.
     refunds = [
         make_event(payment_id, EventType.REFUND_FAILED, minutes=i + 1, refund_id=f"re_{i}", card_fingerprint=card)
-        for i in range(20)
+        for i in range(40)
     ]
     for event in refunds:
         await signal_payment(worker, settings.task_queue, policy, event)
 
     async def all_seen() -> bool:
-        return len(await handle.query(PaymentWorkflow.history)) == 21
+        return len(await handle.query(PaymentWorkflow.history)) == 41
 
     await eventually(all_seen, what="every event in the carried history")
     assert (await handle.describe()).run_id != first_run
@@ -335,9 +370,9 @@ async def test_a_long_history_continues_as_new_with_its_state(worker: Client, se
         return types if types[-1] == "refund.succeeded" else None
 
     types = await eventually(refund_seen, what="the last refund")
-    assert types == ["payment.succeeded", *["refund.failed"] * 20, "refund.succeeded"]
+    assert types == ["payment.succeeded", *["refund.failed"] * 40, "refund.succeeded"]
     store = _store(settings)
-    assert len(store.payment_events(payment_id)) == 22
+    assert len(store.payment_events(payment_id)) == 42
     assert len(store.payment_decisions(payment_id)) == 1
     payment = store.payment(payment_id)
     assert payment is not None and payment.status == "refunded"
@@ -486,7 +521,8 @@ async def test_the_inference_activities_get_the_inference_timeout_setting(
     worker: Client, settings: OrchestratorSettings
 ) -> None:
     # 20 s: above the 10 s every inference activity had before, hard-coded.
-    policy = decision_policy(settings).model_copy(update={"inference_timeout_seconds": 20.0})
+    # Regular activities, whose timeouts the history shows (local ones take the same arguments).
+    policy = decision_policy(settings).model_copy(update={"inference_timeout_seconds": 20.0, "local_activities": False})
     event = make_event(new_payment_id(), customer_id="cus_safe", card_fingerprint=card_of("cus_safe"))
     await signal_payment(worker, settings.task_queue, policy, event)
     handle = worker.get_workflow_handle_for(PaymentWorkflow.run, payment_workflow_id(event.payment_id))
@@ -515,10 +551,12 @@ async def test_the_inference_activities_get_the_inference_timeout_setting(
 async def test_a_replayed_publish_carries_the_same_decision_id(worker: Client, settings: OrchestratorSettings) -> None:
     """Publishing is at least once. Here the second publish is real: the workflow is reset (what
     an operator does with `temporal workflow reset`) to the task that scheduled its publish, so
-    the publish activity runs again from the recorded history, as after a worker crash."""
+    the publish activity runs again from the recorded history, as after a worker crash. (With
+    regular activities: with local ones the whole decision is one workflow task, and a reset
+    to it runs every activity again, the publish included.)"""
     payment_id = new_payment_id()
     event = make_event(payment_id, customer_id="cus_safe", card_fingerprint=card_of("cus_safe"))
-    handle = await _send(worker, settings, event)
+    handle = await _send(worker, settings, event, local_activities=False)
     decision = await _decided(handle)
     history = await handle.fetch_history()
     publish = next(
