@@ -275,6 +275,17 @@ def test_marks_per_entity_only_for_payment_events() -> None:
     )
 
 
+def test_a_payment_dated_past_the_ceiling_is_unusable_and_one_at_it_is_not() -> None:
+    at = int((T0 - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()) * 10**6  # T0 in epoch µs
+    value = _event(EventType.PAYMENT_SUCCEEDED, 100, "USD", customer_id="cus_1")
+    assert [m.at_us for m in marks_for(value, not_after_us=at)] == [at]
+    with pytest.raises(UnusableEventError) as caught:
+        marks_for(value, not_after_us=at - 1)
+    assert [(r.field, r.code) for r in caught.value.reasons] == [("occurred_at", "occurred_at_in_future")]
+    refund = _event(EventType.REFUND_SUCCEEDED, 100, "USD", customer_id="cus_1")
+    assert marks_for(refund, not_after_us=at - 1) == []  # no marks, nothing to refuse
+
+
 @pytest.mark.parametrize(
     ("value", "field"),
     [(b"{not json", "$"), (_event(EventType.PAYMENT_SUCCEEDED, 100, "XAF", customer_id="c"), "currency")],

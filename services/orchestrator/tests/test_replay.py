@@ -108,7 +108,7 @@ async def test_the_local_activities_history_needs_its_branch() -> None:
         json.loads(m.details["patch-data"].payloads[0].data)["id"] for m in markers if m.marker_name == "core_patch"
     ]
     assert patches == [LOCAL_ACTIVITIES_PATCH]
-    assert sum(1 for m in markers if m.marker_name == "core_local_activity") == 5
+    assert sum(1 for m in markers if m.marker_name == "core_local_activity") == 4  # store_decision is regular
     replayer = Replayer(workflows=[RegularActivitiesOnlyPaymentWorkflow], data_converter=pydantic_data_converter)
     with pytest.raises(NondeterminismError):
         await replayer.replay_workflow(history)

@@ -67,9 +67,10 @@ class NormalizerSettings(BaseSettings):
     """How often the entities whose attempts all fell out of their windows (plus the lateness) are
     dropped from the velocity table and its changelog."""
     velocity_future_tolerance_seconds: Annotated[int, Field(ge=0, le=365 * DAY_SECONDS)] = 300
-    """How far ahead of the wall clock an event may move its partition's sweep watermark: an event
-    dated later (a provider's clock, a bad year) still gets its features, but moves the watermark
-    only to the wall clock plus this, so the sweep does not drop the partition's live entities."""
+    """How far ahead of the wall clock a payment event may be dated and still count in the velocity
+    features: one dated later (a provider's clock, a bad year) is dead-lettered by the velocity
+    fan-out (`occurred_at_in_future`; it is normalized and decided as usual), and no event moves
+    its partition's sweep watermark past the wall clock plus this."""
     stall_seconds: Annotated[float, Field(ge=1, le=3600)] = 30.0
     """How often the watchdog looks for input partitions whose commit stopped moving (and seeks
     them back to their committed offset): a partition is stalled after one such interval."""

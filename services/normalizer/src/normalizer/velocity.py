@@ -24,9 +24,12 @@ and Faust's window ranges include their start and their end; nor can a windowed 
 merchant, card)` and `decline event id -> decline time` for the entity's longest window (customer
 7 days, card 24 hours) plus the allowed lateness, behind its newest attempt or decline; older
 entries are dropped as new ones arrive, so an entity's state never outgrows its windows. The
-sweep's watermark (the newest event time per partition) is capped at the wall clock plus a
-tolerance, so that one event dated far ahead cannot expire its partition's live entities. A
-window is then a filter on the event time, exact at both edges, in any arrival order.
+payment event dated later than the wall clock plus a tolerance (a provider's clock, a bad year)
+is dead-lettered by the fan-out (`occurred_at_in_future`) instead of entering a state: as an
+entity's newest attempt it would trim every real attempt after it and keep the entity from being
+swept; and the sweep's watermark (the newest event time per partition) is capped at the same
+ceiling, so that no event can expire its partition's live entities. A window is then a filter on
+the event time, exact at both edges, in any arrival order.
 
 Semantics (those of the warehouse's `fraud_features`, see `contracts.schemas.velocity`): an
 attempt is a payment, once, at its earliest `payment.*` event and with that event's amount,
@@ -37,7 +40,10 @@ at its own time; the window as of `t` excludes `t` itself.
 Delivery: like the provider agents, a batch's events are acknowledged only after the broker
 acknowledged every output of the batch (marks, features, table changelog records, dead letters);
 the table's changelog is written explicitly with the outputs (each entity a batch changed once,
-with its state after the batch), so a restart restores exactly what was acknowledged. Outputs are idempotent: a replay recomputes the same records.
+with its state after the batch), so a restart restores what was acknowledged. Counts are
+idempotent on a replay (attempts by payment, declines by event id); a replayed record may differ
+from the first one only when a payment's events arrived out of order or entries were trimmed
+beyond the lateness in between.
 """
 
 from __future__ import annotations
@@ -167,8 +173,11 @@ class UnusableEventError(ValueError):
         self.reasons = tuple(reasons)
 
 
-def marks_for(value: bytes | None) -> list[Mark]:
-    """The marks of one normalized event: one per entity it names, none for a non-payment event."""
+def marks_for(value: bytes | None, not_after_us: int | None = None) -> list[Mark]:
+    """The marks of one normalized event: one per entity it names, none for a non-payment event.
+    A payment event dated after `not_after_us` (the wall clock plus the future tolerance) is
+    unusable: in an entity's state it would stand as its newest attempt until that date, trim
+    every real attempt that follows and keep the entity from ever being swept."""
     try:
         event = NormalizedEvent.model_validate_json(value or b"")
     except ValidationError as exc:
@@ -187,6 +196,17 @@ def marks_for(value: bytes | None) -> list[Mark]:
     card = event.card.fingerprint if event.card else None
     entities: list[tuple[VelocityEntity, str | None]] = [("customer", event.customer_id), ("card", card)]
     at = epoch_us(event.occurred_at)
+    if not_after_us is not None and at > not_after_us:
+        ahead = timedelta(microseconds=at - not_after_us)
+        raise UnusableEventError(
+            [
+                RejectReason(
+                    field="occurred_at",
+                    code="occurred_at_in_future",
+                    message=f"{event.occurred_at.isoformat()} is {ahead} past the wall clock plus the future tolerance",
+                )
+            ]
+        )
     declined = event.event_type is EventType.PAYMENT_FAILED
     return [
         Mark(entity, entity_id, event.event_id, event.payment_id, at, usd, event.merchant_id, card, declined)
@@ -406,7 +426,7 @@ class VelocityAgents:
     async def _fan(self, event: EventT[bytes]) -> list[Awaitable[Any]]:
         message = event.message
         try:
-            marks = marks_for(message.value)
+            marks = marks_for(message.value, not_after_us=int(time.time() * 10**6) + self.future_us)
         except UnusableEventError as exc:
             source = SourcePosition(topic=message.topic, partition=message.partition, offset=message.offset)
             letter = dead_letter(source, message.key, message.value, exc.reasons, worker=self.worker)
@@ -429,8 +449,9 @@ class VelocityAgents:
         table = self.normalizer.velocity
         changelog = table.changelog_topic.get_topic_name()
         outputs: list[Awaitable[Any]] = []
-        changed: dict[str, int] = {}
-        """entity key -> its partition (of the internal topic, and so of the changelog)."""
+        changed: dict[str, tuple[int, State]] = {}
+        """entity key -> its partition (of the internal topic, and so of the changelog) and its
+        state object (serialized from this reference, not re-read from the table after awaits)."""
         async with self._state:
             ceiling = int(time.time() * 10**6) + self.future_us
             for event in events:
@@ -438,7 +459,7 @@ class VelocityAgents:
                 mark = Mark.loads(message.value or b"")
                 state = remember_in_place(table.data.get(mark.key), mark, self.keep_us[mark.entity])
                 table.data[mark.key] = state
-                changed[mark.key] = message.partition
+                changed[mark.key] = (message.partition, state)
                 record = record_for(state, mark)
                 self.watermarks[message.partition] = watermark_after(
                     self.watermarks.get(message.partition), mark.at_us, ceiling
@@ -446,10 +467,10 @@ class VelocityAgents:
                 outputs.append(
                     await self._send(VELOCITY.name, record.key().encode(), record.model_dump_json().encode())
                 )
-            for key, partition in changed.items():
+            for key, (partition, state) in changed.items():
                 # The key as Faust's json codec (and the sweep's tombstone) writes it: compaction
                 # matches keys by their bytes. The value in Rust: its bytes are never compared.
-                value = pydantic_core.to_json(table.data[key])
+                value = pydantic_core.to_json(state)
                 outputs.append(await self._send(changelog, json.dumps(key).encode(), value, partition))
         self.normalizer.metrics.count("velocity", "published", len(events))
         return outputs

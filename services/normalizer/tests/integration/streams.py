@@ -149,4 +149,15 @@ def normalized_events(bootstrap: str) -> list[tuple[bytes, NormalizedEvent]]:
 
 
 def dead_letters(bootstrap: str) -> list[DeadLetter]:
-    return [DeadLetter.model_validate_json(r.value or b"") for r in asyncio.run(_read_all(bootstrap, DLQ))]
+    """Every dead letter on the topic, validated strictly, except the records `test_redrive` writes
+    as a newer contracts version would (a field this version does not declare)."""
+    records = [r.value or b"" for r in asyncio.run(_read_all(bootstrap, DLQ))]
+    return [DeadLetter.model_validate_json(value) for value in records if not _from_a_newer_version(value)]
+
+
+def _from_a_newer_version(value: bytes) -> bool:
+    try:
+        raw = json.loads(value)
+    except ValueError:
+        return False
+    return isinstance(raw, dict) and not set(raw) <= set(DeadLetter.model_fields)

@@ -22,7 +22,7 @@ from contracts.schemas.normalized_event import CardInfo, EventType, NormalizedEv
 from contracts.schemas.velocity import VelocityFeatures
 from contracts.topics import NORMALIZED, VELOCITY, Topic
 from integration.conftest import StartWorker
-from integration.streams import _read_all
+from integration.streams import _read_all, dead_letters
 from normalizer.app import VELOCITY_PARTITIONS
 from normalizer.velocity import entity_partition
 from testing.kafka import KafkaServer
@@ -255,7 +255,7 @@ def _hand_worked_windows_across_a_restart(broker: KafkaServer, group: str, start
     assert last[f"card:fp-{tag}"] is not None and last[f"customer:cus-{tag}"] is not None
 
 
-def test_an_event_dated_far_ahead_does_not_expire_the_live_entities_of_its_partition(
+def test_a_payment_dated_far_ahead_is_dead_lettered_and_harms_no_entity(
     broker: KafkaServer, group: str, start_worker: StartWorker, tmp_path: Path
 ) -> None:
     with _worker_logs_on_failure(tmp_path):
@@ -267,8 +267,8 @@ def _far_future_event(broker: KafkaServer, group: str, start_worker: StartWorker
     bootstrap = broker.bootstrap_servers
     now = datetime.now(UTC).replace(microsecond=0)
     s = EventType.PAYMENT_SUCCEEDED
-    # The customer, one of its cards, and another customer whose payment is dated in 2100 (a bad
-    # year from a provider), all three in one partition of the internal topic: one watermark.
+    # A customer with one of its cards, and another customer with payments before and after one
+    # dated in 2100 (a bad year from a provider), all in one partition of the internal topic.
     partition = entity_partition(f"customer:cus-{tag}", VELOCITY_PARTITIONS)
 
     def same_partition(entity: str, prefix: str) -> str:
@@ -280,24 +280,27 @@ def _far_future_event(broker: KafkaServer, group: str, start_worker: StartWorker
 
     card_a, far_customer = same_partition("card", "fpa"), same_partition("customer", "cusf")
     a1 = _event(tag, "a1", "pa1", s, now - timedelta(hours=26) - T0, 100, "USD", card=card_a)
+    f1 = _event(tag, "f1", "pf1", s, now - minutes(90) - T0, 100, "USD", card="fpf", customer=far_customer)
     far = _event(
         tag, "f", "pf", s, datetime(2100, 1, 1, tzinfo=UTC) - T0, 100, "USD", card="fpf", customer=far_customer
     )
+    f2 = _event(tag, "f2", "pf2", s, now - minutes(30) - T0, 100, "USD", card="fpf", customer=far_customer)
     b1 = _event(tag, "b1", "pb1", s, now - timedelta(hours=25) - T0, 100, "USD", card="fpb")
 
     start_worker(NORMALIZER_VELOCITY_SWEEP_SECONDS="0.5")
-    asyncio.run(_produce(bootstrap, [a1, far]))
-    # Before the far event the partition's watermark is a1's time (26 h ago): nothing expires. The
-    # far event moves it to the wall clock plus 5 minutes (the default tolerance), past card_a's
-    # 24 h + 1 h: a sweep drops card_a (a tombstone) and keeps the customer (7 d + 1 h). Without
-    # the cap the watermark is in 2100 and the same sweep drops the customer too.
+    asyncio.run(_produce(bootstrap, [a1, f1, far, f2]))
+    # The far payment is dead-lettered by the fan-out and never enters a state: the partition's
+    # watermark is f2's time (30 min ago), so a sweep drops card_a (26 h ago: past its 24 h + 1 h)
+    # and keeps both customers (7 d + 1 h). Had the far payment moved the watermark to 2100, the
+    # sweep would drop both customers; had it entered far_customer's state, f2 would count nothing.
     changelog = f"{group}-velocity-changelog"
     last = _last_changelog_values(bootstrap, changelog, timeout_seconds=120, gone=f"card:{card_a}-{tag}")
     assert last[f"card:{card_a}-{tag}"] is None
     assert last[f"customer:cus-{tag}"] is not None
+    assert last[f"customer:{far_customer}-{tag}"] is not None
 
     asyncio.run(_produce(bootstrap, [b1]))
-    records = _records(bootstrap, tag, wanted=6)
+    records = _records(bootstrap, tag, wanted=8)
     # b1, 25 h ago: a1 (26 h ago, on card_a) at the edge of its 1 h window and inside 24 h and 7 d.
     assert records[(str(b1.event_id), "customer")].values() == {
         "customer_txn_count_1h": 1.0,
@@ -305,11 +308,21 @@ def _far_future_event(broker: KafkaServer, group: str, start_worker: StartWorker
         "customer_amount_usd_24h": 1.0,
         "customer_distinct_cards_7d": 1.0,
     }
-    # The far event itself is used as it is: its features as of 2100 (nothing before it).
-    assert records[(str(far.event_id), "customer")].as_of == datetime(2100, 1, 1, tzinfo=UTC)
-    assert records[(str(far.event_id), "customer")].values() == {
-        "customer_txn_count_1h": 0.0,
-        "customer_txn_count_24h": 0.0,
-        "customer_amount_usd_24h": 0.0,
-        "customer_distinct_cards_7d": 0.0,
+    # f2, after the far payment: f1 (1 h before it, USD 1.00, card fpf) counts, the far one does not.
+    assert records[(str(f2.event_id), "customer")].values() == {
+        "customer_txn_count_1h": 1.0,
+        "customer_txn_count_24h": 1.0,
+        "customer_amount_usd_24h": 1.0,
+        "customer_distinct_cards_7d": 1.0,
     }
+    assert records[(str(f2.event_id), "card")].values() == {
+        "card_txn_count_1h": 1.0,
+        "card_distinct_merchants_24h": 1.0,
+        "card_decline_count_24h": 0.0,
+    }
+    assert not [key for key in records if key[0] == str(far.event_id)]
+    letters = [letter for letter in dead_letters(bootstrap) if letter.key == far.payment_id]
+    assert [(r.field, r.code) for letter in letters for r in letter.reasons] == [
+        ("occurred_at", "occurred_at_in_future")
+    ]
+    assert {letter.worker for letter in letters} == {f"{group}-velocity"}

@@ -229,15 +229,20 @@ class PaymentWorkflow:
         arg: ParamT,
         timeout: timedelta,
         retry: RetryPolicy,
+        local: bool = True,
     ) -> ReturnT:
-        """Run an activity: as a local activity first (`self._local`), `LOCAL_ATTEMPTS` attempts
-        in the worker; then as a regular activity that Temporal retries for as long as it takes.
-        A refusal (`NON_RETRYABLE_ERRORS`) is raised as it comes, either way.
+        """Run an activity: as a local activity first (`self._local` and `local`),
+        `LOCAL_ATTEMPTS` attempts in the worker; then as a regular activity that Temporal retries
+        for as long as it takes. A refusal (`NON_RETRYABLE_ERRORS`) is raised as it comes, either way.
 
         Local is as durable here: the result is recorded in the history with the workflow
         task, and a worker lost before that runs the activity again, which every activity
-        allows (idempotent store writes; a publish is at least once, deduplicated by id)."""
-        if self._local:
+        allows (idempotent store writes; a publish is at least once, deduplicated by id). What
+        it does not give is the same answer twice: a scoring run again may score differently.
+        So a decision's first side effect (`store_decision`) runs with `local=False`: scheduling
+        it completes the workflow task, which records the scores the decision was made from, and
+        nothing decided from other scores can be stored or published after a crash."""
+        if self._local and local:
             try:
                 return await workflow.execute_local_activity_method(
                     activity,
@@ -444,6 +449,7 @@ class PaymentWorkflow:
             StoreDecisionInput(decision=decision),
             IO_TIMEOUT,
             IO_RETRY,
+            local=False,  # the task boundary that records the scores first (`_execute`)
         )
         await self._execute(
             PaymentActivities.publish_decision,
