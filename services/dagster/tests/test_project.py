@@ -4,9 +4,10 @@ import json
 import shutil
 from pathlib import Path
 
-from conftest import DBT_PROJECT, Stack, make_settings
+from conftest import DBT_PROJECT, Stack, make_settings, make_stack
 
 from pipelines.project import PARTIAL_PARSE_FILE, dbt_launcher, warehouse_project
+from pipelines.synthetic import StoreRows
 
 
 def test_a_changed_project_is_parsed_again_at_load(tmp_path: Path) -> None:
@@ -43,3 +44,15 @@ def test_dbt_builds_in_a_folder_of_its_run_seeded_with_the_partial_parse(built: 
     # The parse folder, which every run worker reads, is not written by builds.
     assert not (project.target_path / "run_results.json").exists()
     assert (project.target_path / PARTIAL_PARSE_FILE).exists()
+
+
+def test_a_run_reuses_the_partial_parse_of_the_load(tmp_path: Path, small_rows: StoreRows) -> None:
+    """One warehouse, its own dbt folder (as deployed): the load parses, the run's build does not
+    parse again. dbt says which in its debug log (`Unable to do partial parsing because ...`)."""
+    stack = make_stack(tmp_path, small_rows, dbt_target_dir=tmp_path / "dbt-target")
+    result = stack.materialize("ingest", "warehouse")
+    assert result.success
+
+    log = (tmp_path / "dbt-target" / "runs" / result.run_id / "dbt.log").read_text(encoding="utf-8")
+    assert "Unable to do partial parsing" not in log
+    assert "Partial parsing enabled" in log
