@@ -31,6 +31,11 @@ def test_a_changed_project_is_parsed_again_at_load(tmp_path: Path) -> None:
     assert any(node.endswith(".zz_added_model") for node in nodes)
     old_nodes = json.loads(original.manifest_path.read_text(encoding="utf-8"))["nodes"]
     assert not any(node.endswith(".zz_added_model") for node in old_nodes)
+    # dbt's folder inside the project under another name is not part of the project's key.
+    inside = warehouse_project(copy, copy / "dbt-state", launcher, settings.warehouse_path)
+    again = warehouse_project(copy, copy / "dbt-state", launcher, settings.warehouse_path)
+    assert inside.target_path == again.target_path
+    assert inside.target_path.name == changed.target_path.name
     # No half-written scratch folder is left behind.
     assert [p.name for p in changed.target_path.parent.iterdir() if p.name.startswith(".parse-")] == []
 

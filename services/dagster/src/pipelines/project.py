@@ -48,14 +48,19 @@ def dbt_launcher(path: Path, warehouse_path: Path) -> Path:
     return path
 
 
-def parse_key(project_dir: Path, database: str) -> str:
-    """A hash of every project file (path and bytes), the dbt versions and the database name."""
+def parse_key(project_dir: Path, database: str, target_root: Path) -> str:
+    """A hash of every project file (path and bytes), the dbt versions and the database name;
+    `target_root` (dbt's folder, when inside the project) is left out."""
     digest = hashlib.sha256()
     for name in ("dbt-core", "dbt-duckdb", "dagster-dbt"):
         digest.update(f"{name}=={importlib.metadata.version(name)}\n".encode())
     digest.update(f"database={database}\n".encode())
     for root, folders, files in os.walk(project_dir):
-        folders[:] = sorted(f for f in folders if f not in _NOT_PROJECT_FILES and not f.startswith("."))
+        folders[:] = sorted(
+            f
+            for f in folders
+            if f not in _NOT_PROJECT_FILES and not f.startswith(".") and Path(root, f).resolve() != target_root
+        )
         for name in sorted(files):
             path = Path(root, name)
             digest.update(f"{path.relative_to(project_dir).as_posix()}\0".encode())
@@ -68,7 +73,7 @@ def warehouse_project(project_dir: Path, target_dir: Path | None, launcher: Path
     project_dir = project_dir.resolve()
     target_root = (target_dir or project_dir / "target").resolve()
     # The database name dbt-duckdb gives the nodes (the file's stem) is in the manifest.
-    parse_dir = target_root / f"parse-{parse_key(project_dir, warehouse_path.stem)}"
+    parse_dir = target_root / f"parse-{parse_key(project_dir, warehouse_path.stem, target_root)}"
     if not (parse_dir / "manifest.json").exists():
         _parse_into(parse_dir, project_dir, target_root, launcher)
     return DbtProject(project_dir=project_dir, profiles_dir=project_dir, target_path=parse_dir)
