@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Stack
-from dagster import AssetKey, ExecutorDefinition
+from dagster import AssetKey, AssetsDefinition, ExecutorDefinition
 
 from pipelines.settings import load_pipelines_settings
 from service_config import ConfigurationError
@@ -67,3 +67,31 @@ def test_feature_repo_settings_go_together(monkeypatch: pytest.MonkeyPatch, tmp_
 
     monkeypatch.setenv("PIPELINES_FEATURE_REPO_ROOT", str(tmp_path / "feature_repo"))
     assert load_pipelines_settings().feast_enabled
+
+
+def test_a_training_thread_count_below_one_stops_the_load(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PIPELINES_STORE_DSN", f"sqlite:///{tmp_path / 'store.db'}")
+    monkeypatch.setenv("PIPELINES_WAREHOUSE_PATH", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv("PIPELINES_REGISTRY_ROOT", str(tmp_path / "registry"))
+    monkeypatch.delenv("PIPELINES_TRAINING_THREADS", raising=False)
+    assert load_pipelines_settings().training_threads is None  # the default: deploy files need no value
+
+    monkeypatch.setenv("PIPELINES_TRAINING_THREADS", "0")
+    with pytest.raises(ConfigurationError) as error:
+        load_pipelines_settings()
+    assert "PIPELINES_TRAINING_THREADS" in str(error.value)
+
+    monkeypatch.setenv("PIPELINES_TRAINING_THREADS", "3")
+    assert load_pipelines_settings().training_threads == 3
+
+
+def test_every_step_is_in_the_warehouse_pool(stack: Stack) -> None:
+    """Overlapping runs (schedule, sensor, UI) queue on the pool the instance limits to one."""
+    ops = {a.op.name: a.op.pool for a in stack.defs.assets or [] if isinstance(a, AssetsDefinition)}
+    assert {"warehouse_dbt", "bronze_tables", "fraud_model_candidate"} <= set(ops)
+    assert {name for name, pool in ops.items() if pool != "warehouse"} == set()
+
+
+def test_instance_config_limits_the_warehouse_pool_to_one_run() -> None:
+    config = Path("infra/docker/dagster/dagster.yaml").read_text(encoding="utf-8")
+    assert "\nconcurrency:\n  pools:\n    default_limit: 1\n    granularity: run\n" in config

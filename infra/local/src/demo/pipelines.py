@@ -94,7 +94,10 @@ class Pipelines:
         """`dagster-webserver` from the pipelines pex (not waited for: it loads the code location,
         dbt manifest included, while the first wave runs); ready once that location is loaded."""
         self.dagster_home.mkdir(parents=True, exist_ok=True)
-        (self.dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        # The warehouse pool as in infra/docker/dagster/dagster.yaml: one warehouse run at a time.
+        (self.dagster_home / "dagster.yaml").write_text(
+            "telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n    granularity: run\n"
+        )
         self.warehouse.parent.mkdir(parents=True, exist_ok=True)
         url = self.platform.url("dagster")
         service = ServiceProcess(

@@ -42,6 +42,7 @@ def build_resources(settings: PipelinesSettings, project: DbtProject, launcher: 
             label_maturity_days=settings.label_maturity_days,
             churn_horizon_days=settings.churn_horizon_days,
             seed=settings.seed,
+            threads=settings.training_threads or 0,
             reports_dir=str(reports),
         ),
         "dbt": DbtCliResource(project_dir=project, dbt_executable=str(launcher)),
@@ -53,7 +54,7 @@ def build_definitions(settings: PipelinesSettings) -> Definitions:
     launcher = dbt_launcher(
         settings.warehouse_path.parent / f"{settings.warehouse_path.stem}-dbt.sh", settings.warehouse_path
     )
-    project = warehouse_project(settings.dbt_project_dir, settings.dbt_target_dir, launcher)
+    project = warehouse_project(settings.dbt_project_dir, settings.dbt_target_dir, launcher, settings.warehouse_path)
     return Definitions(
         # The Feast assets only when the feature repo is configured (PIPELINES_FEATURE_REPO_*).
         assets=[

@@ -8,12 +8,15 @@ materialize, the training set through Feast) then per model (fraud, churn) train
 training, evaluation (+ promotion). Prints the seconds of each, dbt's slowest nodes, each model's
 and the rules baseline's holdout metrics, and where the PR-curve PNGs are.
 
-`--reuse-store` keeps a store the report wrote before under `--out` for the same `--payments`,
-`--days` and `--seed` (recorded beside it in `store.db.json`): simulating and writing a million
+`--reuse-store` keeps a store the report wrote before under `--out` when it was written for the
+same synthetic config (every field) by the same generator and store DDL (their SHA-256), as
+recorded beside it in `store.db.json` (`store_identity`): simulating and writing a million
 payments takes longer than the pipeline, and neither is a pipeline stage.
 """
 
 import argparse
+import dataclasses
+import hashlib
 import json
 import os
 import shutil
@@ -28,7 +31,9 @@ import duckdb
 import numpy as np
 from dagster import AssetsDefinition, AssetSelection, DagsterInstance, materialize
 
+from contracts.sql import ddl_statements
 from model_registry import ModelRegistry
+from pipelines import synthetic
 from pipelines.assets.training import CHURN_MODEL_NAME, FRAUD_MODEL_NAME, RULES_PREFIX
 from pipelines.assets.training.dataset import load_training_data
 from pipelines.assets.training.metrics import fraud_metrics
@@ -72,12 +77,13 @@ def main(argv: list[str] | None = None) -> int:
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     store_path, store_card = out / "store.db", out / "store.db.json"
-    wanted = {"payments": args.payments, "days": args.days, "seed": args.seed}
+    config = SyntheticConfig(payments=args.payments, days=args.days, seed=args.seed)
+    identity = store_identity(config)
     reuse = (
         args.reuse_store
         and store_path.is_file()
         and store_card.is_file()
-        and {key: _card(store_card).get(key) for key in wanted} == wanted
+        and _card(store_card).get("identity") == identity
     )
     for stale in ("warehouse.duckdb", *(() if reuse else ("store.db", "store.db.json"))):
         (out / stale).unlink(missing_ok=True)
@@ -101,16 +107,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     if reuse:
         counts = _card(store_card)
-        print(f"reusing the store {store_path} ({counts})")
+        print(f"reusing the store {store_path} ({counts.get('attempts')} attempts, {counts.get('events')} events)")
     else:
         started = time.perf_counter()
-        rows = synthetic_rows(SyntheticConfig(payments=args.payments, days=args.days, seed=args.seed))
+        rows = synthetic_rows(config)
         timings["simulate (not a pipeline stage)"] = time.perf_counter() - started
         started = time.perf_counter()
         write_store(settings.store_dsn, rows)
         timings["write store (not a pipeline stage)"] = time.perf_counter() - started
-        counts = {**wanted, "attempts": len(rows.payments), "events": len(rows.payment_events)}
-        store_card.write_text(json.dumps(counts))
+        counts = {"identity": identity, "attempts": len(rows.payments), "events": len(rows.payment_events)}
+        store_card.write_text(json.dumps(counts, indent=1))
         del rows
     defs = build_definitions(settings)
     assets = [a for a in defs.assets or [] if isinstance(a, AssetsDefinition)]
@@ -164,9 +170,21 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _card(path: Path) -> dict[str, int]:
-    """What a reusable store was written for (`payments`, `days`, `seed`) and holds (`attempts`, `events`)."""
-    return {key: int(value) for key, value in json.loads(path.read_text()).items()}
+def store_identity(config: SyntheticConfig) -> dict[str, Any]:
+    """What a simulated store depends on: every field of its config, and the SHA-256 of the
+    generator's source (`pipelines/synthetic.py`) and of the store DDL it was created with."""
+    return {
+        "config": json.loads(json.dumps(dataclasses.asdict(config), default=str)),
+        "synthetic_sha256": hashlib.sha256(Path(synthetic.__file__).read_bytes()).hexdigest(),
+        "store_ddl_sha256": hashlib.sha256("\n;\n".join(ddl_statements("store")).encode()).hexdigest(),
+    }
+
+
+def _card(path: Path) -> dict[str, Any]:
+    """What a reusable store was written for (`identity`) and holds (`attempts`, `events`); a
+    card of an older format (no identity) never matches."""
+    card = json.loads(path.read_text())
+    return card if isinstance(card, dict) else {}
 
 
 def truth_knowing_recall(warehouse_path: Path, orders: int = 5) -> tuple[float, int, int]:

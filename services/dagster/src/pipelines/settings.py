@@ -25,14 +25,17 @@ class PipelinesSettings(BaseSettings):
     registry_root: Path
     """Root of the model registry (`libs/model_registry`) that inference serves from."""
     dbt_project_dir: Path = Path("dbt")
-    """The dbt project; its manifest is parsed into `dbt_target_dir` at load when missing."""
+    """The dbt project; parsed at load into `dbt_target_dir`/parse-<hash of the project> when that is new."""
     dbt_target_dir: Path | None = None
-    """dbt's target folder (manifest, run results); default `<dbt_project_dir>/target`."""
+    """dbt's folder: the parse folders and one build folder per run (`runs/<run id>`); default `<dbt_project_dir>/target`."""
     label_maturity_days: Annotated[int, Field(ge=0)] = 60
     """Payments younger than this have no final label yet and are left out of training."""
     churn_horizon_days: Annotated[int, Field(ge=1)] = 45
     """A customer with no payment for this long after one has churned (the churn model's label)."""
     seed: int = 7
+    training_threads: Annotated[int, Field(ge=1)] | None = None
+    """XGBoost's threads; unset: the CPUs the process may use (affinity, capped by the cgroup CPU
+    quota). The trained bytes do not depend on it."""
     feature_repo_command: str | None = None
     """How to start the Feast feature repo CLI (`python3.11 dist/services.feast/feature-repo.pex`);
     with `feature_repo_root`, adds the `features` assets (export, apply, materialize). Unset: no

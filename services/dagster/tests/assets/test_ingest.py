@@ -8,13 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pytest
 import sqlalchemy as sa
 from conftest import Stack, make_stack
 from dagster import AssetKey
 
-from pipelines.assets.ingest.loader import NULL, SOURCE_TABLES, store_columns
-from pipelines.resources.store import PaymentsStore, SqlPaymentsStore
+from pipelines.assets.ingest.loader import SOURCE_TABLES, null_marker, store_columns
+from pipelines.resources.store import MissingColumnsError, PaymentsStore, SqlPaymentsStore
 from pipelines.synthetic import StoreRows, SyntheticConfig, synthetic_rows, write_store
+
+NULL = null_marker()
 
 
 def bronze_counts(stack: Stack) -> dict[str, int]:
@@ -210,3 +213,51 @@ def test_the_sqlite_cursor_path_writes_the_same_csv_as_the_generic_path(stack: S
     record = dict(zip(columns, first, strict=True))
     assert record["reviewed_by"] == NULL  # None in the generator
     assert record["rules_triggered"] == ""  # "" in the generator
+
+
+def test_text_that_reads_like_a_null_marker_is_loaded_as_text(tmp_path: Path) -> None:
+    """The text `\\N` (DuckDB's default NULL string) stays text; a NULL stays NULL."""
+    rows = synthetic_rows(SyntheticConfig(payments=50, days=3, seed=3))
+    stack = make_stack(tmp_path, rows)
+    engine = sa.create_engine(stack.settings.store_dsn)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text("update decisions set rules_triggered = :text, reviewed_by = null where event_id = :id"),
+            {"text": "\\N", "id": rows.decisions[5].event_id},
+        )
+    engine.dispose()
+
+    assert stack.materialize("ingest").success
+    with duckdb.connect(str(stack.settings.warehouse_path), read_only=True) as connection:
+        loaded = connection.execute(
+            "select rules_triggered, reviewed_by from bronze_decisions where event_id = ?", [rows.decisions[5].event_id]
+        ).fetchall()
+    assert loaded == [("\\N", None)]
+
+
+def test_a_store_table_lacking_a_column_is_refused_with_its_name(tmp_path: Path) -> None:
+    """SQLite reads `"missing_column"` as the text 'missing_column': the load must not."""
+    rows = synthetic_rows(SyntheticConfig(payments=50, days=3, seed=3))
+    stack = make_stack(tmp_path, rows)
+    engine = sa.create_engine(stack.settings.store_dsn)
+    with engine.begin() as connection:  # an older store, without the column
+        connection.execute(sa.text("alter table decisions drop column reviewed_by"))
+    engine.dispose()
+    store = SqlPaymentsStore(dsn=stack.settings.store_dsn)
+    columns = store_columns(SOURCE_TABLES[2])
+
+    with pytest.raises(MissingColumnsError) as missing:
+        store.write_csv_since("decisions", columns, "recorded_at", None, io.StringIO(), null=NULL, chunk=500)
+    assert (missing.value.table, missing.value.missing) == ("decisions", ["reviewed_by"])
+    assert "'decisions'" in str(missing.value) and "'reviewed_by'" in str(missing.value)
+
+    # A misspelt watermark column would otherwise compare a constant and read the whole table.
+    with pytest.raises(MissingColumnsError) as typo:
+        store.write_csv_since(
+            "payments", store_columns(SOURCE_TABLES[0]), "updated_att", None, io.StringIO(), null=NULL, chunk=500
+        )
+    assert typo.value.missing == ["updated_att"]
+
+    failed = stack.materialize("ingest", raise_on_error=False)
+    assert not failed.success
+    assert bronze_counts(stack)["bronze_decisions"] == 0

@@ -1,6 +1,8 @@
 """Training set, training, evaluation and promotion on the built warehouse (real dbt output)."""
 
+import os
 from datetime import UTC
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -19,7 +21,13 @@ from pipelines.assets.training.metrics import (
     is_better,
     recall_at_fpr,
 )
-from pipelines.assets.training.model import Hyperparameters, load_booster, rules_predict, train_fraud_model
+from pipelines.assets.training.model import (
+    Hyperparameters,
+    load_booster,
+    rules_predict,
+    train_fraud_model,
+    training_threads,
+)
 from pipelines.definitions import build_definitions
 
 FRAUD = model_chain(FRAUD_MODEL_NAME)
@@ -166,6 +174,49 @@ def test_training_is_reproducible_with_a_seed(trained_stack: Stack) -> None:
 
     assert first.model_ubj == second.model_ubj
     assert first.model_ubj != other.model_ubj
+
+
+def test_training_gives_the_same_bytes_at_any_thread_count(trained_stack: Stack) -> None:
+    """The thread count follows the machine (affinity, cgroup quota, PIPELINES_TRAINING_THREADS):
+    the model may not."""
+    with duckdb.connect(str(trained_stack.settings.warehouse_path)) as connection:
+        build_training_set(connection, 60)
+        data = load_training_data(connection)
+
+    one = train_fraud_model(data, Hyperparameters(seed=11, nthread=1))
+    three = train_fraud_model(data, Hyperparameters(seed=11, nthread=3))
+
+    assert one.best_iteration > 0
+    assert one.model_ubj == three.model_ubj
+
+
+def test_training_threads_follow_the_cgroup_quota_and_the_override(tmp_path: Path) -> None:
+    cores = len(os.sched_getaffinity(0))
+    cpu_max = tmp_path / "cpu.max"
+    cpu_max.write_text("50000 100000\n", encoding="ascii")  # half a CPU: one thread
+    assert training_threads(cpu_max=cpu_max) == 1
+    cpu_max.write_text("150000 100000\n", encoding="ascii")  # 1.5 CPUs: two threads, if there are two cores
+    assert training_threads(cpu_max=cpu_max) == min(cores, 2)
+    cpu_max.write_text("max 100000\n", encoding="ascii")  # no quota: the affinity
+    assert training_threads(cpu_max=cpu_max) == cores
+    assert training_threads(cpu_max=tmp_path / "no-cgroup-v2") == cores
+    assert training_threads(5, cpu_max=cpu_max) == 5
+    with pytest.raises(ValueError, match="at least 1"):
+        training_threads(0)
+
+
+def test_the_thread_setting_reaches_the_candidate(trained_stack: Stack) -> None:
+    settings = make_settings(
+        trained_stack.settings.warehouse_path.parent, store_dsn=trained_stack.settings.store_dsn, training_threads=3
+    )
+    defs = build_definitions(settings)
+    assets = [a for a in defs.assets or [] if isinstance(a, AssetsDefinition)]
+    result = materialize(
+        assets,
+        selection=AssetSelection.assets("fraud_training_set", "fraud_model_candidate"),
+        resources=dict(defs.resources or {}),
+    )
+    assert metadata_of(result, "fraud_model_candidate")["nthread"] == 3
 
 
 def test_splits_are_ordered_in_time_and_only_matured_payments_are_labelled(trained_stack: Stack) -> None:

@@ -12,6 +12,19 @@ from dagster import ConfigurableResource
 from pydantic import PrivateAttr
 
 
+class MissingColumnsError(LookupError):
+    """A store table lacks columns the pipelines read (an old store, or a misspelt name)."""
+
+    def __init__(self, table: str, missing: Sequence[str]) -> None:
+        self.table = table
+        self.missing = list(missing)
+        super().__init__(f"store table {table!r} has no column(s) {', '.join(map(repr, missing))}")
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 class PaymentsStore(ConfigurableResource, ABC):  # type: ignore[type-arg]
     """What the pipelines read from the store: new rows by watermark, counts, a change signature."""
 
@@ -92,14 +105,18 @@ class SqlPaymentsStore(PaymentsStore):
         if engine.dialect.name != "sqlite":
             return super().write_csv_since(table, columns, watermark_column, since, handle, null=null, chunk=chunk)
         # Identifiers come from the contracts row models (loader.SOURCE_TABLES), never from input.
-        selected = ", ".join(f'coalesce("{name}", ?)' for name in columns)
-        query = f'select {selected} from "{table}"'  # noqa: S608
+        # SQLite reads a double-quoted name that matches no column as a string literal: a column
+        # missing from an old store would load its own name as data, a misspelt watermark column
+        # would compare a constant. So every name is checked against the table first.
+        self._require_columns(table, [*columns, watermark_column])
+        selected = ", ".join(f"coalesce({_quoted(name)}, ?)" for name in columns)
+        query = f"select {selected} from {_quoted(table)}"  # noqa: S608
         params: list[Any] = [null] * len(columns)
         if since is not None:
             # The bound value as SQLAlchemy's DateTime stores it in SQLite (text, microseconds
             # always written), which the stored values are compared with as text.
             as_stored = sa.DateTime().dialect_impl(engine.dialect).bind_processor(engine.dialect)
-            query += f' where "{watermark_column}" >= ?'
+            query += f" where {_quoted(watermark_column)} >= ?"
             params.append(as_stored(since) if as_stored else since)
         writer = csv.writer(handle)
         count = 0
@@ -114,6 +131,17 @@ class SqlPaymentsStore(PaymentsStore):
         finally:
             connection.close()
         return count
+
+    def _require_columns(self, table: str, wanted: Sequence[str]) -> None:
+        """Raise `MissingColumnsError` naming the table and the columns it lacks (SQLite)."""
+        with self.engine().connect() as connection:
+            rows = connection.exec_driver_sql(f"pragma table_info({_quoted(table)})").fetchall()
+        if not rows:
+            raise LookupError(f"store table {table!r} does not exist")
+        present = {str(row[1]) for row in rows}
+        missing = [name for name in dict.fromkeys(wanted) if name not in present]
+        if missing:
+            raise MissingColumnsError(table, missing)
 
     def count_until(self, table: str, watermark_column: str, until: datetime | None) -> int:
         if until is None:

@@ -9,6 +9,9 @@ class TrainingPolicy(ConfigurableResource):  # type: ignore[type-arg]
     """A customer who pays nothing for this long after a payment has churned (the churn label); a
     row's label is final only once the horizon has passed."""
     seed: int = 7
+    threads: int = 0
+    """XGBoost's threads (PIPELINES_TRAINING_THREADS); 0: the CPUs this process may use
+    (`model.training_threads`: affinity capped by the cgroup quota)."""
     min_label_coverage: float = 0.99
     """Share of matured payments that must have a features row (and so a usable label)."""
     max_feature_null_rate: float = 0.01

@@ -3,11 +3,19 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Final
 
 import duckdb
 from dagster import ConfigurableResource
 
 from contracts.sql import ddl_statements
+
+WAREHOUSE_POOL: Final = "warehouse"
+"""The Dagster concurrency pool of every step that opens the warehouse (DuckDB: one writing process).
+
+The instance limits it to one step at a time across runs (`concurrency: pools: default_limit: 1` in
+infra/docker/dagster/dagster.yaml), so overlapping runs (the schedule, the sensor, a UI launch)
+queue instead of failing on DuckDB's file lock."""
 
 
 class Warehouse(ConfigurableResource):  # type: ignore[type-arg]

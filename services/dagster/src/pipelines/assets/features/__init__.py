@@ -29,7 +29,7 @@ from dagster import (
 
 from contracts.schemas.no_history import FRAUD_STORED_FEATURES
 from pipelines.resources.feature_repo import FeatureRepoCommands
-from pipelines.resources.warehouse import Warehouse
+from pipelines.resources.warehouse import WAREHOUSE_POOL, Warehouse
 
 FEATURES_GROUP: Final = "features"
 FEATURE_TABLES: Final = ("fraud_features", "churn_features")
@@ -84,7 +84,9 @@ def online_rows(root: Path) -> dict[str, int]:
         }
 
 
-@asset(group_name=FEATURES_GROUP, deps=[AssetKey(table) for table in FEATURE_TABLES], kinds={"feast"})
+@asset(
+    pool=WAREHOUSE_POOL, group_name=FEATURES_GROUP, deps=[AssetKey(table) for table in FEATURE_TABLES], kinds={"feast"}
+)
 def feast_export(
     context: AssetExecutionContext, pipes_subprocess_client: PipesSubprocessClient, feature_repo: FeatureRepoCommands
 ) -> MaterializeResult[Any]:
@@ -93,7 +95,7 @@ def feast_export(
     return MaterializeResult(metadata={**run, **_parquet_rows(Path(feature_repo.root))})
 
 
-@asset(group_name=FEATURES_GROUP, deps=[feast_export], kinds={"feast"})
+@asset(pool=WAREHOUSE_POOL, group_name=FEATURES_GROUP, deps=[feast_export], kinds={"feast"})
 def feast_apply(
     context: AssetExecutionContext, pipes_subprocess_client: PipesSubprocessClient, feature_repo: FeatureRepoCommands
 ) -> MaterializeResult[Any]:
@@ -105,7 +107,7 @@ def feast_apply(
     )
 
 
-@asset(group_name=FEATURES_GROUP, deps=[feast_apply], kinds={"feast"})
+@asset(pool=WAREHOUSE_POOL, group_name=FEATURES_GROUP, deps=[feast_apply], kinds={"feast"})
 def feast_materialize(
     context: AssetExecutionContext, pipes_subprocess_client: PipesSubprocessClient, feature_repo: FeatureRepoCommands
 ) -> MaterializeResult[Any]:
@@ -149,6 +151,7 @@ def feast_mismatches(connection: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 @asset(
+    pool=WAREHOUSE_POOL,
     group_name=FEATURES_GROUP,
     deps=[feast_materialize, AssetKey("fraud_training_set")],
     kinds={"feast", "duckdb"},

@@ -18,7 +18,7 @@ from dagster import (
 
 from pipelines.assets.ingest.loader import SOURCE_TABLES, WATERMARKS_TABLE, load_table, reconcile
 from pipelines.resources.store import PaymentsStore
-from pipelines.resources.warehouse import Warehouse
+from pipelines.resources.warehouse import WAREHOUSE_POOL, Warehouse
 
 INGEST_GROUP: Final = "ingest"
 BRONZE_SOURCE: Final = "bronze"
@@ -36,6 +36,7 @@ class IngestConfig(Config):
 
 
 @multi_asset(
+    pool=WAREHOUSE_POOL,
     specs=[
         AssetSpec(
             bronze_key(source.bronze_table),

@@ -8,6 +8,7 @@ a load repeated after a crash, or with nothing new, copies nothing twice.
 """
 
 import csv
+import secrets
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,7 +22,12 @@ from contracts.schemas.records import BRONZE_TABLES
 from pipelines.resources.store import PaymentsStore
 from pipelines.resources.warehouse import Warehouse
 
-NULL: Final = "\\N"
+
+def null_marker() -> str:
+    """A NULL's text in one load's CSV: random per load, so no stored text can equal it (a fixed
+    `\\N` would turn the text `\\N` into NULL). Written unquoted; the reader takes only that
+    unquoted form as NULL (`allow_quoted_nulls = false`)."""
+    return f"\\N-{secrets.token_hex(16)}"
 
 
 @dataclass(frozen=True)
@@ -74,16 +80,17 @@ def load_table(
             ).fetchall()
         )
     read_from = None if since is None else since - overlap
+    null = null_marker()
     with tempfile.TemporaryDirectory(prefix="ingest-") as scratch:
         path = Path(scratch) / f"{source.store_table}.csv"
         with path.open("w", newline="", encoding="utf-8") as handle:
             csv.writer(handle).writerow(columns)
             rows_read = store.write_csv_since(
-                source.store_table, columns, source.watermark_column, read_from, handle, null=NULL, chunk=chunk
+                source.store_table, columns, source.watermark_column, read_from, handle, null=null, chunk=chunk
             )
         if rows_read == 0:
             return LoadResult(source, 0, 0, since)
-        return _insert(warehouse, source, columns, types, path, rows_read, read_from)
+        return _insert(warehouse, source, columns, types, path, rows_read, read_from, null)
 
 
 def _insert(
@@ -94,6 +101,7 @@ def _insert(
     path: Path,
     rows_read: int,
     read_from: datetime | None,
+    null: str,
 ) -> LoadResult:
     column_types = ", ".join(f"'{name}': '{types[name]}'" for name in columns)
     key_match = " and ".join(f"b.{name} = s.{name}" for name in source.key)
@@ -105,8 +113,8 @@ def _insert(
             connection.execute(
                 f"""create temp table incoming as
                 select distinct on ({', '.join(source.key)}) *
-                from read_csv('{path}', header = true, nullstr = '{NULL}', delim = ',', quote = '"',
-                              escape = '"', columns = {{{column_types}}})"""  # noqa: S608
+                from read_csv('{path}', header = true, nullstr = '{null}', allow_quoted_nulls = false,
+                              delim = ',', quote = '"', escape = '"', columns = {{{column_types}}})"""  # noqa: S608
             )
             params: list[Any] = [] if read_from is None else [read_from]
             inserted = connection.execute(

@@ -48,10 +48,11 @@ from pipelines.assets.training.model import (
     predict,
     rules_predict,
     train_model,
+    training_threads,
 )
 from pipelines.resources.registry import RegistryResource
 from pipelines.resources.training import TrainingPolicy
-from pipelines.resources.warehouse import Warehouse
+from pipelines.resources.warehouse import WAREHOUSE_POOL, Warehouse
 
 TRAINING_GROUP: Final = "training"
 FRAUD_MODEL_NAME: Final = "fraud"
@@ -142,6 +143,7 @@ def model_assets(spec: ModelSpec) -> list[Any]:
             return load_training_data(connection, table=spec.table, features=spec.features)
 
     @asset(
+        pool=WAREHOUSE_POOL,
         name=training_set_key,
         group_name=TRAINING_GROUP,
         deps=spec.dbt_inputs,
@@ -207,6 +209,7 @@ def model_assets(spec: ModelSpec) -> list[Any]:
         )
 
     @asset(
+        pool=WAREHOUSE_POOL,
         name=f"{spec.name}_model_candidate",
         group_name=TRAINING_GROUP,
         deps=[training_set_key],
@@ -224,6 +227,7 @@ def model_assets(spec: ModelSpec) -> list[Any]:
             learning_rate=config.learning_rate,
             num_boost_round=config.num_boost_round,
             early_stopping_rounds=config.early_stopping_rounds,
+            nthread=training_threads(policy.threads or None),
         )
         model = train_model(data, hyper, spec.features)
         context.log.info(f"best iteration {model.best_iteration}, validation PR-AUC {model.validation_pr_auc:.4f}")
@@ -243,6 +247,7 @@ def model_assets(spec: ModelSpec) -> list[Any]:
         )
 
     @asset(
+        pool=WAREHOUSE_POOL,
         name=f"{spec.name}_model_evaluation",
         group_name=TRAINING_GROUP,
         ins={"trained": AssetIn(f"{spec.name}_model_candidate")},
@@ -312,6 +317,7 @@ def model_assets(spec: ModelSpec) -> list[Any]:
         )
 
     @asset(
+        pool=WAREHOUSE_POOL,
         name=f"{spec.name}_model_champion",
         group_name=TRAINING_GROUP,
         ins={

@@ -7,8 +7,11 @@ smoothly until the model starts to overfit. A smaller learning rate with a longe
 the same trees room to add up.
 """
 
+import math
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
 
 import numpy as np
 import xgboost as xgb
@@ -29,8 +32,9 @@ class Hyperparameters:
     subsample: float = 0.8
     colsample_bytree: float = 0.8
     nthread: int = field(default_factory=lambda: training_threads())
-    """XGBoost's threads: the cores this process may use. The same data, seed and thread count give
-    the same bytes (the reproducibility test trains twice in one process)."""
+    """XGBoost's threads: the cores this process may use (`training_threads`). Speed only: the
+    same data and seed give the same bytes at any thread count (`hist` sums its histograms in a
+    fixed order; the reproducibility tests train with 1 and 3 threads)."""
 
 
 @dataclass(frozen=True)
@@ -45,9 +49,31 @@ class TrainedModel:
     """The early-stopping metric at the best iteration."""
 
 
-def training_threads() -> int:
-    """The cores this process may run on (its CPU affinity), at least 1."""
-    return max(1, len(os.sched_getaffinity(0)))
+CGROUP_CPU_MAX: Final = Path("/sys/fs/cgroup/cpu.max")
+"""cgroup v2's CPU quota: `<quota> <period>` in microseconds, or `max <period>` (no limit)."""
+
+
+def cgroup_cpu_limit(cpu_max: Path = CGROUP_CPU_MAX) -> int | None:
+    """The CPUs the cgroup quota allows (rounded up; a Kubernetes `limits.cpu: "2"` is 2), or
+    None without a quota (`max`, no cgroup v2 file, or a file this does not understand)."""
+    try:
+        quota, period = cpu_max.read_text(encoding="ascii").split()[:2]
+        return max(1, math.ceil(int(quota) / int(period)))
+    except (OSError, ValueError):
+        return None
+
+
+def training_threads(override: int | None = None, cpu_max: Path = CGROUP_CPU_MAX) -> int:
+    """`override` (PIPELINES_TRAINING_THREADS) when given; else the cores this process may run on:
+    its CPU affinity, capped by the cgroup CPU quota (a container limited to 2 CPUs on a 16-core
+    node sees 16 in its affinity, and 16 threads there take each other's time slices)."""
+    if override is not None:
+        if override < 1:
+            raise ValueError(f"training threads must be at least 1, got {override}")
+        return override
+    cores = max(1, len(os.sched_getaffinity(0)))
+    limit = cgroup_cpu_limit(cpu_max)
+    return cores if limit is None else min(cores, limit)
 
 
 def matrix(x: np.ndarray, y: np.ndarray | None = None, features: tuple[str, ...] = FEATURES) -> xgb.DMatrix:
@@ -60,7 +86,7 @@ def train_fraud_model(data: TrainingData, hyper: Hyperparameters) -> TrainedMode
 
 def train_model(data: TrainingData, hyper: Hyperparameters, features: tuple[str, ...]) -> TrainedModel:
     """A binary XGBoost model on `features` (contracts order). Same data and seed give the same
-    bytes: `hist` trees, a fixed thread count (`Hyperparameters.nthread`)."""
+    bytes (`hist` trees), whatever `Hyperparameters.nthread` is."""
     positives = float(data.train.y.sum())
     if positives == 0 or positives == len(data.train.y):
         raise ValueError("the training split needs both classes")
