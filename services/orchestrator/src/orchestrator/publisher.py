@@ -58,16 +58,19 @@ class KafkaPublisher:
     async def _connect(self) -> None:
         delay = CONNECT_RETRY_INITIAL_SECONDS
         while True:
-            producer = AIOKafkaProducer(
-                bootstrap_servers=self.bootstrap_servers, acks="all", enable_idempotence=True, linger_ms=0
-            )
+            producer: AIOKafkaProducer | None = None
             try:
+                # Built inside the try: a constructor error is logged and retried like a failed start.
+                producer = AIOKafkaProducer(
+                    bootstrap_servers=self.bootstrap_servers, acks="all", enable_idempotence=True, linger_ms=0
+                )
                 await producer.start()
             except Exception as error:  # noqa: BLE001  # logged, kept for /readyz, retried
                 # Not only KafkaError: an OSError or anything else aiokafka lets through would
                 # otherwise end this task silently and leave the worker unready for good.
-                with contextlib.suppress(Exception):  # the failed start's leftovers; the error is kept
-                    await producer.stop()
+                if producer is not None:
+                    with contextlib.suppress(Exception):  # the failed start's leftovers; the error is kept
+                        await producer.stop()
                 # aiokafka's text starts with the error's class name already; others get theirs.
                 if isinstance(error, KafkaError):
                     self._error = str(error) or type(error).__name__

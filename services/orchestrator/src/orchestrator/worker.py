@@ -40,6 +40,8 @@ from orchestrator.temporal_client import connect
 from orchestrator.workflows import DeadLetterTriageWorkflow, PaymentWorkflow
 
 log = logging.getLogger("orchestrator.worker")
+GRACEFUL_SHUTDOWN = timedelta(seconds=5)
+"""How long a stopping worker lets its running activities finish before cancelling them."""
 
 
 @asynccontextmanager
@@ -134,6 +136,9 @@ def build_worker(
         workflows=[PaymentWorkflow, DeadLetterTriageWorkflow],
         activities=activities.all(),
         **worker_tuning(settings),
+        # A stop lets running activities finish (local ones included: their results are recorded
+        # with the workflow task) instead of cancelling them at once.
+        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         interceptors=[MetricsInterceptor(metrics)] if metrics is not None else [],
     )
 
