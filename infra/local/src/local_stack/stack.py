@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
 from local_stack import supervisor
 from local_stack.config import StackConfig
 from local_stack.errors import ConfigError
 from local_stack.kafka import KafkaService
+from local_stack.ports import is_free
 from local_stack.postgres import PostgresService
 from local_stack.service import Progress, Service, print_progress
 from local_stack.supervisor import ServiceStatus
 from local_stack.temporal import TemporalService
 
 SERVICE_NAMES: tuple[str, ...] = ("kafka", "temporal", "postgres")
+PORT_RELEASE_SECONDS = 10.0
 _CLASSES: dict[str, type[Service]] = {
     "kafka": KafkaService,
     "temporal": TemporalService,
@@ -43,8 +46,17 @@ class LocalStack:
         return [name for name in _checked(names) if supervisor.halt(self.service(name))]
 
     def restart(self, name: str) -> ServiceStatus:
-        supervisor.halt(self.service(name))
-        return supervisor.start(self.service(name))
+        """Stop the server and start it again on the same ports (its clients reconnect there).
+        Waits up to `PORT_RELEASE_SECONDS` for the stopped server's ports to be released first: a
+        restart in CI once found its metrics port still taken right after the stop."""
+        service = self.service(name)
+        supervisor.halt(service)
+        deadline = time.monotonic() + PORT_RELEASE_SECONDS
+        while not all(is_free(service.config.host, use.port) for use in service.port_uses()):
+            if time.monotonic() > deadline:
+                break  # `start` reports the port still in use, by number and setting
+            time.sleep(0.1)  # polling the ports, not waiting for a guess
+        return supervisor.start(service)
 
     def status(self, names: Iterable[str] = SERVICE_NAMES) -> list[ServiceStatus]:
         return [supervisor.status(self.service(name)) for name in _checked(names)]
