@@ -22,10 +22,17 @@ def worker_name(app_id: str, provider: Provider) -> str:
     return f"{app_id}-{provider.value}"
 
 
+def is_provider_worker(stage: object, worker: object, app_id: str) -> bool:
+    """True for the stage and worker one of this app's provider agents writes on a dead letter (a
+    normalizer of another app id, a test's or another deployment's sharing the topic, or another
+    stage, is not ours to redrive). Takes raw values: `redrive` asks it of records that do not
+    validate, too."""
+    return stage == STAGE and worker in {worker_name(app_id, provider) for provider in PROVIDERS}
+
+
 def written_by(letter: DeadLetter, app_id: str) -> bool:
-    """True for a dead letter one of this app's agents wrote (a normalizer of another app id, a
-    test's or another deployment's sharing the topic, or another stage, is not ours to redrive)."""
-    return letter.stage == STAGE and letter.worker in {worker_name(app_id, provider) for provider in PROVIDERS}
+    """True for a dead letter one of this app's provider agents wrote (`is_provider_worker`)."""
+    return is_provider_worker(letter.stage, letter.worker, app_id)
 
 
 def dlq_id_for(source: SourcePosition) -> UUID:

@@ -41,10 +41,10 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # type: ignore[import-untyped]
 from pydantic import ValidationError
 
-from contracts.reference.providers import PROVIDERS, Provider
+from contracts.reference.providers import Provider
 from contracts.schemas.dlq import DeadLetter, redact_excerpt
 from contracts.topics import DLQ, NORMALIZED, WEBHOOK_TOPICS
-from normalizer.dlq import STAGE, worker_name, written_by
+from normalizer.dlq import is_provider_worker, written_by
 from normalizer.mapping import Ignored, MappingError, normalize
 from normalizer.settings import ConfigurationError, NormalizerSettings, load_settings
 
@@ -157,9 +157,7 @@ def _unreadable_entry(record: Any, app_id: str) -> dict[str, Any] | None:
         raw = json.loads(record.value or b"")
     except ValueError:
         return None
-    if not isinstance(raw, dict) or raw.get("stage") != STAGE:
-        return None
-    if raw.get("worker") not in {worker_name(app_id, provider) for provider in PROVIDERS}:
+    if not isinstance(raw, dict) or not is_provider_worker(raw.get("stage"), raw.get("worker"), app_id):
         return None
     position = raw.get("source")
     source: dict[str, Any] = position if isinstance(position, dict) else {}
