@@ -111,7 +111,7 @@ class ProviderAgent:
         """Flush a batch that stopped growing; a failed flush stops the worker, uncommitted."""
         while True:
             await asyncio.sleep(self.batch_seconds)  # the batching interval, not a readiness wait
-            await self.flush(stream)
+            await self.flush(stream, behind_in_flight=False)
 
     def busy(self) -> bool:
         """A batch is filling or waiting for its acknowledgements."""
@@ -166,13 +166,18 @@ class ProviderAgent:
         (acks=all), without a `FutureMessage` and sensor round per record."""
         return await self.normalizer.app.producer.send(topic, key, value, partition, None, None)
 
-    async def flush(self, stream: StreamT[bytes]) -> None:
+    async def flush(self, stream: StreamT[bytes], *, behind_in_flight: bool = True) -> None:
         """Hand the batch over to be completed, and go on mapping the next one meanwhile.
 
         One batch at most awaits its acknowledgements while the next is mapped: a full batch waits
         for the previous one to complete first, so events are acknowledged in order and the
-        producer's round trips overlap the mapping instead of stopping it."""
+        producer's round trips overlap the mapping instead of stopping it. The timer's flush
+        (`behind_in_flight=False`) leaves the batch open while another is in flight: queued behind
+        it, the agent loop would go on mapping (and sending) a third batch, and a crash could then
+        re-emit three batches per agent instead of the two the crash window allows."""
         async with self._lock:
+            if not behind_in_flight and self._in_flight is not None and not self._in_flight.done():
+                return  # the next tick, or the loop's own flush of a full batch, hands it over
             batch, self._batch = self._batch, Batch()
             if not batch.events:
                 return
