@@ -7,7 +7,7 @@ topics from here and never spell a topic name themselves.
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel
 
 from contracts.reference.providers import Provider
 from contracts.schemas.decision import PaymentDecision
@@ -29,7 +29,8 @@ class Topic:
     retention_ms: int = 7 * 24 * 3600 * 1000
 
     def decode(self, data: bytes | str) -> Any:
-        return TypeAdapter(self.value).validate_json(data)
+        # The model's own validator: a `TypeAdapter` built per call cost ~4 us of a ~12 us decode.
+        return self.value.model_validate_json(data)
 
 
 WEBHOOK_TOPICS: dict[Provider, Topic] = {
