@@ -65,6 +65,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--payments", type=int, default=20_000)
     parser.add_argument("--days", type=int, default=180)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--fraud-rate",
+        type=float,
+        default=SyntheticConfig.fraud_rate,
+        help="share of payment attempts that are fraud (default %(default)s)",
+    )
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "pipelines-report")
     parser.add_argument("--dbt-project-dir", type=Path, default=Path("dbt"))
     parser.add_argument(
@@ -77,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     store_path, store_card = out / "store.db", out / "store.db.json"
-    config = SyntheticConfig(payments=args.payments, days=args.days, seed=args.seed)
+    config = SyntheticConfig(payments=args.payments, days=args.days, seed=args.seed, fraud_rate=args.fraud_rate)
     identity = store_identity(config)
     reuse = (
         args.reuse_store
