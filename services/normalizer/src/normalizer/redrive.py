@@ -9,7 +9,10 @@ run would redrive every normalizer dead letter ever written. It re-reads each on
 a `NormalizedEvent` (same deterministic `event_id` as a first-time success) goes to
 `payments.normalized.v1`, a message that still fails goes back to the dead-letter topic with the
 same `dlq_id` and one more attempt, and one the current code ignores (a pending step an older
-version dead-lettered) is counted `ignored` and left alone. The group's offsets on the dead-letter topic are committed
+version dead-lettered) is counted `ignored` and left alone. A Stripe refund or dispute that names
+no merchant (`merchant_unknown`) goes to the worker's merchant lookup again (`merchant_lookup`:
+`<app_id>-stripe-payments`, see `normalizer.stripe_merchants`), which publishes it once its
+payment's merchant is known, or dead-letters it again with one more attempt. The group's offsets on the dead-letter topic are committed
 only after every output was acknowledged, so a dead letter is redriven once (at least once if a
 run is killed), and one already redriven in this run (a copy with the same `dlq_id`) is skipped.
 
@@ -44,14 +47,19 @@ from pydantic import ValidationError
 from contracts.reference.providers import Provider
 from contracts.schemas.dlq import DeadLetter, redact_excerpt
 from contracts.topics import DLQ, NORMALIZED, WEBHOOK_TOPICS
+from normalizer import stripe_merchants
 from normalizer.dlq import is_provider_worker, written_by
-from normalizer.mapping import Ignored, MappingError, normalize
+from normalizer.mapping import Ignored, MappingError, MerchantUnknown, normalize
 from normalizer.settings import ConfigurationError, NormalizerSettings, load_settings
+from normalizer.topics import ensure_topics
 
 PROVIDER_OF_TOPIC: dict[str, Provider] = {topic.name: provider for provider, topic in WEBHOOK_TOPICS.items()}
 FETCH_TIMEOUT_MS = 10_000
 NOT_REDRIVEN = frozenset({"source_gone", "unknown_source_topic", "unreadable"})
 """Outcomes of dead letters this run cannot redrive: committed past, and listed one by one."""
+MERCHANT_LOOKUP = "merchant_lookup"
+"""The outcome of a Stripe refund or dispute that still names no merchant: sent to the worker's
+merchant lookup (`normalizer.stripe_merchants`), which normalizes it with its payment's merchant."""
 EXIT_NOT_REDRIVEN = 3
 """The exit status of a run that committed past at least one dead letter it could not redrive."""
 
@@ -191,6 +199,10 @@ async def redrive(settings: NormalizerSettings, group: str, dry_run: bool = Fals
     try:
         partitions = [TopicPartition(DLQ.name, p) for p in range(DLQ.partitions)]
         consumer.assign(partitions)
+        stripe_payments = stripe_merchants.topic_name(settings.app_id)
+        if not dry_run:  # as the worker creates it (a first send would create it with one partition)
+            spec = stripe_merchants.topic_spec(settings.app_id)
+            await ensure_topics(settings.kafka_bootstrap_servers, settings.replication_factor, [spec])
         seen: set[str] = set()
         sends: list[Awaitable[Any]] = []
         letters, unreadable = await _dead_letters(consumer, settings.app_id)
@@ -202,7 +214,7 @@ async def redrive(settings: NormalizerSettings, group: str, dry_run: bool = Fals
                 report.outcomes["skipped_copy"] += 1
                 continue
             seen.add(str(letter.dlq_id))
-            outcome, send = await _redrive_one(letter, reader, producer, dry_run)
+            outcome, send = await _redrive_one(letter, reader, producer, dry_run, stripe_payments)
             report.note(letter, outcome)
             if send is not None:
                 sends.append(send)
@@ -217,7 +229,7 @@ async def redrive(settings: NormalizerSettings, group: str, dry_run: bool = Fals
 
 
 async def _redrive_one(
-    letter: DeadLetter, reader: SourceReader, producer: AIOKafkaProducer, dry_run: bool
+    letter: DeadLetter, reader: SourceReader, producer: AIOKafkaProducer, dry_run: bool, stripe_payments: str
 ) -> tuple[str, Awaitable[Any] | None]:
     source = letter.source
     provider = PROVIDER_OF_TOPIC.get(source.topic)
@@ -229,6 +241,13 @@ async def _redrive_one(
     key, value = message
     try:
         event = normalize(provider, value, source)
+    except MerchantUnknown as unknown:
+        # A Stripe refund or dispute without the merchant: the worker's lookup maps it with its
+        # payment's merchant (or dead-letters it again, one more attempt, if it still has none).
+        if dry_run:
+            return MERCHANT_LOOKUP, None
+        payment, orphan = stripe_merchants.orphan(unknown.payment, source, key, value or b"", letter.attempts + 1)
+        return MERCHANT_LOOKUP, await producer.send(stripe_payments, orphan, key=payment)
     except MappingError as exc:
         if dry_run:
             return "still_failing", None

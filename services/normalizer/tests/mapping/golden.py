@@ -39,3 +39,13 @@ def load() -> dict[str, Golden]:
 
 
 GOLDEN = load()
+
+# A Stripe Dispute carries no platform metadata (`metadata: {}`, as real Stripe sends it): its
+# merchant is its payment's, which the worker looks up and hands to `normalize`. These are the
+# merchants the simulator gave the two disputed payments (pi_AGy... and pi_Z1d...).
+LOOKED_UP: dict[str, str] = {
+    "stripe.charge.dispute.created.dispute.opened": "MHGF4P88TIC8L",
+    "stripe.charge.dispute.closed.dispute.won": "MHGF4P88TIC8L",
+    "stripe.charge.dispute.closed.dispute.lost": "M91V9RW6N9R1R",
+}
+"""Fixture name -> the merchant of its payment, for the fixtures whose object names none."""

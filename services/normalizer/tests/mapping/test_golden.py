@@ -24,8 +24,8 @@ from contracts.schemas.normalized_event import (
     SourcePosition,
     event_id_for,
 )
-from mapping.golden import GOLDEN, Golden
-from normalizer.mapping import Ignored, MappingError, normalize
+from mapping.golden import GOLDEN, LOOKED_UP, Golden
+from normalizer.mapping import Ignored, MappingError, MerchantUnknown, normalize
 
 SOURCE = SourcePosition(topic="webhooks.test.v1", partition=3, offset=41)
 E, S, D = EventType, PaymentStatus, DeclineCategory
@@ -57,13 +57,6 @@ BT_SALE_PARTY = {
 BT_SALE_CARD = CardInfo(
     fingerprint="c0e78090a873f9afe1a24878b6c1a6df", bin="475252", last4="2909", brand="Visa", country="SE"
 )
-STRIPE_DISPUTE_PARTY = {
-    "merchant_id": "MHGF4P88TIC8L",
-    "customer_id": "cus_mL0sPJQp9IG6q9",
-    "device_id": "dev_ca8656c0faaf6686",
-    "ip_country": "GB",
-    "merchant_category": "5812",
-}
 ADYEN_AUTH_PARTY = {
     "merchant_id": "M1V7C9NBFS0E4",
     "customer_id": "cus_zlzHerjIthgzT4",
@@ -136,7 +129,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
         amount_minor=1643,
         currency="GBP",
         occurred_at=datetime.fromtimestamp(1738239876, UTC),
-        **STRIPE_DISPUTE_PARTY,
+        merchant_id="MHGF4P88TIC8L",
     ),
     "stripe.charge.dispute.closed.dispute.won": dict(
         event_type=E.DISPUTE_WON,
@@ -147,7 +140,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
         amount_minor=1643,
         currency="GBP",
         occurred_at=datetime.fromtimestamp(1741404704, UTC),
-        **STRIPE_DISPUTE_PARTY,
+        merchant_id="MHGF4P88TIC8L",
     ),
     "stripe.charge.dispute.closed.dispute.lost": dict(
         event_type=E.DISPUTE_LOST,
@@ -159,10 +152,6 @@ EXPECTED: dict[str, dict[str, Any]] = {
         currency="USD",
         occurred_at=datetime.fromtimestamp(1741962371, UTC),
         merchant_id="M91V9RW6N9R1R",
-        customer_id="cus_KEnQwc3vF1nIXw",
-        device_id="dev_4010f4774fd835df",
-        ip_country="US",
-        merchant_category="5411",
     ),
     # -- Square ---------------------------------------------------------------------------------
     "square.payment.updated.payment.succeeded": dict(
@@ -423,7 +412,30 @@ def test_every_fixture_has_an_expectation() -> None:
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_golden_envelope_maps_exactly(name: str) -> None:
     golden = GOLDEN[name]
-    assert normalize(golden.provider, golden.value, SOURCE) == expected(golden, **EXPECTED[name])
+    event = normalize(golden.provider, golden.value, SOURCE, merchant_id=LOOKED_UP.get(name))
+    assert event == expected(golden, **EXPECTED[name])
+
+
+@pytest.mark.parametrize(
+    ("name", "payment"),
+    [
+        ("stripe.charge.dispute.created.dispute.opened", "pi_AGyTfIBaeDRVwsAiCqzh5Eir"),
+        ("stripe.charge.dispute.closed.dispute.won", "pi_AGyTfIBaeDRVwsAiCqzh5Eir"),
+        ("stripe.charge.dispute.closed.dispute.lost", "pi_Z1dDHGFJSudITutPcVEAKB1M"),
+    ],
+)
+def test_stripe_dispute_without_merchant_names_its_payment(name: str, payment: str) -> None:
+    """A real-format Stripe dispute (`metadata: {}`) has no merchant of its own: `MerchantUnknown`
+    names its payment (the PaymentIntent), and is a `MappingError` with a machine-readable reason."""
+    golden = GOLDEN[name]
+    assert golden.document()["payload"]["data"]["object"]["metadata"] == {}
+    with pytest.raises(MerchantUnknown) as unknown:
+        normalize(golden.provider, golden.value, SOURCE)
+    assert unknown.value.payment == payment
+    assert isinstance(unknown.value, MappingError)
+    assert [(r.field, r.code) for r in unknown.value.reasons] == [
+        ("payload.data.object.metadata.merchant_id", "merchant_unknown")
+    ]
 
 
 # -- kinds the simulator does not send: derived from a real envelope ------------------------------
