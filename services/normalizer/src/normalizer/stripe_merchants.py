@@ -196,11 +196,14 @@ class StripeMerchants:
 
     async def _resolve(self, payment: str, record: Orphan, known: Any) -> list[Awaitable[Any]]:
         metrics = self.normalizer.metrics
+        # The Stripe message's own outcome is counted here, in `normalizer_messages_total` (the
+        # provider agent counted it `forwarded` only): one outcome per message, as for the others.
         try:
             if known is None:
                 raise MerchantUnknown(payment)
             event = normalize(Provider.STRIPE, record.envelope, record.source, merchant_id=str(known[0]))
         except MappingError as exc:
+            metrics.count(Provider.STRIPE.value, "dead_lettered")
             metrics.count(METRIC, "merchant_unknown" if isinstance(exc, MerchantUnknown) else "unmappable")
             letter = dead_letter(record.source, record.key, record.envelope, exc.reasons, worker=self.worker)
             letter = letter.model_copy(update={"attempts": record.attempts})
@@ -208,6 +211,7 @@ class StripeMerchants:
             return [await self._send(DLQ.name, record.key, letter.model_dump_json().encode())]
         except Ignored:  # not an outcome (the provider agent forwards outcomes only): nothing to send
             return []
+        metrics.count(Provider.STRIPE.value, "normalized")
         metrics.count(METRIC, "resolved")
         return [await self._send(NORMALIZED.name, event.payment_id.encode(), event.model_dump_json().encode())]
 
