@@ -9,7 +9,7 @@ leaves the offsets uncommitted: the messages come again, and whatever did reach 
 drops them as duplicates.
 
 The Stripe agent has one more output per event: the fact of its payment's merchant for a
-normalized event, or, for a refund or dispute that names no merchant, the orphan the lookup maps
+normalized charge or PaymentIntent, or, for a refund or dispute that names no merchant, the orphan the lookup maps
 (`normalizer.stripe_merchants`), both on `<app_id>-stripe-payments` and acknowledged with the batch.
 """
 
@@ -156,10 +156,9 @@ class ProviderAgent:
         output = await self._send(
             NORMALIZED.name, normalized.payment_id.encode(), normalized.model_dump_json().encode()
         )
-        if self.stripe:  # its object named the merchant: the fact for the payment's refunds, disputes
-            self._batch.outputs.append(
-                await self._send(self.stripe_payments, *stripe_merchants.fact(envelope, normalized))
-            )
+        fact = stripe_merchants.fact(envelope, normalized) if self.stripe else None
+        if fact is not None:  # a payment's own event: its merchant for its refunds and disputes
+            self._batch.outputs.append(await self._send(self.stripe_payments, *fact))
         await self._output(event, key, timestamp, output)
         self.normalizer.metrics.count(self.provider.value, "normalized")
 

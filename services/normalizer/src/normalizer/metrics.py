@@ -9,7 +9,16 @@ from contracts.reference.providers import PROVIDERS
 
 OUTCOMES = ("normalized", "dead_lettered", "duplicate", "ignored")
 VELOCITY_OUTCOMES = ("published", "dead_lettered", "expired")
-STRIPE_MERCHANT_OUTCOMES = ("fact", "forwarded", "resolved", "merchant_unknown", "unmappable", "unreadable", "expired")
+STRIPE_MERCHANT_OUTCOMES = (
+    "fact",
+    "forwarded",
+    "resolved",
+    "merchant_unknown",
+    "unmappable",
+    "ignored",
+    "unreadable",
+    "expired",
+)
 """See `normalizer.stripe_merchants.OUTCOMES`."""
 
 

@@ -34,14 +34,14 @@ def variant(name: str, tag: str, n: int, lookup: bool = False) -> Envelope:
 
     A golden Stripe dispute names no merchant (as real Stripe sends it) and its payment is none of
     the golden charges: the worker would dead-letter it (`merchant_unknown`). Unless `lookup`, it is
-    given its payment's merchant in its metadata (as a platform that set the dispute's metadata
+    given its payment's platform keys in its metadata (as a platform that set the dispute's metadata
     through Stripe's API), so that it maps on its own; `test_stripe_merchants` tests the lookup."""
     golden = GOLDEN[name]
     document = golden.document()
     document["provider_event_id"] = f"{tag}-{n}-{golden.provider_event_id}"
     document["envelope_id"] = str(uuid.uuid4())
     if name in LOOKED_UP and not lookup:
-        document["payload"]["data"]["object"]["metadata"] = {"merchant_id": LOOKED_UP[name]}
+        document["payload"]["data"]["object"]["metadata"] = dict(LOOKED_UP[name])
     return Envelope(golden.topic, document["provider_event_id"].encode(), json.dumps(document).encode())
 
 
@@ -132,13 +132,18 @@ async def _committed_reaches_end(
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
-        ends = await _ends(consumer, [*WEBHOOK_TOPICS.values(), *internal])
-        # Nothing to commit below a partition's log start: `test_redrive` deletes a record, and a
-        # partition holding nothing else is never committed by a new group.
-        starts = await consumer.beginning_offsets(list(ends))
+        partitions = list(await _ends(consumer, [*WEBHOOK_TOPICS.values(), *internal]))
         deadline = time.monotonic() + timeout_seconds
         while True:
-            committed = {tp: (await consumer.committed(tp)) or starts[tp] for tp, end in ends.items() if end}
+            # The committed offsets first, then the ends, on every poll: a webhook committed here
+            # had its outputs acknowledged before these ends were read, so the orphan it put on the
+            # internal topic is counted in them and waited for too.
+            found = {tp: await consumer.committed(tp) for tp in partitions}
+            ends = dict(await consumer.end_offsets(partitions))
+            # Nothing to commit below a partition's log start: `test_redrive` deletes a record, and
+            # a partition holding nothing else is never committed by a new group.
+            starts = await consumer.beginning_offsets(partitions)
+            committed = {tp: found[tp] or starts[tp] for tp, end in ends.items() if end}
             behind = {
                 f"{tp.topic}[{tp.partition}]": (committed[tp], end)
                 for tp, end in ends.items()
@@ -157,7 +162,8 @@ def wait_until_committed(
     bootstrap: str, group: str, timeout_seconds: float = 180, internal: Sequence[tuple[str, int]] = ()
 ) -> None:
     """Return once `group` committed every input partition (and every partition of the `internal`
-    topics, name and partition count) to its current end (outputs acknowledged)."""
+    topics, name and partition count) to its end, the ends read again on each poll (outputs
+    acknowledged, and what its own outputs added to the internal topics consumed too)."""
     asyncio.run(_committed_reaches_end(bootstrap, group, timeout_seconds, internal))
 
 

@@ -57,6 +57,13 @@ BT_SALE_PARTY = {
 BT_SALE_CARD = CardInfo(
     fingerprint="c0e78090a873f9afe1a24878b6c1a6df", bin="475252", last4="2909", brand="Visa", country="SE"
 )
+STRIPE_DISPUTE_PARTY = {
+    "merchant_id": "MHGF4P88TIC8L",
+    "customer_id": "cus_mL0sPJQp9IG6q9",
+    "device_id": "dev_ca8656c0faaf6686",
+    "ip_country": "GB",
+    "merchant_category": "5812",
+}
 ADYEN_AUTH_PARTY = {
     "merchant_id": "M1V7C9NBFS0E4",
     "customer_id": "cus_zlzHerjIthgzT4",
@@ -129,7 +136,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
         amount_minor=1643,
         currency="GBP",
         occurred_at=datetime.fromtimestamp(1738239876, UTC),
-        merchant_id="MHGF4P88TIC8L",
+        **STRIPE_DISPUTE_PARTY,
     ),
     "stripe.charge.dispute.closed.dispute.won": dict(
         event_type=E.DISPUTE_WON,
@@ -140,7 +147,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
         amount_minor=1643,
         currency="GBP",
         occurred_at=datetime.fromtimestamp(1741404704, UTC),
-        merchant_id="MHGF4P88TIC8L",
+        **STRIPE_DISPUTE_PARTY,
     ),
     "stripe.charge.dispute.closed.dispute.lost": dict(
         event_type=E.DISPUTE_LOST,
@@ -152,6 +159,10 @@ EXPECTED: dict[str, dict[str, Any]] = {
         currency="USD",
         occurred_at=datetime.fromtimestamp(1741962371, UTC),
         merchant_id="M91V9RW6N9R1R",
+        customer_id="cus_KEnQwc3vF1nIXw",
+        device_id="dev_4010f4774fd835df",
+        ip_country="US",
+        merchant_category="5411",
     ),
     # -- Square ---------------------------------------------------------------------------------
     "square.payment.updated.payment.succeeded": dict(
@@ -412,7 +423,7 @@ def test_every_fixture_has_an_expectation() -> None:
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_golden_envelope_maps_exactly(name: str) -> None:
     golden = GOLDEN[name]
-    event = normalize(golden.provider, golden.value, SOURCE, merchant_id=LOOKED_UP.get(name))
+    event = normalize(golden.provider, golden.value, SOURCE, party=LOOKED_UP.get(name))
     assert event == expected(golden, **EXPECTED[name])
 
 

@@ -112,7 +112,7 @@ def test_a_dispute_of_a_charge_without_payment_intent_names_the_charge() -> None
 
 
 def test_a_dispute_with_its_payments_merchant_maps_exactly() -> None:
-    event = normalize(Provider.STRIPE, dispute(), SOURCE, merchant_id="MHANDMERCHANT1")
+    event = normalize(Provider.STRIPE, dispute(), SOURCE, party={"merchant_id": "MHANDMERCHANT1"})
     assert event == NormalizedEvent(
         event_id=event_id(DISPUTE_EVENT_ID),
         provider=Provider.STRIPE,
@@ -135,7 +135,7 @@ def test_a_refund_without_merchant_keeps_its_own_keys_and_takes_the_payments_mer
     with pytest.raises(MerchantUnknown) as unknown:
         normalize(Provider.STRIPE, value, SOURCE)
     assert unknown.value.payment == "pi_HandPayment01"
-    event = normalize(Provider.STRIPE, value, SOURCE, merchant_id="MHANDMERCHANT1")
+    event = normalize(Provider.STRIPE, value, SOURCE, party={"merchant_id": "MHANDMERCHANT1"})
     assert (event.event_type, event.refund_id, event.amount_minor, event.currency) == (
         EventType.REFUND_SUCCEEDED,
         "re_HandRefund01",
@@ -151,7 +151,9 @@ def test_a_refund_without_merchant_keeps_its_own_keys_and_takes_the_payments_mer
 
 def test_an_object_that_names_its_merchant_keeps_it() -> None:
     """A refund its creator gave the metadata: its own merchant, not the one the lookup holds."""
-    event = normalize(Provider.STRIPE, refund({"merchant_id": "MOWN00000001"}), SOURCE, merchant_id="MOTHER000001")
+    event = normalize(
+        Provider.STRIPE, refund({"merchant_id": "MOWN00000001"}), SOURCE, party={"merchant_id": "MOTHER000001"}
+    )
     assert event.merchant_id == "MOWN00000001"
 
 
@@ -172,11 +174,9 @@ def test_a_charge_without_merchant_is_refused_not_looked_up() -> None:
         "refunded": False,
         "status": "succeeded",
     }
-    for merchant in (None, "MHANDMERCHANT1"):
+    for merchant in (None, {"merchant_id": "MHANDMERCHANT1"}):
         with pytest.raises(MappingError) as refused:
-            normalize(
-                Provider.STRIPE, envelope("evt_chargeHand1", "charge.succeeded", charge), SOURCE, merchant_id=merchant
-            )
+            normalize(Provider.STRIPE, envelope("evt_chargeHand1", "charge.succeeded", charge), SOURCE, party=merchant)
         assert not isinstance(refused.value, MerchantUnknown)
         assert [(r.field, r.code) for r in refused.value.reasons] == [
             ("payload.data.object.metadata.merchant_id", "missing")
@@ -185,4 +185,4 @@ def test_a_charge_without_merchant_is_refused_not_looked_up() -> None:
 
 def test_only_stripe_takes_a_merchant() -> None:
     with pytest.raises(ValueError, match="only Stripe"):
-        normalize(Provider.ADYEN, b"{}", SOURCE, merchant_id="M1")
+        normalize(Provider.ADYEN, b"{}", SOURCE, party={"merchant_id": "M1"})

@@ -4,13 +4,13 @@
 `NormalizedEvent` out, a `MappingError` whose reasons name the fields, or `Ignored` for an event
 that is deliberately no outcome of its own (a duplicate of another event's fact, a pending step).
 Nothing else escapes. A Stripe refund or dispute that does not name the platform's merchant raises
-`MerchantUnknown` (a `MappingError`) with its payment; mapped again with `merchant_id=` (its
-payment's merchant), it maps.
+`MerchantUnknown` (a `MappingError`) with its payment; mapped again with `party=` (its payment's
+platform keys, `METADATA_KEYS`, merchant included), it maps.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -42,22 +42,26 @@ def decode(provider: Provider, value: bytes | None) -> Any:
 
 
 def map_envelope(
-    provider: Provider, envelope: Any, source: SourcePosition | None = None, *, merchant_id: str | None = None
+    provider: Provider, envelope: Any, source: SourcePosition | None = None, *, party: Mapping[str, str] | None = None
 ) -> NormalizedEvent:
-    """`merchant_id` is the merchant of a Stripe refund's or dispute's payment (the only events
-    whose object may not name it); no other provider takes one."""
-    if merchant_id is not None:
+    """`party` is the platform keys of a Stripe refund's or dispute's payment (the only events
+    whose object may not name the merchant); no other provider takes one."""
+    if party is not None:
         _stripe_only(provider)
-        return stripe.normalize(envelope, source, merchant_id)
+        return stripe.normalize(envelope, source, party)
     return _MAPPERS[provider](envelope, source)
 
 
 def normalize(
-    provider: Provider, value: bytes | None, source: SourcePosition | None = None, *, merchant_id: str | None = None
+    provider: Provider,
+    value: bytes | None,
+    source: SourcePosition | None = None,
+    *,
+    party: Mapping[str, str] | None = None,
 ) -> NormalizedEvent:
-    if merchant_id is not None:
+    if party is not None:
         _stripe_only(provider)
-    return map_envelope(provider, decode(provider, value), source, merchant_id=merchant_id)
+    return map_envelope(provider, decode(provider, value), source, party=party)
 
 
 def _stripe_only(provider: Provider) -> None:

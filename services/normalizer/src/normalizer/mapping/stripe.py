@@ -11,12 +11,14 @@ own `failure_code` is often just `card_declined`: read the former first.
 The platform's merchant is in the payment's `metadata.merchant_id` (the platform sets it when it
 creates the payment). A Dispute never carries it (Stripe copies no metadata from the charge), a
 Refund only when its creator set it: without it, `MerchantUnknown` names the payment, and the
-worker maps the event again with the merchant its payment's events named (`normalize(...,
-merchant_id=...)`, see `normalizer.stripe_merchants`).
+worker maps the event again with the platform keys its payment's event carried (`normalize(...,
+party=...)`: the merchant, and the customer, device, IP country and merchant category the payment
+named), see `normalizer.stripe_merchants`; the object's own keys win.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from contracts.reference.providers import Provider
@@ -75,12 +77,12 @@ _CLOSED_DISPUTES: dict[str, tuple[EventType, PaymentStatus]] = {
 
 
 def normalize(
-    envelope: StripeEnvelope, source: SourcePosition | None = None, merchant_id: str | None = None
+    envelope: StripeEnvelope, source: SourcePosition | None = None, party: Mapping[str, str] | None = None
 ) -> NormalizedEvent:
-    """The event; a refund or dispute without `metadata.merchant_id` takes `merchant_id` (its
-    payment's merchant, looked up by the worker) or raises `MerchantUnknown` when none is given.
-    A payment object without it is a `MappingError`, merchant given or not: it is the source of
-    its payment's merchant."""
+    """The event; a refund or dispute without `metadata.merchant_id` takes its payment's platform
+    keys `party` (`METADATA_KEYS`, looked up by the worker; its own keys win) or raises
+    `MerchantUnknown` when `party` names no merchant. A payment object without it is a
+    `MappingError`, party given or not: it is the source of its payment's merchant."""
     event = envelope.payload
     obj = event.data.object
     if isinstance(obj, StripePaymentIntent):
@@ -88,9 +90,9 @@ def normalize(
     elif isinstance(obj, StripeCharge):
         fields = _charge(event, obj)
     elif isinstance(obj, StripeRefund):
-        fields = _refund(event, obj, merchant_id)
+        fields = _refund(event, obj, party)
     else:
-        fields = _dispute(event, obj, merchant_id)
+        fields = _dispute(event, obj, party)
     fields["occurred_at"] = from_epoch(event.created, "payload.created")
     return build(PROVIDER, envelope.provider_event_id, source, fields)
 
@@ -110,14 +112,16 @@ def _party(metadata: dict[str, str], customer: str | None) -> dict[str, Any]:
     return meta
 
 
-def _payment_party(metadata: dict[str, str], payment: str, merchant_id: str | None) -> dict[str, Any]:
-    """The platform keys of a refund or dispute: its own metadata, with the merchant of its payment
-    (`merchant_id`) when the object does not name one; `MerchantUnknown` when neither does."""
+def _payment_party(metadata: dict[str, str], payment: str, party: Mapping[str, str] | None) -> dict[str, Any]:
+    """The platform keys of a refund or dispute: its own metadata when it names the merchant;
+    otherwise its payment's keys (`party`) with its own over them; `MerchantUnknown` when neither
+    names the merchant."""
     meta = lifted(metadata)
     if "merchant_id" not in meta:
-        if not merchant_id:
+        payments = lifted(party)
+        if "merchant_id" not in payments:
             raise MerchantUnknown(payment)
-        meta["merchant_id"] = merchant_id
+        meta = {**payments, **meta}
     return meta
 
 
@@ -202,7 +206,7 @@ def _charge(event: StripeEvent, charge: StripeCharge) -> dict[str, Any]:
     return fields
 
 
-def _refund(event: StripeEvent, refund: StripeRefund, merchant_id: str | None) -> dict[str, Any]:
+def _refund(event: StripeEvent, refund: StripeRefund, party: Mapping[str, str] | None) -> dict[str, Any]:
     """A refund's outcome, from the Refund alone. The Refund does not carry the amount of its
     payment, so a successful one is `REFUNDED` even when it returned part of the payment: the
     status says "this refund of `amount_minor` went through", not "the payment is refunded in
@@ -226,11 +230,11 @@ def _refund(event: StripeEvent, refund: StripeRefund, merchant_id: str | None) -
         "refund_id": refund.id,
         "amount_minor": provider_amount(PROVIDER, refund.amount, refund.currency, f"{OBJECT}.amount"),
         "currency": refund.currency,
-        **_payment_party(refund.metadata, payment, merchant_id),
+        **_payment_party(refund.metadata, payment, party),
     }
 
 
-def _dispute(event: StripeEvent, dispute: StripeDispute, merchant_id: str | None) -> dict[str, Any]:
+def _dispute(event: StripeEvent, dispute: StripeDispute, party: Mapping[str, str] | None) -> dict[str, Any]:
     _expect(event, ("charge.dispute.",))
     if event.type == "charge.dispute.created":
         event_type, status = EventType.DISPUTE_OPENED, PaymentStatus.DISPUTED
@@ -250,5 +254,5 @@ def _dispute(event: StripeEvent, dispute: StripeDispute, merchant_id: str | None
         "dispute_reason": dispute.reason,
         "amount_minor": provider_amount(PROVIDER, dispute.amount, dispute.currency, f"{OBJECT}.amount"),
         "currency": dispute.currency,
-        **_payment_party(dispute.metadata, payment, merchant_id),
+        **_payment_party(dispute.metadata, payment, party),
     }
