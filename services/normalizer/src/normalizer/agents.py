@@ -7,6 +7,10 @@ after the broker acknowledged every output of the batch, and after that the dedu
 batch are written to the table's changelog and acknowledged too. A crash anywhere before that
 leaves the offsets uncommitted: the messages come again, and whatever did reach the changelog
 drops them as duplicates.
+
+The Stripe agent has one more output per event: the fact of its payment's merchant for a
+normalized charge or PaymentIntent, or, for a refund or dispute that names no merchant, the orphan the lookup maps
+(`normalizer.stripe_merchants`), both on `<app_id>-stripe-payments` and acknowledged with the batch.
 """
 
 from __future__ import annotations
@@ -24,8 +28,9 @@ from faust.types import EventT, StreamT
 from contracts.reference.providers import Provider
 from contracts.schemas.normalized_event import SourcePosition
 from contracts.topics import DLQ, NORMALIZED
+from normalizer import stripe_merchants
 from normalizer.dlq import dead_letter, worker_name
-from normalizer.mapping import Ignored, MappingError, decode, map_envelope
+from normalizer.mapping import Ignored, MappingError, MerchantUnknown, decode, map_envelope
 from normalizer.tables import dedupe_key, seen_within
 
 if TYPE_CHECKING:
@@ -54,6 +59,8 @@ class ProviderAgent:
         self.batch_size = normalizer.settings.batch_size
         self.batch_seconds = normalizer.settings.batch_seconds
         self.worker = worker_name(normalizer.settings.app_id, provider)
+        self.stripe = provider is Provider.STRIPE
+        self.stripe_payments = normalizer.stripe_payments.get_topic_name()
         self._batch = Batch()
         self._lock = asyncio.Lock()
         self._in_flight: asyncio.Task[None] | None = None
@@ -65,6 +72,8 @@ class ProviderAgent:
         # The outputs exist before the first send (Faust declares only the topics it reads).
         await self.normalizer.normalized.maybe_declare()
         await self.normalizer.dlq.maybe_declare()
+        if self.stripe:
+            await self.normalizer.stripe_payments.maybe_declare()
         unacked = stream.noack()  # type: ignore[attr-defined]  # Stream has it, StreamT does not declare it
         flusher = asyncio.create_task(self._flush_when_idle(stream))
         try:
@@ -131,6 +140,11 @@ class ProviderAgent:
                 self._batch.events.append(event)
                 return
             normalized = map_envelope(self.provider, envelope, source)
+        except MerchantUnknown as unknown:  # a Stripe refund or dispute: the lookup maps it
+            orphan = stripe_merchants.orphan(unknown.payment, source, message.key, value or b"")
+            await self._output(event, key, timestamp, await self._send(self.stripe_payments, *orphan))
+            self.normalizer.metrics.count(stripe_merchants.METRIC, "forwarded")
+            return
         except MappingError as exc:
             await self._dead_letter(event, source, exc)
             return
@@ -142,13 +156,20 @@ class ProviderAgent:
         output = await self._send(
             NORMALIZED.name, normalized.payment_id.encode(), normalized.model_dump_json().encode()
         )
-        # Marked at once, so that a copy later in this batch is dropped; written to the changelog
-        # once the output is acknowledged (a crash before that leaves the offset uncommitted).
+        fact = stripe_merchants.fact(envelope, normalized) if self.stripe else None
+        if fact is not None:  # a payment's own event: its merchant for its refunds and disputes
+            self._batch.outputs.append(await self._send(self.stripe_payments, *fact))
+        await self._output(event, key, timestamp, output)
+        self.normalizer.metrics.count(self.provider.value, "normalized")
+
+    async def _output(self, event: EventT[bytes], key: str, timestamp: float, output: Awaitable[Any]) -> None:
+        """Add an event with its output to the batch, and mark it seen. Marked at once, so that a copy
+        later in this batch is dropped; written to the changelog once the output is acknowledged (a
+        crash before that leaves the offset uncommitted)."""
         self.normalizer.dedupe.data[key] = timestamp
         self._batch.outputs.append(output)
-        self._batch.marks[key] = (message.partition, timestamp)
+        self._batch.marks[key] = (event.message.partition, timestamp)
         self._batch.events.append(event)
-        self.normalizer.metrics.count(self.provider.value, "normalized")
 
     async def _dead_letter(self, event: EventT[bytes], source: SourcePosition, exc: MappingError) -> None:
         message = event.message

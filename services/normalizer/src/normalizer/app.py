@@ -9,7 +9,7 @@ from faust.types import TP, TopicT
 
 from contracts.reference.providers import Provider
 from contracts.topics import DLQ, NORMALIZED, VELOCITY, WEBHOOK_TOPICS, Topic
-from normalizer import agents, velocity, web
+from normalizer import agents, stripe_merchants, velocity, web
 from normalizer.metrics import Metrics
 from normalizer.settings import NormalizerSettings
 from normalizer.stalls import Progress, Watchdog
@@ -75,15 +75,30 @@ class Normalizer:
             value_serializer="raw",
         )
         self.velocity = velocity.create_velocity_table(self.app, VELOCITY_PARTITIONS)
+        # Stripe payment id -> merchant facts and orphaned refunds/disputes (`stripe_merchants`),
+        # with the webhook topics' partitions and retention; its table is co-partitioned with it.
+        self.stripe_payments = self.app.topic(
+            stripe_merchants.topic_name(settings.app_id),
+            partitions=stripe_merchants.PARTITIONS,
+            retention=stripe_merchants.RETENTION_MS / 1000,
+            replicas=settings.replication_factor,
+            internal=True,
+            key_serializer="raw",
+            value_serializer="raw",
+        )
+        self.stripe_merchants = stripe_merchants.create_table(
+            self.app, INPUT_PARTITIONS, settings.stripe_merchant_retention_seconds
+        )
         self.metrics = Metrics()
         self.progress = Progress()
         self.failure: str | None = None
         """Why the worker is stopping, once an agent failed: /readyz answers 503 from then on."""
 
     def internal_topics(self) -> list[TopicT]:
-        """The topics the app owns (table changelogs, velocity marks): created before it starts."""
-        changelogs = [table.changelog_topic for table in (self.dedupe, self.velocity)]
-        return [*changelogs, self.velocity_entities]
+        """The topics the app owns (table changelogs, velocity marks, Stripe payments): created
+        before it starts."""
+        changelogs = [table.changelog_topic for table in (self.dedupe, self.velocity, self.stripe_merchants)]
+        return [*changelogs, self.velocity_entities, self.stripe_payments]
 
     def fail(self, why: str) -> None:
         self.failure = self.failure or why
@@ -106,6 +121,7 @@ def create_app(settings: NormalizerSettings) -> Normalizer:
     workers = agents.install(normalizer)
     _install_watchdog(normalizer, {normalizer.inputs[p].get_topic_name(): w for p, w in workers.items()})
     _install_expiry(normalizer)
+    stripe_merchants.install(normalizer)
     if settings.velocity_enabled:
         velocity.install(normalizer)
     web.install(normalizer)

@@ -9,6 +9,17 @@ from contracts.reference.providers import PROVIDERS
 
 OUTCOMES = ("normalized", "dead_lettered", "duplicate", "ignored")
 VELOCITY_OUTCOMES = ("published", "dead_lettered", "expired")
+STRIPE_MERCHANT_OUTCOMES = (
+    "fact",
+    "forwarded",
+    "resolved",
+    "merchant_unknown",
+    "unmappable",
+    "ignored",
+    "unreadable",
+    "expired",
+)
+"""See `normalizer.stripe_merchants.OUTCOMES`."""
 
 
 @dataclass
@@ -43,6 +54,13 @@ class Metrics:
             *(
                 f'normalizer_velocity_total{{outcome="{outcome}"}} {self.outcomes[("velocity", outcome)]}'
                 for outcome in VELOCITY_OUTCOMES
+            ),
+            "# HELP normalizer_stripe_merchants_total The Stripe merchant lookup: orphans forwarded, facts read,"
+            " orphans resolved or dead-lettered, facts expired.",
+            "# TYPE normalizer_stripe_merchants_total counter",
+            *(
+                f'normalizer_stripe_merchants_total{{outcome="{outcome}"}} {self.outcomes[("stripe_merchants", outcome)]}'
+                for outcome in STRIPE_MERCHANT_OUTCOMES
             ),
             "# HELP normalizer_batches_total Batches whose outputs the broker acknowledged.",
             "# TYPE normalizer_batches_total counter",

@@ -9,7 +9,15 @@ run would redrive every normalizer dead letter ever written. It re-reads each on
 a `NormalizedEvent` (same deterministic `event_id` as a first-time success) goes to
 `payments.normalized.v1`, a message that still fails goes back to the dead-letter topic with the
 same `dlq_id` and one more attempt, and one the current code ignores (a pending step an older
-version dead-lettered) is counted `ignored` and left alone. The group's offsets on the dead-letter topic are committed
+version dead-lettered) is counted `ignored` and left alone. A Stripe refund or dispute that names
+no merchant (`merchant_unknown`) is sent to the worker's merchant lookup again
+(`sent_to_merchant_lookup`: onto `<app_id>-stripe-payments`, see `normalizer.stripe_merchants`;
+redrive cannot know whether the payment is known by now), which publishes it if its payment's
+merchant is known, or dead-letters it again with one more attempt. A recovered Stripe charge or
+PaymentIntent sends its payment's fact to the lookup too, as the worker does; the facts (and every
+other output) of a run are sent before its orphans, and a payment's fact and orphans share the
+internal topic's partition, so one run recovers a dead-lettered payment and its dead-lettered
+refunds and disputes together. The group's offsets on the dead-letter topic are committed
 only after every output was acknowledged, so a dead letter is redriven once (at least once if a
 run is killed), and one already redriven in this run (a copy with the same `dlq_id`) is skipped.
 
@@ -33,7 +41,7 @@ import asyncio
 import json
 import sys
 from collections import Counter
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -44,14 +52,28 @@ from pydantic import ValidationError
 from contracts.reference.providers import Provider
 from contracts.schemas.dlq import DeadLetter, redact_excerpt
 from contracts.topics import DLQ, NORMALIZED, WEBHOOK_TOPICS
-from normalizer.dlq import is_provider_worker, written_by
-from normalizer.mapping import Ignored, MappingError, normalize
+from normalizer import stripe_merchants
+from normalizer.dlq import STAGE, is_provider_worker, written_by
+from normalizer.mapping import Ignored, MappingError, MerchantUnknown, decode, map_envelope
 from normalizer.settings import ConfigurationError, NormalizerSettings, load_settings
+from normalizer.topics import ensure_topics
 
 PROVIDER_OF_TOPIC: dict[str, Provider] = {topic.name: provider for provider, topic in WEBHOOK_TOPICS.items()}
 FETCH_TIMEOUT_MS = 10_000
-NOT_REDRIVEN = frozenset({"source_gone", "unknown_source_topic", "unreadable"})
+INTERNAL_RECORD = "internal_record"
+"""The outcome of a dead letter of a record of the merchant lookup's own topic that did not parse
+(`stripe_merchants.unreadable_worker`): no webhook, nothing to map again; listed with a reason."""
+NOT_REDRIVEN = frozenset({"source_gone", "unknown_source_topic", "unreadable", INTERNAL_RECORD})
 """Outcomes of dead letters this run cannot redrive: committed past, and listed one by one."""
+SENT_TO_MERCHANT_LOOKUP = "sent_to_merchant_lookup"
+"""The outcome of a Stripe refund or dispute that still names no merchant: sent to the worker's
+merchant lookup (`normalizer.stripe_merchants`), which normalizes it with its payment's merchant if
+it knows it by then, or dead-letters it again. Redrive cannot tell which: the worker's
+`normalizer_stripe_merchants_total{outcome="resolved"|"merchant_unknown"}` and the topics can."""
+INTERNAL_RECORD_REASON = (
+    "a record of the Stripe merchant lookup's topic that is neither a fact nor an orphan: no webhook "
+    "to map again (a bug or a writer of another version; the dead letter keeps its excerpt)"
+)
 EXIT_NOT_REDRIVEN = 3
 """The exit status of a run that committed past at least one dead letter it could not redrive."""
 
@@ -66,20 +88,21 @@ class RedriveReport:
     """One entry per dead letter (not per copy) whose outcome is in `NOT_REDRIVEN`: `outcome`,
     `dlq_id`, `worker`, `key`, and the source `topic`, `partition` and `offset`."""
 
-    def note(self, letter: DeadLetter, outcome: str) -> None:
+    def note(self, letter: DeadLetter, outcome: str, reason: str | None = None) -> None:
         self.outcomes[outcome] += 1
         if outcome in NOT_REDRIVEN:
-            self.not_redriven.append(
-                {
-                    "outcome": outcome,
-                    "dlq_id": str(letter.dlq_id),
-                    "worker": letter.worker,
-                    "key": letter.key,
-                    "topic": letter.source.topic,
-                    "partition": letter.source.partition,
-                    "offset": letter.source.offset,
-                }
-            )
+            entry: dict[str, Any] = {
+                "outcome": outcome,
+                "dlq_id": str(letter.dlq_id),
+                "worker": letter.worker,
+                "key": letter.key,
+                "topic": letter.source.topic,
+                "partition": letter.source.partition,
+                "offset": letter.source.offset,
+            }
+            if reason is not None:
+                entry["reason"] = reason
+            self.not_redriven.append(entry)
 
     def as_json(self) -> str:
         return json.dumps(
@@ -142,11 +165,16 @@ async def _dead_letters(consumer: AIOKafkaConsumer, app_id: str) -> tuple[list[D
                     if entry is not None:
                         unreadable.append(entry)
                     continue  # otherwise not ours to judge: another stage's or a foreign record
-                if written_by(letter, app_id):
+                if written_by(letter, app_id) or _of_the_lookup(letter, app_id):
                     letters.append(letter)
     for tp in partitions:  # never read past the snapshot's end
         consumer.seek(tp, ends[tp])
     return letters, unreadable
+
+
+def _of_the_lookup(letter: DeadLetter, app_id: str) -> bool:
+    """A dead letter of an internal record this app's merchant lookup could not parse."""
+    return letter.stage == STAGE and letter.worker == stripe_merchants.unreadable_worker(app_id)
 
 
 def _unreadable_entry(record: Any, app_id: str) -> dict[str, Any] | None:
@@ -191,8 +219,13 @@ async def redrive(settings: NormalizerSettings, group: str, dry_run: bool = Fals
     try:
         partitions = [TopicPartition(DLQ.name, p) for p in range(DLQ.partitions)]
         consumer.assign(partitions)
+        stripe_payments = stripe_merchants.topic_name(settings.app_id)
+        if not dry_run:  # as the worker creates it (a first send would create it with one partition)
+            spec = stripe_merchants.topic_spec(settings.app_id)
+            await ensure_topics(settings.kafka_bootstrap_servers, settings.replication_factor, [spec])
         seen: set[str] = set()
-        sends: list[Awaitable[Any]] = []
+        outputs: list[Output] = []
+        orphans: list[Output] = []
         letters, unreadable = await _dead_letters(consumer, settings.app_id)
         for entry in unreadable:
             report.outcomes["unreadable"] += 1
@@ -202,12 +235,17 @@ async def redrive(settings: NormalizerSettings, group: str, dry_run: bool = Fals
                 report.outcomes["skipped_copy"] += 1
                 continue
             seen.add(str(letter.dlq_id))
-            outcome, send = await _redrive_one(letter, reader, producer, dry_run)
+            if _of_the_lookup(letter, settings.app_id):
+                report.note(letter, INTERNAL_RECORD, INTERNAL_RECORD_REASON)
+                continue
+            outcome, sends = await _redrive_one(letter, reader, stripe_payments)
             report.note(letter, outcome)
-            if send is not None:
-                sends.append(send)
-        await asyncio.gather(*sends)
+            (orphans if outcome == SENT_TO_MERCHANT_LOOKUP else outputs).extend(sends)
         if not dry_run:
+            # The orphans last: a payment's fact this run recovered reaches the lookup (same key,
+            # same partition, one idempotent producer keeps the order) before its refunds/disputes.
+            futures = [await producer.send(topic, value, key=key) for topic, key, value in [*outputs, *orphans]]
+            await asyncio.gather(*futures)
             await consumer.commit()
     finally:
         await reader.stop()
@@ -216,22 +254,29 @@ async def redrive(settings: NormalizerSettings, group: str, dry_run: bool = Fals
     return report
 
 
-async def _redrive_one(
-    letter: DeadLetter, reader: SourceReader, producer: AIOKafkaProducer, dry_run: bool
-) -> tuple[str, Awaitable[Any] | None]:
+Output = tuple[str, bytes | None, bytes]
+"""(topic, key, value) of a record a redriven dead letter produces."""
+
+
+async def _redrive_one(letter: DeadLetter, reader: SourceReader, stripe_payments: str) -> tuple[str, list[Output]]:
+    """The outcome of one dead letter and what it produces (sent by the caller, unless a dry run)."""
     source = letter.source
     provider = PROVIDER_OF_TOPIC.get(source.topic)
     if provider is None:
-        return "unknown_source_topic", None
+        return "unknown_source_topic", []
     message = await reader.read(source.topic, source.partition, source.offset)
     if message is None:
-        return "source_gone", None
+        return "source_gone", []
     key, value = message
     try:
-        event = normalize(provider, value, source)
+        envelope = decode(provider, value)
+        event = map_envelope(provider, envelope, source)
+    except MerchantUnknown as unknown:
+        # A Stripe refund or dispute without the merchant: the worker's lookup maps it with its
+        # payment's merchant (or dead-letters it again, one more attempt, if it still has none).
+        payment, orphan = stripe_merchants.orphan(unknown.payment, source, key, value or b"", letter.attempts + 1)
+        return SENT_TO_MERCHANT_LOOKUP, [(stripe_payments, payment, orphan)]
     except MappingError as exc:
-        if dry_run:
-            return "still_failing", None
         again = letter.model_copy(
             update={
                 "reasons": exc.reasons,
@@ -242,14 +287,14 @@ async def _redrive_one(
                 "payload_excerpt": redact_excerpt(value or b""),
             }
         )
-        send = await producer.send(DLQ.name, again.model_dump_json().encode(), key=key)
-        return "still_failing", send
+        return "still_failing", [(DLQ.name, key, again.model_dump_json().encode())]
     except Ignored:  # dead-lettered by an older version (a pending step): no outcome, done
-        return "ignored", None
-    if dry_run:
-        return "recovered", None
-    send = await producer.send(NORMALIZED.name, event.model_dump_json().encode(), key=event.payment_id.encode())
-    return "recovered", send
+        return "ignored", []
+    sends: list[Output] = [(NORMALIZED.name, event.payment_id.encode(), event.model_dump_json().encode())]
+    fact = stripe_merchants.fact(envelope, event) if provider is Provider.STRIPE else None
+    if fact is not None:  # as the worker: the payment's merchant for its refunds and disputes
+        sends.append((stripe_payments, *fact))
+    return "recovered", sends
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -38,6 +38,10 @@ class NormalizerSettings(BaseSettings):
     webhook topics' retention)."""
     dedupe_expiry_interval_seconds: Annotated[float, Field(ge=0.1, le=86_400)] = 300.0
     """How often marks older than the window (plus one hour) are dropped from the dedupe table."""
+    stripe_merchant_retention_seconds: Annotated[int, Field(ge=DAY_SECONDS, le=400 * DAY_SECONDS)] = 180 * DAY_SECONDS
+    """How long the merchant of a Stripe payment is kept after its last event, for the refunds and
+    disputes that do not name it (default 180 days: Stripe disputes come up to 120 days after
+    the charge)."""
     web_host: str = "127.0.0.1"
     """Interface of the health, readiness and metrics server (the container image sets 0.0.0.0)."""
     web_port: Annotated[int, Field(ge=1, le=65535)] = 6066

@@ -33,19 +33,32 @@ def dedupe_key(provider: Provider, provider_event_id: str) -> str:
 
 
 def create_dedupe_table(app: faust.App, partitions: int, window_seconds: float) -> faust.Table[str, float]:
-    table: faust.Table[str, float] = app.Table(  # type: ignore[assignment]  # Faust types it as TableT
+    return create_expiring_table(
+        app,
         TABLE_NAME,
+        partitions,
+        window_seconds + EXPIRY_MARGIN_SECONDS,
+        "provider event id -> Kafka timestamp of its first message",
+        value_type=float,
+    )
+
+
+def create_expiring_table(
+    app: faust.App, name: str, partitions: int, retention_seconds: float, help: str, value_type: Any = None
+) -> faust.Table[str, Any]:
+    """A table whose changelog is compacted *and* deleted past `retention_seconds` (a restart does
+    not bring back what its expiry dropped from memory)."""
+    table: faust.Table[str, Any] = app.Table(  # type: ignore[assignment]  # Faust types it as TableT
+        name,
         default=None,
         key_type=str,
-        value_type=float,
+        value_type=value_type,
         partitions=partitions,
-        help="provider event id -> Kafka timestamp of its first message",
+        help=help,
     )
     # Faust's own changelog (its encoding, name and partitions), compacted and also deleted past
-    # the marks' lifetime: Faust passes these only for windowed tables.
-    changelog = table._new_changelog_topic(
-        retention=window_seconds + EXPIRY_MARGIN_SECONDS, compacting=True, deleting=True
-    )
+    # the entries' lifetime: Faust passes these only for windowed tables.
+    changelog = table._new_changelog_topic(retention=retention_seconds, compacting=True, deleting=True)
     # Retention deletes closed segments only (Kafka closes one after 7 days by default).
     changelog.config = {**(changelog.config or {}), "segment.ms": str(SEGMENT_MS)}
     table.changelog_topic = changelog

@@ -52,7 +52,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -78,6 +78,7 @@ from contracts.schemas.velocity import (
     velocity_key,
 )
 from contracts.topics import DLQ, NORMALIZED, VELOCITY
+from normalizer.batches import run_batches
 from normalizer.dlq import dead_letter
 
 if TYPE_CHECKING:
@@ -392,30 +393,9 @@ class VelocityAgents:
         """Hand a record to the producer; the future resolves on the broker's acknowledgement."""
         return await self.normalizer.app.producer.send(topic, key, value, partition, None, None)
 
-    async def _batches(
-        self,
-        stream: StreamT[bytes],
-        handle: Callable[[list[EventT[bytes]]], Awaitable[list[Awaitable[Any]]]],
-        name: str,
-    ) -> None:
-        """Handle the stream in batches; acknowledge a batch's events once all its outputs are."""
-        try:
-            async for events in stream.noack().take_events(  # type: ignore[attr-defined]  # Stream has it
-                self.batch_size, within=self.batch_seconds
-            ):
-                await asyncio.gather(*await handle(events))
-                for event in events:
-                    await stream.ack(event)
-        except Exception as exc:
-            # As the provider agents: a new process resumes from the committed offsets.
-            log.exception("the %s agent failed; stopping the worker", name)
-            self.normalizer.fail(f"{name} agent failed: {type(exc).__name__}")
-            await self.normalizer.app.crash(exc)
-            raise
-
     async def fanout(self, stream: StreamT[bytes]) -> None:
         await self.normalizer.velocity_entities.maybe_declare()
-        await self._batches(stream, self._fan_all, "velocity_fanout")
+        await run_batches(self.normalizer, stream, self._fan_all, "velocity_fanout")
 
     async def _fan_all(self, events: list[EventT[bytes]]) -> list[Awaitable[Any]]:
         outputs: list[Awaitable[Any]] = []
@@ -440,7 +420,7 @@ class VelocityAgents:
         ]
 
     async def features(self, stream: StreamT[bytes]) -> None:
-        await self._batches(stream, self._features, "velocity")
+        await run_batches(self.normalizer, stream, self._features, "velocity")
 
     async def _features(self, events: list[EventT[bytes]]) -> list[Awaitable[Any]]:
         """Update each mark's entity and publish its features as of the mark, in arrival order; then

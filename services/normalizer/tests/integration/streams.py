@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # type: ignore[import-untyped]
 from aiokafka.structs import ConsumerRecord  # type: ignore[import-untyped]
-from mapping.golden import GOLDEN
+from mapping.golden import GOLDEN, LOOKED_UP
 
 from contracts.reference.providers import Provider
 from contracts.schemas.dlq import DeadLetter
-from contracts.schemas.normalized_event import NormalizedEvent, event_id_for
+from contracts.schemas.normalized_event import NormalizedEvent, SourcePosition, event_id_for
 from contracts.topics import DLQ, NORMALIZED, WEBHOOK_TOPICS, Topic
 
 
@@ -29,12 +29,19 @@ class Envelope:
     timestamp_ms: int | None = None
 
 
-def variant(name: str, tag: str, n: int) -> Envelope:
-    """Golden envelope `name` as a new provider event: its own provider event id."""
+def variant(name: str, tag: str, n: int, lookup: bool = False) -> Envelope:
+    """Golden envelope `name` as a new provider event: its own provider event id.
+
+    A golden Stripe dispute names no merchant (as real Stripe sends it) and its payment is none of
+    the golden charges: the worker would dead-letter it (`merchant_unknown`). Unless `lookup`, it is
+    given its payment's platform keys in its metadata (as a platform that set the dispute's metadata
+    through Stripe's API), so that it maps on its own; `test_stripe_merchants` tests the lookup."""
     golden = GOLDEN[name]
     document = golden.document()
     document["provider_event_id"] = f"{tag}-{n}-{golden.provider_event_id}"
     document["envelope_id"] = str(uuid.uuid4())
+    if name in LOOKED_UP and not lookup:
+        document["payload"]["data"]["object"]["metadata"] = dict(LOOKED_UP[name])
     return Envelope(golden.topic, document["provider_event_id"].encode(), json.dumps(document).encode())
 
 
@@ -93,20 +100,50 @@ def produce(bootstrap: str, envelopes: Sequence[Envelope]) -> None:
     asyncio.run(_produce(bootstrap, envelopes))
 
 
-async def _ends(consumer: AIOKafkaConsumer, topics: Iterable[Topic]) -> dict[TopicPartition, int]:
-    """Current end offsets; the partition counts are the contracts' (the worker creates the topics)."""
-    partitions = [TopicPartition(topic.name, p) for topic in topics for p in range(topic.partitions)]
+async def _produce_located(bootstrap: str, envelopes: Sequence[Envelope]) -> list[SourcePosition]:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        positions = []
+        for e in envelopes:
+            sent = await producer.send_and_wait(e.topic, e.value, key=e.key, timestamp_ms=e.timestamp_ms)
+            positions.append(SourcePosition(topic=e.topic, partition=sent.partition, offset=sent.offset))
+        return positions
+    finally:
+        await producer.stop()
+
+
+def produce_located(bootstrap: str, envelopes: Sequence[Envelope]) -> list[SourcePosition]:
+    """Produce one by one, in order; where each landed (its source position)."""
+    return asyncio.run(_produce_located(bootstrap, envelopes))
+
+
+async def _ends(consumer: AIOKafkaConsumer, topics: Iterable[Topic | tuple[str, int]]) -> dict[TopicPartition, int]:
+    """Current end offsets; the partition counts are the contracts' (the worker creates the topics),
+    or given with the name for a topic of the worker's own."""
+    named = [(topic.name, topic.partitions) if isinstance(topic, Topic) else topic for topic in topics]
+    partitions = [TopicPartition(name, p) for name, count in named for p in range(count)]
     return dict(await consumer.end_offsets(partitions))
 
 
-async def _committed_reaches_end(bootstrap: str, group: str, timeout_seconds: float) -> None:
+async def _committed_reaches_end(
+    bootstrap: str, group: str, timeout_seconds: float, internal: Sequence[tuple[str, int]] = ()
+) -> None:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
-        ends = await _ends(consumer, WEBHOOK_TOPICS.values())
+        partitions = list(await _ends(consumer, [*WEBHOOK_TOPICS.values(), *internal]))
         deadline = time.monotonic() + timeout_seconds
         while True:
-            committed = {tp: (await consumer.committed(tp)) or 0 for tp, end in ends.items() if end}
+            # The committed offsets first, then the ends, on every poll: a webhook committed here
+            # had its outputs acknowledged before these ends were read, so the orphan it put on the
+            # internal topic is counted in them and waited for too.
+            found = {tp: await consumer.committed(tp) for tp in partitions}
+            ends = dict(await consumer.end_offsets(partitions))
+            # Nothing to commit below a partition's log start: `test_redrive` deletes a record, and
+            # a partition holding nothing else is never committed by a new group.
+            starts = await consumer.beginning_offsets(partitions)
+            committed = {tp: found[tp] or starts[tp] for tp, end in ends.items() if end}
             behind = {
                 f"{tp.topic}[{tp.partition}]": (committed[tp], end)
                 for tp, end in ends.items()
@@ -121,9 +158,13 @@ async def _committed_reaches_end(bootstrap: str, group: str, timeout_seconds: fl
         await consumer.stop()
 
 
-def wait_until_committed(bootstrap: str, group: str, timeout_seconds: float = 180) -> None:
-    """Return once `group` committed every input partition to its current end (outputs acknowledged)."""
-    asyncio.run(_committed_reaches_end(bootstrap, group, timeout_seconds))
+def wait_until_committed(
+    bootstrap: str, group: str, timeout_seconds: float = 180, internal: Sequence[tuple[str, int]] = ()
+) -> None:
+    """Return once `group` committed every input partition (and every partition of the `internal`
+    topics, name and partition count) to its end, the ends read again on each poll (outputs
+    acknowledged, and what its own outputs added to the internal topics consumed too)."""
+    asyncio.run(_committed_reaches_end(bootstrap, group, timeout_seconds, internal))
 
 
 async def _read_all(bootstrap: str, topic: Topic) -> list[ConsumerRecord[bytes, bytes]]:

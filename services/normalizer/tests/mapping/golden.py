@@ -39,3 +39,30 @@ def load() -> dict[str, Golden]:
 
 
 GOLDEN = load()
+
+# A Stripe Dispute carries no platform metadata (`metadata: {}`, as real Stripe sends it): its
+# merchant is its payment's, which the worker looks up (with the payment's other platform keys)
+# and hands to `normalize`. These are the keys the simulator gave the two disputed payments
+# (pi_AGy... and pi_Z1d...), as it put them on the disputes before they came in Stripe's format.
+PAYMENT_PARTIES: dict[str, dict[str, str]] = {
+    "pi_AGyTfIBaeDRVwsAiCqzh5Eir": {
+        "merchant_id": "MHGF4P88TIC8L",
+        "customer_id": "cus_mL0sPJQp9IG6q9",
+        "device_id": "dev_ca8656c0faaf6686",
+        "ip_country": "GB",
+        "merchant_category": "5812",
+    },
+    "pi_Z1dDHGFJSudITutPcVEAKB1M": {
+        "merchant_id": "M91V9RW6N9R1R",
+        "customer_id": "cus_KEnQwc3vF1nIXw",
+        "device_id": "dev_4010f4774fd835df",
+        "ip_country": "US",
+        "merchant_category": "5411",
+    },
+}
+LOOKED_UP: dict[str, dict[str, str]] = {
+    "stripe.charge.dispute.created.dispute.opened": PAYMENT_PARTIES["pi_AGyTfIBaeDRVwsAiCqzh5Eir"],
+    "stripe.charge.dispute.closed.dispute.won": PAYMENT_PARTIES["pi_AGyTfIBaeDRVwsAiCqzh5Eir"],
+    "stripe.charge.dispute.closed.dispute.lost": PAYMENT_PARTIES["pi_Z1dDHGFJSudITutPcVEAKB1M"],
+}
+"""Fixture name -> the platform keys of its payment, for the fixtures whose object names none."""

@@ -24,8 +24,8 @@ from contracts.schemas.normalized_event import (
     SourcePosition,
     event_id_for,
 )
-from mapping.golden import GOLDEN, Golden
-from normalizer.mapping import Ignored, MappingError, normalize
+from mapping.golden import GOLDEN, LOOKED_UP, Golden
+from normalizer.mapping import Ignored, MappingError, MerchantUnknown, normalize
 
 SOURCE = SourcePosition(topic="webhooks.test.v1", partition=3, offset=41)
 E, S, D = EventType, PaymentStatus, DeclineCategory
@@ -423,7 +423,30 @@ def test_every_fixture_has_an_expectation() -> None:
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_golden_envelope_maps_exactly(name: str) -> None:
     golden = GOLDEN[name]
-    assert normalize(golden.provider, golden.value, SOURCE) == expected(golden, **EXPECTED[name])
+    event = normalize(golden.provider, golden.value, SOURCE, party=LOOKED_UP.get(name))
+    assert event == expected(golden, **EXPECTED[name])
+
+
+@pytest.mark.parametrize(
+    ("name", "payment"),
+    [
+        ("stripe.charge.dispute.created.dispute.opened", "pi_AGyTfIBaeDRVwsAiCqzh5Eir"),
+        ("stripe.charge.dispute.closed.dispute.won", "pi_AGyTfIBaeDRVwsAiCqzh5Eir"),
+        ("stripe.charge.dispute.closed.dispute.lost", "pi_Z1dDHGFJSudITutPcVEAKB1M"),
+    ],
+)
+def test_stripe_dispute_without_merchant_names_its_payment(name: str, payment: str) -> None:
+    """A real-format Stripe dispute (`metadata: {}`) has no merchant of its own: `MerchantUnknown`
+    names its payment (the PaymentIntent), and is a `MappingError` with a machine-readable reason."""
+    golden = GOLDEN[name]
+    assert golden.document()["payload"]["data"]["object"]["metadata"] == {}
+    with pytest.raises(MerchantUnknown) as unknown:
+        normalize(golden.provider, golden.value, SOURCE)
+    assert unknown.value.payment == payment
+    assert isinstance(unknown.value, MappingError)
+    assert [(r.field, r.code) for r in unknown.value.reasons] == [
+        ("payload.data.object.metadata.merchant_id", "merchant_unknown")
+    ]
 
 
 # -- kinds the simulator does not send: derived from a real envelope ------------------------------

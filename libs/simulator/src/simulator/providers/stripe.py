@@ -11,7 +11,10 @@ while a secret is being rolled. Events per step of a payment:
 | dispute opened | `charge.dispute.created` | Dispute (`needs_response`) |
 | dispute closed | `charge.dispute.closed` | Dispute (`won` / `lost`) |
 
-The platform metadata (`METADATA_KEYS`) is in each object's `metadata`, as the merchant sets it.
+The platform metadata (`METADATA_KEYS`) is in the Charge's and the Refund's `metadata`, as the
+platform sets it when it creates them through the API. A Dispute's `metadata` is empty, as real
+Stripe sends it: Stripe copies nothing from the charge into the dispute it opens (the normalizer
+finds the merchant through the dispute's payment).
 """
 
 from __future__ import annotations
@@ -215,9 +218,8 @@ class StripeAdapter:
             "transfer_reversal": None,
         }
 
-    def _dispute(
-        self, ids: IdFactory, payment: Payment, ref: dict[str, str], md: dict[str, str], status: str
-    ) -> dict[str, Any]:
+    def _dispute(self, ids: IdFactory, payment: Payment, ref: dict[str, str], status: str) -> dict[str, Any]:
+        """Stripe opens the dispute, not the platform: no platform metadata on it (`metadata: {}`)."""
         dispute = payment.dispute
         assert dispute is not None
         return {
@@ -236,7 +238,7 @@ class StripeAdapter:
             },
             "is_charge_refundable": False,
             "livemode": False,
-            "metadata": md,
+            "metadata": {},
             "payment_intent": ref["pi"],
             "reason": REASONS[dispute.reason],
             "status": status,
@@ -255,10 +257,10 @@ class StripeAdapter:
         elif kind is EventType.REFUND_SUCCEEDED:
             event_type, obj = "refund.created", self._refund(ids, payment, ref, md)
         elif kind is EventType.DISPUTE_OPENED:
-            event_type, obj = "charge.dispute.created", self._dispute(ids, payment, ref, md, "needs_response")
+            event_type, obj = "charge.dispute.created", self._dispute(ids, payment, ref, "needs_response")
         else:
             status = "won" if kind is EventType.DISPUTE_WON else "lost"
-            event_type, obj = "charge.dispute.closed", self._dispute(ids, payment, ref, md, status)
+            event_type, obj = "charge.dispute.closed", self._dispute(ids, payment, ref, status)
         event_id = f"evt_{ids.token('evt', event.seq, 24)}"
         document: dict[str, Any] = {
             "id": event_id,

@@ -13,7 +13,7 @@ from contracts.reference.currencies import UnknownCurrencyError, provider_to_min
 from contracts.reference.decline_codes import DeclineCategory, categorize
 from contracts.reference.providers import Provider
 from contracts.schemas.normalized_event import METADATA_KEYS, NormalizedEvent, SourcePosition, event_id_for
-from normalizer.mapping.errors import Ignored, MappingError, reason, reasons_from_validation
+from normalizer.mapping.errors import Ignored, MappingError, MerchantUnknown, reason, reasons_from_validation
 
 
 def provider_amount(provider: Provider, amount: int, currency: str, field: str) -> int:
@@ -81,6 +81,7 @@ def build(
 __all__ = [
     "Ignored",
     "MappingError",
+    "MerchantUnknown",
     "build",
     "decline",
     "from_epoch",

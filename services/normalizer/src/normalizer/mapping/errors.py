@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from contracts.schemas.dlq import RejectReason
 
-__all__ = ["Ignored", "MappingError", "reason", "reasons_from_validation"]
+__all__ = ["Ignored", "MappingError", "MerchantUnknown", "reason", "reasons_from_validation"]
 
 MAX_REASONS = 20
 """A payload can break many rules at once; a dead letter keeps the first ones, enough to triage."""
@@ -26,6 +26,29 @@ class MappingError(Exception):
     @classmethod
     def one(cls, field: str, code: str, message: str) -> MappingError:
         return cls([reason(field, code, message)])
+
+
+class MerchantUnknown(MappingError):  # noqa: N818 (named for what it says, like Ignored)
+    """A Stripe refund or dispute without the platform's `metadata.merchant_id`: real Stripe copies
+    nothing from the charge into a dispute, and a refund carries only what its creator set. The
+    merchant is the one of its payment, `payment` (the Stripe PaymentIntent id, or the charge id when
+    there is none): the worker looks it up (`normalizer.stripe_merchants`). A caller that does not
+    know it still gets a `MappingError` with a machine-readable reason (`merchant_unknown`)."""
+
+    FIELD = "payload.data.object.metadata.merchant_id"
+    CODE = "merchant_unknown"
+
+    def __init__(self, payment: str) -> None:
+        self.payment = payment
+        super().__init__(
+            [
+                reason(
+                    self.FIELD,
+                    self.CODE,
+                    f"no platform merchant id, and the merchant of Stripe payment {payment} is not known",
+                )
+            ]
+        )
 
 
 class Ignored(Exception):  # noqa: N818 (not an error: an outcome the worker counts)

@@ -7,10 +7,18 @@ intent and once for its charge (`payment_intent.succeeded` and `charge.succeeded
 and an uncaptured `charge.succeeded`): the charge's event is the one source, since it carries the
 card, and the intent's is `Ignored` when the intent names its charge (`latest_charge`). A declined charge's issuer code is in `outcome.reason`, the charge's
 own `failure_code` is often just `card_declined`: read the former first.
+
+The platform's merchant is in the payment's `metadata.merchant_id` (the platform sets it when it
+creates the payment). A Dispute never carries it (Stripe copies no metadata from the charge), a
+Refund only when its creator set it: without it, `MerchantUnknown` names the payment, and the
+worker maps the event again with the platform keys its payment's event carried (`normalize(...,
+party=...)`: the merchant, and the customer, device, IP country and merchant category the payment
+named), see `normalizer.stripe_merchants`; the object's own keys win.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from contracts.reference.providers import Provider
@@ -32,6 +40,7 @@ from contracts.schemas.providers.stripe import (
 from normalizer.mapping.common import (
     Ignored,
     MappingError,
+    MerchantUnknown,
     build,
     decline,
     from_epoch,
@@ -67,7 +76,13 @@ _CLOSED_DISPUTES: dict[str, tuple[EventType, PaymentStatus]] = {
 }
 
 
-def normalize(envelope: StripeEnvelope, source: SourcePosition | None = None) -> NormalizedEvent:
+def normalize(
+    envelope: StripeEnvelope, source: SourcePosition | None = None, party: Mapping[str, str] | None = None
+) -> NormalizedEvent:
+    """The event; a refund or dispute without `metadata.merchant_id` takes its payment's platform
+    keys `party` (`METADATA_KEYS`, looked up by the worker; its own keys win) or raises
+    `MerchantUnknown` when `party` names no merchant. A payment object without it is a
+    `MappingError`, party given or not: it is the source of its payment's merchant."""
     event = envelope.payload
     obj = event.data.object
     if isinstance(obj, StripePaymentIntent):
@@ -75,9 +90,9 @@ def normalize(envelope: StripeEnvelope, source: SourcePosition | None = None) ->
     elif isinstance(obj, StripeCharge):
         fields = _charge(event, obj)
     elif isinstance(obj, StripeRefund):
-        fields = _refund(event, obj)
+        fields = _refund(event, obj, party)
     else:
-        fields = _dispute(event, obj)
+        fields = _dispute(event, obj, party)
     fields["occurred_at"] = from_epoch(event.created, "payload.created")
     return build(PROVIDER, envelope.provider_event_id, source, fields)
 
@@ -95,6 +110,32 @@ def _party(metadata: dict[str, str], customer: str | None) -> dict[str, Any]:
     if customer and "customer_id" not in meta:
         meta["customer_id"] = customer
     return meta
+
+
+def _payment_party(metadata: dict[str, str], payment: str, party: Mapping[str, str] | None) -> dict[str, Any]:
+    """The platform keys of a refund or dispute: its own metadata when it names the merchant;
+    otherwise its payment's keys (`party`) with its own over them; `MerchantUnknown` when neither
+    names the merchant."""
+    meta = lifted(metadata)
+    if "merchant_id" not in meta:
+        payments = lifted(party)
+        if "merchant_id" not in payments:
+            raise MerchantUnknown(payment)
+        meta = {**payments, **meta}
+    return meta
+
+
+def payment_of(envelope: StripeEnvelope) -> str:
+    """The Stripe payment an event belongs to (what `payment_id_for` is given): the PaymentIntent,
+    or the charge when there is none. Empty for a refund that names neither (not mappable)."""
+    obj = envelope.payload.data.object
+    if isinstance(obj, StripePaymentIntent):
+        return obj.id
+    if isinstance(obj, StripeCharge):
+        return obj.payment_intent or obj.id
+    if isinstance(obj, StripeRefund):
+        return obj.payment_intent or obj.charge or ""
+    return obj.payment_intent or obj.charge
 
 
 def _intent(event: StripeEvent, intent: StripePaymentIntent) -> dict[str, Any]:
@@ -165,7 +206,7 @@ def _charge(event: StripeEvent, charge: StripeCharge) -> dict[str, Any]:
     return fields
 
 
-def _refund(event: StripeEvent, refund: StripeRefund) -> dict[str, Any]:
+def _refund(event: StripeEvent, refund: StripeRefund, party: Mapping[str, str] | None) -> dict[str, Any]:
     """A refund's outcome, from the Refund alone. The Refund does not carry the amount of its
     payment, so a successful one is `REFUNDED` even when it returned part of the payment: the
     status says "this refund of `amount_minor` went through", not "the payment is refunded in
@@ -189,11 +230,11 @@ def _refund(event: StripeEvent, refund: StripeRefund) -> dict[str, Any]:
         "refund_id": refund.id,
         "amount_minor": provider_amount(PROVIDER, refund.amount, refund.currency, f"{OBJECT}.amount"),
         "currency": refund.currency,
-        **_party(refund.metadata, None),
+        **_payment_party(refund.metadata, payment, party),
     }
 
 
-def _dispute(event: StripeEvent, dispute: StripeDispute) -> dict[str, Any]:
+def _dispute(event: StripeEvent, dispute: StripeDispute, party: Mapping[str, str] | None) -> dict[str, Any]:
     _expect(event, ("charge.dispute.",))
     if event.type == "charge.dispute.created":
         event_type, status = EventType.DISPUTE_OPENED, PaymentStatus.DISPUTED
@@ -204,13 +245,14 @@ def _dispute(event: StripeEvent, dispute: StripeDispute) -> dict[str, Any]:
             raise unsupported(f"{OBJECT}.status", dispute.status, "status of a closed Stripe dispute") from None
     else:
         raise unsupported("payload.type", event.type, "Stripe event type")
+    payment = dispute.payment_intent or dispute.charge
     return {
         "event_type": event_type,
         "status": status,
-        "payment_id": payment_id_for(PROVIDER, dispute.payment_intent or dispute.charge),
+        "payment_id": payment_id_for(PROVIDER, payment),
         "dispute_id": dispute.id,
         "dispute_reason": dispute.reason,
         "amount_minor": provider_amount(PROVIDER, dispute.amount, dispute.currency, f"{OBJECT}.amount"),
         "currency": dispute.currency,
-        **_party(dispute.metadata, None),
+        **_payment_party(dispute.metadata, payment, party),
     }
