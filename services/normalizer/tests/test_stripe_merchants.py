@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from contracts.schemas.normalized_event import SourcePosition
+from normalizer.mapping import MappingError
 from normalizer.stripe_merchants import Orphan, expire, held, orphan, parse, party_of
 
 DAY = 86_400.0
@@ -93,3 +94,29 @@ def test_facts_older_than_the_retention_are_dropped_and_counted() -> None:
     }
     assert expire(facts, NOW, 180 * DAY) == 1
     assert set(facts) == {"pi_edge", "pi_recent", "pi_none"}
+
+
+def _orphan_length(envelope: bytes) -> int:
+    """The orphan record's length by the standard library's compact JSON (not the code's)."""
+    document = {
+        "source": {"topic": "webhooks.stripe.v1", "partition": 2, "offset": 7},
+        "key": "evt_hand",
+        "envelope": envelope.decode(),
+        "attempts": 1,
+    }
+    return len(json.dumps(document, separators=(",", ":")).encode())
+
+
+def test_an_orphan_up_to_the_limit_is_sent_and_one_byte_more_is_refused_with_a_reason() -> None:
+    source = SourcePosition(topic="webhooks.stripe.v1", partition=2, offset=7)
+    base = _orphan_length(b'{"t":""}')
+    fits = b'{"t":"' + b"y" * (900_000 - base) + b'"}'  # the limit, 900,000 bytes, written out
+    assert _orphan_length(fits) == 900_000
+    key, value = orphan("pi_Hand", source, b"evt_hand", fits)
+    assert (key, len(value)) == (b"pi_Hand", 900_000)
+
+    with pytest.raises(MappingError) as refused:
+        orphan("pi_Hand", source, b"evt_hand", fits[:-2] + b'y"}')
+    assert [(r.field, r.code) for r in refused.value.reasons] == [
+        ("payload.data.object.metadata.merchant_id", "orphan_too_large")
+    ]

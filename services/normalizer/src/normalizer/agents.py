@@ -141,7 +141,11 @@ class ProviderAgent:
                 return
             normalized = map_envelope(self.provider, envelope, source)
         except MerchantUnknown as unknown:  # a Stripe refund or dispute: the lookup maps it
-            orphan = stripe_merchants.orphan(unknown.payment, source, message.key, value or b"")
+            try:
+                orphan = stripe_merchants.orphan(unknown.payment, source, message.key, value or b"")
+            except MappingError as exc:  # too large for the lookup's topic
+                await self._dead_letter(event, source, exc)
+                return
             await self._output(event, key, timestamp, await self._send(self.stripe_payments, *orphan))
             self.normalizer.metrics.count(stripe_merchants.METRIC, "forwarded")
             return

@@ -270,12 +270,15 @@ async def _redrive_one(letter: DeadLetter, reader: SourceReader, stripe_payments
     key, value = message
     try:
         envelope = decode(provider, value)
-        event = map_envelope(provider, envelope, source)
-    except MerchantUnknown as unknown:
-        # A Stripe refund or dispute without the merchant: the worker's lookup maps it with its
-        # payment's merchant (or dead-letters it again, one more attempt, if it still has none).
-        payment, orphan = stripe_merchants.orphan(unknown.payment, source, key, value or b"", letter.attempts + 1)
-        return SENT_TO_MERCHANT_LOOKUP, [(stripe_payments, payment, orphan)]
+        try:
+            event = map_envelope(provider, envelope, source)
+        except MerchantUnknown as unknown:
+            # A Stripe refund or dispute without the merchant: the worker's lookup maps it with its
+            # payment's merchant (or dead-letters it again, one more attempt, if it still has none).
+            # An orphan too large for the lookup's topic raises a `MappingError`: still failing.
+            attempts = letter.attempts + 1
+            payment, orphan = stripe_merchants.orphan(unknown.payment, source, key, value or b"", attempts)
+            return SENT_TO_MERCHANT_LOOKUP, [(stripe_payments, payment, orphan)]
     except MappingError as exc:
         again = letter.model_copy(
             update={

@@ -128,17 +128,36 @@ def unreadable_worker(app_id: str) -> str:
     return f"{app_id}-{METRIC}"
 
 
+ORPHAN_MAX_BYTES = 900_000
+"""The largest orphan record sent: below the producers' request limits (Faust's
+`producer_max_request_size`, 1,000,000 bytes; aiokafka's 1 MiB in `redrive`) and the broker's
+default `max.message.bytes`. The orphan carries its envelope as a JSON string (~1.2x its size), so
+an envelope of more than ~730 KB (possible only with `GATEWAY_MAX_BODY_BYTES` far above its
+256 KiB default) would make the send raise, and the worker crash on the same record at every
+start: such a refund or dispute is dead-lettered `orphan_too_large` instead."""
+ORPHAN_TOO_LARGE = "orphan_too_large"
+
+
 def orphan(
     payment: str, source: SourcePosition, key: bytes | None, envelope: bytes, attempts: int = 1
 ) -> tuple[bytes, bytes]:
-    """(key, value) of an orphan: a Stripe refund or dispute whose merchant is its payment's."""
+    """(key, value) of an orphan: a Stripe refund or dispute whose merchant is its payment's; a
+    `MappingError` (`orphan_too_large`) when the record would exceed `ORPHAN_MAX_BYTES`."""
     document = {
         "source": source.model_dump(mode="json"),
         "key": key.decode("utf-8", errors="replace") if key is not None else None,
         "envelope": envelope.decode("utf-8"),
         "attempts": attempts,
     }
-    return payment.encode(), pydantic_core.to_json(document)
+    value = pydantic_core.to_json(document)
+    if len(value) > ORPHAN_MAX_BYTES:
+        raise MappingError.one(
+            MerchantUnknown.FIELD,
+            ORPHAN_TOO_LARGE,
+            f"no platform merchant id, and at {len(value)} bytes the lookup record of Stripe payment "
+            f"{payment} would exceed {ORPHAN_MAX_BYTES}: its merchant cannot be looked up",
+        )
+    return payment.encode(), value
 
 
 @dataclass(frozen=True)

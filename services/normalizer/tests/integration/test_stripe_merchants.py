@@ -19,7 +19,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # type: ignore[import-untyped]
 from aiokafka.admin import AIOKafkaAdminClient  # type: ignore[import-untyped]
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType  # type: ignore[import-untyped]
-from aiokafka.errors import KafkaError  # type: ignore[import-untyped]
+from aiokafka.errors import MessageSizeTooLargeError  # type: ignore[import-untyped]
 from mapping.golden import GOLDEN
 
 from contracts.reference.providers import Provider
@@ -199,6 +199,36 @@ def test_a_dispute_of_an_unknown_payment_is_dead_lettered_and_redriven_once_the_
     assert len([letter for letter in dead_letters(bootstrap) if letter.key == f"{tag}-dispute"]) == 1
 
 
+def test_a_dispute_too_large_for_the_lookup_is_dead_lettered_and_the_worker_keeps_serving(
+    broker: KafkaServer, group: str, start_worker: StartWorker
+) -> None:
+    """An orphan carries its envelope: one over the producer's request limit made the send raise,
+    and the worker crash on the same record at every start. It is dead-lettered instead."""
+    bootstrap = broker.bootstrap_servers
+    tag = uuid.uuid4().hex[:12]
+    # Real Stripe evidence text is far shorter; a gateway with a raised body limit lets this through.
+    # A backslash is 2 bytes in the envelope's JSON and 4 in the orphan's (the envelope is a JSON
+    # string there): a 0.6 MB envelope, well inside the topic's 1 MiB, makes a 1.2 MB orphan,
+    # over the producer's 1,000,000-byte request limit.
+    padding = "\\" * 300_000
+    big = _envelope(DISPUTE, tag, "dispute", lambda obj: obj.update(charge=f"ch_{tag}", evidence_text=padding))
+    assert 600_000 < len(big.value) < 700_000
+    worker = start_worker()
+    (big_at,) = produce_located(bootstrap, [big])
+    after = f"{tag}after"  # a Stripe id: letters and digits only
+    produce_located(bootstrap, [charge(after)])  # served after it: the worker did not stop
+    wait_until_committed(bootstrap, group, internal=[_payments_topic(group)])
+
+    assert worker.process.poll() is None
+    (letter,) = (letter for letter in dead_letters(bootstrap) if letter.key == f"{tag}-dispute")
+    assert (letter.worker, letter.source) == (f"{group}-stripe", big_at)
+    assert [(r.field, r.code) for r in letter.reasons] == [
+        ("payload.data.object.metadata.merchant_id", "orphan_too_large")
+    ]
+    charges = [event for _, event in _mine(after, bootstrap) if event.event_type is EventType.PAYMENT_SUCCEEDED]
+    assert [event.payment_id for event in charges] == [f"stripe:pi_{after}"]
+
+
 def test_the_merchants_survive_a_sigkill_and_resolve_a_later_dispute(
     broker: KafkaServer, group: str, start_worker: StartWorker
 ) -> None:
@@ -331,7 +361,7 @@ async def _until_refused(bootstrap: str, topic: str, timeout_seconds: float = 60
         while time.monotonic() < deadline:
             try:
                 await producer.send_and_wait(topic, probe, key=b"pi_probe")
-            except KafkaError:  # MESSAGE_TOO_LARGE: refused
+            except MessageSizeTooLargeError:  # refused (a timeout on a loaded host is not a refusal)
                 return
         raise AssertionError(f"{topic} still accepts {len(probe)}-byte records after {timeout_seconds} s")
     finally:
@@ -368,18 +398,19 @@ def test_a_dispute_is_not_committed_before_its_orphan_is_on_the_internal_topic(
     worker = start_worker()
     produce_located(bootstrap, [charge(tag)])
     wait_until_committed(bootstrap, group, internal=[_payments_topic(group)])  # the fact is in the table
-    asyncio.run(_refuse_writes(bootstrap, topic, refuse=True))
     try:
+        asyncio.run(_refuse_writes(bootstrap, topic, refuse=True))
         (dispute_at,) = produce_located(bootstrap, [dispute(tag)])
         # A negative needs a bounded wait: a worker that commits without the acknowledgement does
         # so within a batch (`NORMALIZER_BATCH_SECONDS`) and a commit interval (0.2 s here) of
         # reading the dispute; 15 s is many times that on a loaded host. The worker meanwhile
         # fails on the refused write and stops; either way the dispute must stay uncommitted.
         assert asyncio.run(_committed_past(bootstrap, group, dispute_at, 15.0)) is None
+        # The refusal was exercised: the worker read the dispute, its forward was refused, and it
+        # stopped (about a second after the refusal; it does not stop if the orphan never went out).
+        assert worker.process.poll() is not None, "the worker never met the refused write"
     finally:
         asyncio.run(_refuse_writes(bootstrap, topic, refuse=False))
-    if worker.process.poll() is None:  # it stops on the failed send; a new worker starts from the commits
-        worker.process.send_signal(signal.SIGKILL)
     worker.process.wait()
     start_worker()
     wait_until_committed(bootstrap, group, internal=[_payments_topic(group)])

@@ -149,6 +149,19 @@ def test_a_refund_without_merchant_keeps_its_own_keys_and_takes_the_payments_mer
     )
 
 
+def test_a_refunds_own_keys_win_over_its_payments_and_the_payment_fills_the_rest() -> None:
+    """Both sides name a customer: the refund's. An empty key on the refund counts as absent."""
+    value = refund({"customer_id": "cus_Hand01", "device_id": ""})
+    payment = {"merchant_id": "MHANDMERCHANT1", "customer_id": "cus_Payment9", "device_id": "dev_payment9"}
+    event = normalize(Provider.STRIPE, value, SOURCE, party=payment)
+    assert (event.merchant_id, event.customer_id, event.device_id, event.ip_country) == (
+        "MHANDMERCHANT1",
+        "cus_Hand01",
+        "dev_payment9",
+        None,
+    )
+
+
 def test_an_object_that_names_its_merchant_keeps_it() -> None:
     """A refund its creator gave the metadata: its own merchant, not the one the lookup holds."""
     event = normalize(
