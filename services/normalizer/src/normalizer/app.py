@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 import faust
 from faust.types import TP, TopicT
@@ -143,15 +144,18 @@ def _install_watchdog(normalizer: Normalizer, workers: dict[str, agents.Provider
         on_stall=stalled,
     )
 
-    def highwater(tp: TP) -> int:
-        return app.consumer.highwater(tp) or 0
+    async def offsets(assigned: set[TP]) -> tuple[Mapping[TP, int], Mapping[TP, int]]:
+        """The broker's end and start offsets: what the consumer fetched may be nothing at all."""
+        return await app.consumer.highwaters(*assigned), await app.consumer.earliest_offsets(*assigned)
 
     @app.timer(interval=settings.stall_seconds)  # type: ignore[misc]  # Faust's decorator is untyped
     async def unstall() -> None:
         if app.rebalancing or not app.tables.recovery.completed.is_set():  # type: ignore[attr-defined]
             return  # offsets move under a rebalance; look again once it is over
         assigned = {tp for tp in app.consumer.assignment() if tp.topic in workers}
-        for tp, offset in await watchdog.check(assigned, highwater):
+        if not assigned:
+            return
+        for tp, offset in await watchdog.check(assigned, offsets):
             await app.consumer.seek(tp, offset)
 
 

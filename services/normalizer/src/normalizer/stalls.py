@@ -12,9 +12,11 @@ Every `NORMALIZER_STALL_SECONDS` the watchdog reads the group's committed offset
 and compares them with what this worker's agents handled. A partition of this worker is stalled
 when its committed offset has not moved since the previous look although records past it had
 already been handled at that previous look (or are waiting on the broker and none arrived
-since), and its agent has no batch filling or waiting for acknowledgements. A look the broker
+since: past the commit, or past the log start in a partition the group never committed), and its
+agent has no batch filling or waiting for acknowledgements. The broker's start and end offsets are
+asked each look, not taken from what the consumer fetched, which may be nothing. A look the broker
 does not answer is skipped. It is then sought back to its committed
-offset: the lost record comes again; the ones after it come again too, and the dedupe table drops
+offset (the log start when it has none): the lost record comes again; the ones after it come again too, and the dedupe table drops
 those that were normalized (dead letters may be written twice, with the same `dlq_id`).
 """
 
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from aiokafka.admin import AIOKafkaAdminClient  # type: ignore[import-untyped]  # no py.typed
@@ -41,11 +43,19 @@ class PartitionState:
     handled_end: int
     """One past the highest offset this worker's agent acknowledged; 0 when none."""
     highwater: int
-    """One past the last record on the broker."""
+    """One past the last record on the broker (the broker's end offset)."""
     received_at: float
     """`time.monotonic()` of the last record the agent received from it; 0.0 when none."""
     busy: bool
     """The agent has a batch that is waiting for acknowledgements or still filling."""
+    start: int = 0
+    """The partition's first record on the broker (its log start): where a group that never
+    committed it reads from."""
+
+    @property
+    def next_record(self) -> int:
+        """The next record the group reads: its commit, or the log start when it has none."""
+        return self.committed if self.committed >= 0 else self.start
 
 
 @dataclass(frozen=True)
@@ -64,7 +74,9 @@ def stalled(previous: Look, current: Look) -> list[TP]:
         # Handled past the commit already at the previous look: a commit that merely lags the
         # last second of acknowledgements is not a stall.
         handled_past = before.handled_end > max(now.committed, 0)
-        waiting_undelivered = 0 <= now.committed < now.highwater and now.received_at <= previous.at
+        # Records waiting on the broker that never arrived, also in a partition the group never
+        # committed (its first records were the ones dropped): it reads from the log start.
+        waiting_undelivered = now.next_record < now.highwater and now.received_at <= previous.at
         if handled_past or waiting_undelivered:
             found.append(tp)
     return found
@@ -112,7 +124,7 @@ class Watchdog:
             await admin.close()
         return {TP(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
 
-    async def look(self, assigned: set[TP], highwater: Callable[[TP], int]) -> Look:
+    async def look(self, assigned: set[TP], ends: Mapping[TP, int], starts: Mapping[TP, int]) -> Look:
         committed = await self._committed()
         progress = self._progress
         return Look(
@@ -121,26 +133,31 @@ class Watchdog:
                 tp: PartitionState(
                     committed=committed.get(tp, -1),
                     handled_end=progress.handled_end.get(tp, 0),
-                    highwater=highwater(tp),
+                    highwater=ends.get(tp, 0),
                     received_at=progress.received_at.get(tp, 0.0),
                     busy=self._busy(tp.topic),
+                    start=starts.get(tp, 0),
                 )
                 for tp in assigned
             },
         )
 
-    async def check(self, assigned: set[TP], highwater: Callable[[TP], int]) -> list[tuple[TP, int]]:
-        """One look; returns the stalled partitions with the offset to seek them back to. A look
-        the broker does not answer is skipped (logged): a timer's exception would stop the worker."""
+    async def check(
+        self, assigned: set[TP], offsets: Callable[[set[TP]], Awaitable[tuple[Mapping[TP, int], Mapping[TP, int]]]]
+    ) -> list[tuple[TP, int]]:
+        """One look; returns the stalled partitions with the offset to seek them back to.
+        `offsets` gives the broker's (end, start) offsets of the partitions. A look the broker does
+        not answer is skipped (logged): a timer's exception would stop the worker."""
         try:
-            current = await self.look(assigned, highwater)
+            ends, starts = await offsets(assigned)
+            current = await self.look(assigned, ends, starts)
         except (KafkaError, OSError, TimeoutError) as exc:
             log.warning("stall watchdog skipped a look: the group's offsets are unavailable (%s)", exc)
             return []
         previous, self._previous = self._previous, current
         if previous is None:
             return []
-        found = [(tp, max(current.partitions[tp].committed, 0)) for tp in stalled(previous, current)]
+        found = [(tp, current.partitions[tp].next_record) for tp in stalled(previous, current)]
         for tp, offset in found:
             state = current.partitions[tp]
             log.warning(
