@@ -70,25 +70,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     n = args.payments
     records = facts(n)
-    at = time.time()
+    # A time per fact, made into a float inside each measured build: the worker holds each fact's
+    # own `float(message.timestamp)`, and one float shared by every entry would leave out ~24 bytes.
+    times = [int(time.time() * 1000) + i for i in range(n)]
 
     def first_version() -> dict[str, Any]:
         table: dict[str, Any] = {}
-        for payment, value in records:
+        for (payment, value), at in zip(records, times, strict=True):
             party = parse(value)
             assert isinstance(party, dict)
-            table[payment.encode().decode()] = [sys.intern(party["merchant_id"]), at]
+            table[payment.encode().decode()] = [sys.intern(party["merchant_id"]), at / 1000]
         return table
 
     def live() -> dict[str, Any]:
         table: dict[str, Any] = {}
-        for payment, value in records:
+        for (payment, value), at in zip(records, times, strict=True):
             party = parse(value)
             assert isinstance(party, dict)
-            table[payment.encode().decode()] = held(party, at)
+            table[payment.encode().decode()] = held(party, at / 1000)
         return table
 
-    changelog = [(json.dumps(payment).encode(), json.dumps(held(parse(v), at)).encode()) for payment, v in records]  # type: ignore[arg-type]
+    changelog = [
+        (json.dumps(payment).encode(), json.dumps(held(parse(v), at / 1000)).encode())  # type: ignore[arg-type]
+        for (payment, v), at in zip(records, times, strict=True)
+    ]
 
     def restarted() -> tuple[dict[str, Any], dict[str, int]]:
         table: dict[str, Any] = {}
