@@ -146,7 +146,7 @@ class ProviderAgent:
             except MappingError as exc:  # too large for the lookup's topic
                 await self._dead_letter(event, source, exc)
                 return
-            await self._output(event, key, timestamp, await self._send(self.stripe_payments, *orphan))
+            await self._output(event, key, timestamp, await self.normalizer.send(self.stripe_payments, *orphan))
             self.normalizer.metrics.count(stripe_merchants.METRIC, "forwarded")
             return
         except MappingError as exc:
@@ -157,12 +157,12 @@ class ProviderAgent:
             self.normalizer.metrics.count(self.provider.value, "ignored")
             log.debug("ignored %s: %s", source, skip)
             return
-        output = await self._send(
+        output = await self.normalizer.send(
             NORMALIZED.name, normalized.payment_id.encode(), normalized.model_dump_json().encode()
         )
         fact = stripe_merchants.fact(envelope, normalized) if self.stripe else None
         if fact is not None:  # a payment's own event: its merchant for its refunds and disputes
-            self._batch.outputs.append(await self._send(self.stripe_payments, *fact))
+            self._batch.outputs.append(await self.normalizer.send(self.stripe_payments, *fact))
         await self._output(event, key, timestamp, output)
         self.normalizer.metrics.count(self.provider.value, "normalized")
 
@@ -178,18 +178,11 @@ class ProviderAgent:
     async def _dead_letter(self, event: EventT[bytes], source: SourcePosition, exc: MappingError) -> None:
         message = event.message
         letter = dead_letter(source, message.key, message.value, exc.reasons, worker=self.worker)
-        output = await self._send(DLQ.name, message.key, letter.model_dump_json().encode())
+        output = await self.normalizer.send(DLQ.name, message.key, letter.model_dump_json().encode())
         self._batch.outputs.append(output)
         self._batch.events.append(event)
         self.normalizer.metrics.count(self.provider.value, "dead_lettered")
         log.info("dead-lettered %s: %s", source, exc)
-
-    async def _send(self, topic: str, key: bytes | None, value: bytes, partition: int | None = None) -> Awaitable[Any]:
-        """Hand a record to the producer; the returned future resolves on the broker's acknowledgement.
-
-        Straight to Faust's producer rather than through `Topic.send`: the same aiokafka producer
-        (acks=all), without a `FutureMessage` and sensor round per record."""
-        return await self.normalizer.app.producer.send(topic, key, value, partition, None, None)
 
     async def flush(self, stream: StreamT[bytes], *, behind_in_flight: bool = True) -> None:
         """Hand the batch over to be completed, and go on mapping the next one meanwhile.
@@ -221,7 +214,7 @@ class ProviderAgent:
             # The table's own encoding (json key and value), so that recovery reads the marks back.
             changelog = table.changelog_topic.get_topic_name()
             marks = [
-                await self._send(changelog, json.dumps(key).encode(), json.dumps(at).encode(), partition)
+                await self.normalizer.send(changelog, json.dumps(key).encode(), json.dumps(at).encode(), partition)
                 for key, (partition, at) in batch.marks.items()
             ]
             await asyncio.gather(*marks)

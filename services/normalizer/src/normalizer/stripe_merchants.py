@@ -73,7 +73,7 @@ from normalizer.dlq import dead_letter, worker_name
 from normalizer.mapping import Ignored, MappingError, MerchantUnknown, normalize
 from normalizer.mapping.stripe import payment_of
 from normalizer.metrics import STRIPE_MERCHANT_OUTCOMES
-from normalizer.tables import create_expiring_table
+from normalizer.tables import create_expiring_table, drop_older
 from normalizer.topics import TopicSpec
 
 if TYPE_CHECKING:
@@ -198,13 +198,12 @@ def parse(value: bytes | None) -> dict[str, str] | Orphan:
 
 def held(party: dict[str, str], at: float) -> list[Any]:
     """The table value of a fact: `[merchant, time, *OTHER_KEYS values]` (`None` for an absent key)."""
-    merchant = sys.intern(party["merchant_id"])
-    others = [party.get(key) for key in OTHER_KEYS]
-    return [
-        merchant,
-        at,
-        *(sys.intern(v) if v is not None and key in INTERNED else v for key, v in zip(OTHER_KEYS, others, strict=True)),
-    ]
+
+    def kept(key: str) -> str | None:
+        value = party.get(key)
+        return sys.intern(value) if value is not None and key in INTERNED else value
+
+    return [sys.intern(party["merchant_id"]), at, *(kept(key) for key in OTHER_KEYS)]
 
 
 def party_of(value: Any) -> dict[str, str]:
@@ -217,11 +216,7 @@ def party_of(value: Any) -> dict[str, str]:
 
 def expire(facts: MutableMapping[str, Any], now: float, retention_seconds: float) -> int:
     """Drop the facts last seen more than the retention before `now`; how many."""
-    cutoff = now - retention_seconds
-    old = [payment for payment, value in facts.items() if value is not None and float(value[1]) < cutoff]
-    for payment in old:
-        del facts[payment]
-    return len(old)
+    return drop_older(facts, now - retention_seconds, lambda value: value[1])
 
 
 class StripeMerchants:
@@ -231,9 +226,6 @@ class StripeMerchants:
         self.normalizer = normalizer
         self.worker = worker_name(normalizer.settings.app_id, Provider.STRIPE)
         """Dead letters name the Stripe agent, so `redrive` takes them up as its own."""
-
-    async def _send(self, topic: str, key: bytes | None, value: bytes, partition: int | None = None) -> Awaitable[Any]:
-        return await self.normalizer.app.producer.send(topic, key, value, partition, None, None)
 
     async def run(self, stream: StreamT[bytes]) -> None:
         await run_batches(self.normalizer, stream, self.handle, METRIC)
@@ -261,7 +253,7 @@ class StripeMerchants:
                     # The table's own encoding (json key and value), read back on recovery.
                     encoded = json.dumps(value).encode()
                     outputs.append(
-                        await self._send(changelog, json.dumps(payment).encode(), encoded, message.partition)
+                        await self.normalizer.send(changelog, json.dumps(payment).encode(), encoded, message.partition)
                     )
                 continue
             outputs.extend(await self._resolve(payment, record, table.data.get(payment)))
@@ -281,7 +273,7 @@ class StripeMerchants:
             letter = dead_letter(record.source, record.key, record.envelope, exc.reasons, worker=self.worker)
             letter = letter.model_copy(update={"attempts": record.attempts})
             log.info("stripe merchants: dead-lettered %s: %s", record.source, exc)
-            return [await self._send(DLQ.name, record.key, letter.model_dump_json().encode())]
+            return [await self.normalizer.send(DLQ.name, record.key, letter.model_dump_json().encode())]
         except Ignored:  # no outcome (the provider agent forwards only what maps to one: a step a later
             # version maps to none, say): nothing to send, but counted, so that it is seen
             metrics.count(Provider.STRIPE.value, "ignored")
@@ -290,7 +282,9 @@ class StripeMerchants:
             return []
         metrics.count(Provider.STRIPE.value, "normalized")
         metrics.count(METRIC, "resolved")
-        return [await self._send(NORMALIZED.name, event.payment_id.encode(), event.model_dump_json().encode())]
+        return [
+            await self.normalizer.send(NORMALIZED.name, event.payment_id.encode(), event.model_dump_json().encode())
+        ]
 
     async def _unreadable(self, event: EventT[bytes], exc: Exception) -> Awaitable[Any]:
         """A record of the internal topic that is neither a fact nor an orphan (a bug, or a writer
@@ -301,7 +295,7 @@ class StripeMerchants:
         worker = unreadable_worker(self.normalizer.settings.app_id)
         letter = dead_letter(source, message.key, message.value, reasons, worker=worker)
         self.normalizer.metrics.count(METRIC, "unreadable")
-        return await self._send(DLQ.name, message.key, letter.model_dump_json().encode())
+        return await self.normalizer.send(DLQ.name, message.key, letter.model_dump_json().encode())
 
 
 def create_table(app: faust.App, partitions: int, retention_seconds: float) -> faust.Table[str, Any]:

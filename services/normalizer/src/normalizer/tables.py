@@ -14,7 +14,7 @@ which the consumers' idempotence by `event_id` absorbs.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 import faust
@@ -65,13 +65,18 @@ def create_expiring_table(
     return table
 
 
+def drop_older(entries: MutableMapping[str, Any], cutoff: float, time_of: Callable[[Any], Any]) -> int:
+    """Drop the entries (of a table's memory) whose time, `time_of(value)`, is before `cutoff`;
+    how many. The changelog forgets them by its own retention."""
+    old = [key for key, value in entries.items() if value is not None and float(time_of(value)) < cutoff]
+    for key in old:
+        del entries[key]
+    return len(old)
+
+
 def expire(marks: MutableMapping[str, Any], now: float, window_seconds: float) -> int:
     """Drop the marks first seen more than the window plus the margin before `now`; how many."""
-    cutoff = now - window_seconds - EXPIRY_MARGIN_SECONDS
-    old = [key for key, first in marks.items() if first is not None and float(first) < cutoff]
-    for key in old:
-        del marks[key]
-    return len(old)
+    return drop_older(marks, now - window_seconds - EXPIRY_MARGIN_SECONDS, lambda first: first)
 
 
 def seen_within(table: faust.Table[str, float], key: str, timestamp: float, window_seconds: float) -> bool:

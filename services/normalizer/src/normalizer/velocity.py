@@ -387,12 +387,6 @@ class VelocityAgents:
         sweep, so that a sweep never deletes, nor tombstones, a state updated after it judged it
         expired."""
 
-    async def _send(
-        self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None
-    ) -> Awaitable[Any]:
-        """Hand a record to the producer; the future resolves on the broker's acknowledgement."""
-        return await self.normalizer.app.producer.send(topic, key, value, partition, None, None)
-
     async def fanout(self, stream: StreamT[bytes]) -> None:
         await self.normalizer.velocity_entities.maybe_declare()
         await run_batches(self.normalizer, stream, self._fan_all, "velocity_fanout")
@@ -412,10 +406,12 @@ class VelocityAgents:
             letter = dead_letter(source, message.key, message.value, exc.reasons, worker=self.worker)
             log.info("velocity: dead-lettered %s: %s", source, exc)
             self.normalizer.metrics.count("velocity", "dead_lettered")
-            return [await self._send(DLQ.name, message.key, letter.model_dump_json().encode())]
+            return [await self.normalizer.send(DLQ.name, message.key, letter.model_dump_json().encode())]
         topic = self.normalizer.velocity_entities.get_topic_name()
         return [
-            await self._send(topic, mark.key.encode(), mark.dumps(), entity_partition(mark.key, VELOCITY_PARTITIONS))
+            await self.normalizer.send(
+                topic, mark.key.encode(), mark.dumps(), entity_partition(mark.key, VELOCITY_PARTITIONS)
+            )
             for mark in marks
         ]
 
@@ -445,13 +441,13 @@ class VelocityAgents:
                     self.watermarks.get(message.partition), mark.at_us, ceiling
                 )
                 outputs.append(
-                    await self._send(VELOCITY.name, record.key().encode(), record.model_dump_json().encode())
+                    await self.normalizer.send(VELOCITY.name, record.key().encode(), record.model_dump_json().encode())
                 )
             for key, (partition, state) in changed.items():
                 # The key as Faust's json codec (and the sweep's tombstone) writes it: compaction
                 # matches keys by their bytes. The value in Rust: its bytes are never compared.
                 value = pydantic_core.to_json(state)
-                outputs.append(await self._send(changelog, json.dumps(key).encode(), value, partition))
+                outputs.append(await self.normalizer.send(changelog, json.dumps(key).encode(), value, partition))
         self.normalizer.metrics.count("velocity", "published", len(events))
         return outputs
 
@@ -471,7 +467,7 @@ class VelocityAgents:
             for key in gone:
                 del table.data[key]
                 partition = entity_partition(key, VELOCITY_PARTITIONS)
-                tombstones.append(await self._send(changelog, json.dumps(key).encode(), None, partition))
+                tombstones.append(await self.normalizer.send(changelog, json.dumps(key).encode(), None, partition))
         await asyncio.gather(*tombstones)
         if gone:
             self.normalizer.metrics.count("velocity", "expired", len(gone))
